@@ -1,0 +1,171 @@
+#include "core/connection.hpp"
+
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <climits>
+
+namespace epollchat {
+namespace {
+
+constexpr std::uint32_t kInputEvents = EPOLLIN | EPOLLRDHUP | EPOLLET;
+
+// Reads per connection per turn before yielding to the others (then resumed next turn).
+constexpr int kReadsPerTurn = 4;
+
+// iovecs per sendmsg; IOV_MAX is 1024 on Linux, and a batch this size already fills any
+// socket buffer with the merged segments the room produces.
+constexpr std::size_t kIovecsPerWrite = 256;
+static_assert(kIovecsPerWrite <= IOV_MAX);
+
+bool is_peer_gone(int error) noexcept {
+  return error == ECONNRESET || error == EPIPE || error == ETIMEDOUT || error == EHOSTUNREACH ||
+         error == ENETUNREACH;
+}
+
+}  // namespace
+
+Connection::Connection(EventLoop& loop, UniqueFd fd, ConnectionHandler& handler,
+                       const ConnectionLimits& limits)
+    : loop_(loop),
+      fd_(std::move(fd)),
+      handler_(handler),
+      limits_(limits),
+      codec_(limits.max_line) {
+  loop_.watch(fd_.get(), kInputEvents, *this);
+}
+
+Connection::~Connection() {
+  loop_.cancel(*this);
+  if (fd_) loop_.unwatch(fd_.get(), *this);
+}
+
+bool Connection::queue(const ChunkRef& chunk, std::size_t offset, std::size_t length) {
+  if (state_ == State::closed) return false;
+  if (output_.pending_bytes() + length > limits_.max_backlog) {
+    finish(CloseReason::backlog_exceeded);
+    return false;
+  }
+  output_.push(chunk, offset, length);
+  loop_.defer(*this);
+  return true;
+}
+
+void Connection::close_after_flush() {
+  if (state_ == State::closed) return;
+  state_ = State::flushing;
+  reason_when_flushed_ = CloseReason::server_closed;
+  // Flushed (and closed if nothing is pending) at the end of this turn.
+  loop_.defer(*this);
+}
+
+void Connection::close_now(CloseReason reason) { finish(reason); }
+
+void Connection::on_events(std::uint32_t events) {
+  if (state_ == State::closed) return;
+  if ((events & EPOLLOUT) != 0) flush();
+  if (state_ == State::open && (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) {
+    read_input((events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0);
+  } else if (state_ == State::flushing && (events & (EPOLLHUP | EPOLLERR)) != 0) {
+    // Nobody is left to read what is queued.
+    finish(CloseReason::peer_reset);
+  }
+}
+
+void Connection::run_deferred() {
+  if (state_ != State::closed) flush();
+}
+
+void Connection::read_input(bool peer_hung_up) {
+  const std::span<char> buffer = loop_.read_buffer();
+  codec_.set_max_line(limits_.max_line);
+  bool got_input = false;
+  for (int reads = 0;; ++reads) {
+    if (reads == kReadsPerTurn) {
+      loop_.resume_next_turn(*this);
+      break;
+    }
+    const ssize_t n = recv(fd_.get(), buffer.data(), buffer.size(), 0);
+    if (n > 0) {
+      got_input = true;
+      codec_.feed(std::string_view(buffer.data(), static_cast<std::size_t>(n)), *this);
+      // A handler may have closed us (e.g. the server is full of this peer's output).
+      if (state_ != State::open) break;
+      // A short read emptied the socket buffer, and data arriving later raises a new edge,
+      // so the recv() that would only say EAGAIN is skipped. Not after EPOLLRDHUP: the
+      // EOF behind the data raises no further edge and must be read now.
+      if (static_cast<std::size_t>(n) < buffer.size() && !peer_hung_up) break;
+      continue;
+    }
+    if (n == 0) {
+      if (got_input) handler_.on_input_batch_end(*this);
+      got_input = false;
+      state_ = State::flushing;
+      handler_.on_peer_finished(*this);
+      loop_.defer(*this);
+      break;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+    error_ = errno;
+    finish(is_peer_gone(error_) ? CloseReason::peer_reset : CloseReason::io_error);
+    return;
+  }
+  if (got_input && state_ != State::closed) handler_.on_input_batch_end(*this);
+}
+
+void Connection::flush() {
+  iovec iov[kIovecsPerWrite];
+  while (!output_.empty()) {
+    msghdr message{};
+    message.msg_iov = iov;
+    message.msg_iovlen = output_.iovecs(iov, kIovecsPerWrite);
+    const ssize_t n = sendmsg(fd_.get(), &message, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n >= 0) {
+      output_.consume(static_cast<std::size_t>(n));
+      continue;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      watch_output(true);
+      return;
+    }
+    error_ = errno;
+    finish(is_peer_gone(error_) ? CloseReason::peer_reset : CloseReason::io_error);
+    return;
+  }
+  watch_output(false);
+  if (state_ == State::flushing) {
+    // Everything is out. shutdown() sends FIN after the queued bytes; the input still
+    // unread is drained first, because close() with unread input makes the kernel send
+    // RST, which can destroy the peer's copy of our last lines.
+    (void)shutdown(fd_.get(), SHUT_WR);
+    const std::span<char> buffer = loop_.read_buffer();
+    while (recv(fd_.get(), buffer.data(), buffer.size(), MSG_DONTWAIT) > 0) {
+    }
+    finish(reason_when_flushed_);
+  }
+}
+
+void Connection::watch_output(bool enable) {
+  if (watching_output_ == enable) return;
+  try {
+    loop_.modify(fd_.get(), enable ? kInputEvents | EPOLLOUT : kInputEvents, *this);
+    watching_output_ = enable;
+  } catch (const std::system_error& failure) {
+    error_ = failure.code().value();
+    finish(CloseReason::io_error);
+  }
+}
+
+void Connection::finish(CloseReason reason) noexcept {
+  if (state_ == State::closed) return;
+  state_ = State::closed;
+  output_.clear();
+  loop_.cancel(*this);
+  loop_.unwatch(fd_.get(), *this);
+  fd_.reset();
+  handler_.on_closed(*this, reason);
+}
+
+}  // namespace epollchat

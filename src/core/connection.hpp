@@ -1,0 +1,127 @@
+// Connection: one client socket with its line codec and output queue.
+//
+// Owns: the socket fd, the partial input line, the queue of output not yet written.
+// Never: knows rooms, nicknames or other connections; destroys itself; lets a peer's
+// error escape as an exception. Peer errors (EOF, ECONNRESET, EPIPE) are outcomes
+// reported to the handler, not failures.
+// Lifetime: after on_closed() the connection does no more I/O and must be destroyed by its
+// owner between turns of the loop, never inside a callback of the current turn.
+//
+// Reading: edge-triggered, so it reads until EAGAIN, or until its per-turn budget is
+// spent and it asks the loop to resume it next turn (nothing is left unread forever and
+// one flooding peer cannot starve the others). Writing: queue() only queues; the flush runs
+// once per turn from the loop's deferred phase, so one writev carries everything the turn
+// produced. EPOLLOUT is watched only while output is pending.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "core/event_loop.hpp"
+#include "core/line_codec.hpp"
+#include "core/output_queue.hpp"
+#include "core/unique_fd.hpp"
+
+namespace epollchat {
+
+class Connection;
+
+// Limits a peer must not exceed; shared by all connections and changeable at run time
+// (a reload), so connections refer to one instance instead of copying it.
+struct ConnectionLimits {
+  std::size_t max_line = 4096;
+  std::size_t max_backlog = 1024 * 1024;
+};
+
+enum class CloseReason {
+  peer_closed,       // EOF, everything queued was sent
+  peer_reset,        // ECONNRESET, EPIPE, or the like
+  backlog_exceeded,  // the peer stopped reading and its output passed max_backlog
+  server_closed,     // close_after_flush() finished
+  io_error,          // any other errno; see Connection::error()
+};
+
+class ConnectionHandler {
+ public:
+  // Each complete, non-empty line, without terminator; valid only during the call.
+  virtual void on_line(Connection& connection, std::string_view line) = 0;
+  virtual void on_line_too_long(Connection& connection) = 0;
+  // After the lines of one read: the moment to hand a batch of lines on.
+  virtual void on_input_batch_end(Connection& connection) = 0;
+  // The peer sent EOF; it will send nothing more but may still be reading.
+  virtual void on_peer_finished(Connection& connection) = 0;
+  // No more I/O will happen; the owner should destroy the connection after this turn.
+  virtual void on_closed(Connection& connection, CloseReason reason) = 0;
+
+ protected:
+  ~ConnectionHandler() = default;
+};
+
+class Connection final : public Watcher, public DeferredTask {
+ public:
+  // Takes ownership of a connected, non-blocking `fd` and starts watching it.
+  // Throws std::system_error if the loop cannot watch it (the fd is then closed).
+  Connection(EventLoop& loop, UniqueFd fd, ConnectionHandler& handler,
+             const ConnectionLimits& limits);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Queues bytes of a shared chunk. If that puts the backlog over the limit, the queue is
+  // dropped, the connection closes with backlog_exceeded, and false is returned; also
+  // false (and nothing queued) when the connection is no longer writable.
+  bool queue(const ChunkRef& chunk, std::size_t offset, std::size_t length);
+
+  // Stops reading, sends what is queued, then closes (CloseReason::server_closed).
+  // Anything queued afterwards is still sent.
+  void close_after_flush();
+  // Closes at once, dropping pending output; on_closed() reports `reason`.
+  void close_now(CloseReason reason);
+
+  [[nodiscard]] bool is_open() const noexcept { return state_ != State::closed; }
+  [[nodiscard]] bool is_reading() const noexcept { return state_ == State::open; }
+  [[nodiscard]] bool has_pending_output() const noexcept { return !output_.empty(); }
+  [[nodiscard]] std::size_t pending_bytes() const noexcept { return output_.pending_bytes(); }
+  [[nodiscard]] std::size_t buffered_input_bytes() const noexcept { return codec_.buffered_bytes(); }
+  [[nodiscard]] int fd() const noexcept { return fd_.get(); }
+  // The errno behind CloseReason::io_error or peer_reset; 0 otherwise.
+  [[nodiscard]] int error() const noexcept { return error_; }
+
+  void on_events(std::uint32_t events) override;
+  void run_deferred() override;  // the per-turn flush
+
+  // Line-codec sink (public only for the codec's template).
+  void on_line(std::string_view line) {
+    if (state_ == State::open) handler_.on_line(*this, line);
+  }
+  void on_line_too_long() {
+    if (state_ == State::open) handler_.on_line_too_long(*this);
+  }
+
+ private:
+  enum class State : std::uint8_t {
+    open,         // reading and writing
+    flushing,     // peer finished or server closing: write what is queued, then close
+    closed,
+  };
+
+  void read_input(bool peer_hung_up);
+  void flush();
+  void finish(CloseReason reason) noexcept;
+  void watch_output(bool enable);
+
+  EventLoop& loop_;
+  UniqueFd fd_;
+  ConnectionHandler& handler_;
+  const ConnectionLimits& limits_;
+  LineCodec codec_;
+  OutputQueue output_;
+  int error_ = 0;
+  State state_ = State::open;
+  bool watching_output_ = false;
+  // What on_closed() reports once State::flushing has sent everything.
+  CloseReason reason_when_flushed_ = CloseReason::peer_closed;
+};
+
+}  // namespace epollchat

@@ -1,0 +1,89 @@
+#include "core/output_queue.hpp"
+
+#include <algorithm>
+#include <cassert>
+
+namespace epollchat {
+namespace {
+
+// Chunks are far smaller than 4 GiB, so offsets and lengths fit 32 bits; a segment stays
+// 16 bytes.
+std::uint32_t narrow(std::size_t value) noexcept {
+  assert(value <= UINT32_MAX);
+  return static_cast<std::uint32_t>(value);
+}
+
+constexpr std::size_t kFirstCapacity = 8;
+
+}  // namespace
+
+void OutputQueue::push(const ChunkRef& chunk, std::size_t offset, std::size_t length) {
+  if (length == 0) return;
+  pending_bytes_ += length;
+  if (count_ > 0) {
+    Segment& last = at(count_ - 1);
+    if (last.chunk == chunk.get() && last.offset + last.length == offset) {
+      last.length += narrow(length);
+      return;
+    }
+  }
+  if (count_ == capacity_) grow();
+  at(count_) = Segment{ChunkRef(chunk).release(), narrow(offset), narrow(length)};
+  ++count_;
+}
+
+void OutputQueue::grow() {
+  const std::size_t capacity = capacity_ == 0 ? kFirstCapacity : capacity_ * 2;
+  auto ring = std::make_unique<Segment[]>(capacity);
+  for (std::size_t i = 0; i < count_; ++i) ring[i] = at(i);
+  ring_ = std::move(ring);
+  capacity_ = capacity;
+  head_ = 0;
+}
+
+std::size_t OutputQueue::iovecs(iovec* iov, std::size_t max) const noexcept {
+  const std::size_t n = std::min(max, count_);
+  for (std::size_t i = 0; i < n; ++i) {
+    const Segment& segment = at(i);
+    iov[i].iov_base = const_cast<char*>(segment.chunk->data() + segment.offset);
+    iov[i].iov_len = segment.length;
+  }
+  return n;
+}
+
+void OutputQueue::consume(std::size_t bytes) noexcept {
+  assert(bytes <= pending_bytes_);
+  pending_bytes_ -= bytes;
+  while (bytes > 0) {
+    Segment& front = at(0);
+    if (bytes < front.length) {
+      front.offset += narrow(bytes);
+      front.length -= narrow(bytes);
+      return;
+    }
+    bytes -= front.length;
+    ChunkRef::drop(front.chunk);
+    head_ = (head_ + 1) & (capacity_ - 1);
+    --count_;
+  }
+  if (count_ == 0) {
+    head_ = 0;
+    // A queue that grew during a burst gives the memory back; the small first ring is
+    // kept so a steadily active connection does not allocate every turn.
+    if (capacity_ > kFirstCapacity) {
+      ring_.reset();
+      capacity_ = 0;
+    }
+  }
+}
+
+void OutputQueue::clear() noexcept {
+  for (std::size_t i = 0; i < count_; ++i) ChunkRef::drop(at(i).chunk);
+  ring_.reset();
+  capacity_ = 0;
+  head_ = 0;
+  count_ = 0;
+  pending_bytes_ = 0;
+}
+
+}  // namespace epollchat

@@ -1,0 +1,62 @@
+// OutputQueue: the bytes a connection still has to send, as references into shared chunks.
+//
+// Owns: one reference per segment on the chunk it points into, and a ring of segments
+// (allocated on first use, so a connection that never falls behind costs nothing here).
+// Never: copies payload bytes; touches a socket (the caller writes what iovecs() shows and
+// reports with consume() how much went out).
+// Lifetime: must be cleared or destroyed before the ChunkPool its chunks came from.
+#pragma once
+
+#include <sys/uio.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "core/chunk.hpp"
+
+namespace epollchat {
+
+class OutputQueue {
+ public:
+  OutputQueue() noexcept = default;
+  OutputQueue(const OutputQueue&) = delete;
+  OutputQueue& operator=(const OutputQueue&) = delete;
+  ~OutputQueue() { clear(); }
+
+  // Queues `length` bytes of `chunk` at `offset`. A range that continues the last queued
+  // one in the same chunk extends it instead, so a turn's lines from several senders that
+  // sit back to back in one chunk go out as a single iovec.
+  void push(const ChunkRef& chunk, std::size_t offset, std::size_t length);
+
+  [[nodiscard]] bool empty() const noexcept { return count_ == 0; }
+  [[nodiscard]] std::size_t pending_bytes() const noexcept { return pending_bytes_; }
+  [[nodiscard]] std::size_t segment_count() const noexcept { return count_; }
+
+  // Describes up to `max` leading segments in `iov`; returns how many were filled.
+  std::size_t iovecs(iovec* iov, std::size_t max) const noexcept;
+  // Drops `bytes` from the front (they were written).
+  void consume(std::size_t bytes) noexcept;
+  // Drops everything and returns the ring's memory.
+  void clear() noexcept;
+
+ private:
+  struct Segment {
+    Chunk* chunk;  // holds one reference
+    std::uint32_t offset;
+    std::uint32_t length;
+  };
+
+  [[nodiscard]] Segment& at(std::size_t index) const noexcept {
+    return ring_[(head_ + index) & (capacity_ - 1)];
+  }
+  void grow();
+
+  std::unique_ptr<Segment[]> ring_;
+  std::size_t capacity_ = 0;  // zero or a power of two
+  std::size_t head_ = 0;
+  std::size_t count_ = 0;
+  std::size_t pending_bytes_ = 0;
+};
+
+}  // namespace epollchat

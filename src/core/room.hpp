@@ -1,0 +1,68 @@
+// Room: the members of one chat and the broadcast of lines to them.
+//
+// Owns: the chunk the room is currently formatting into, and the batch of chat lines from
+// one sender that is not yet queued (staged).
+// Never: owns or destroys a member, writes to a socket (it only queues), knows nicknames.
+// Lifetime: a member must be removed before it is destroyed; a member whose queue fails
+// during a broadcast (backlog exceeded) stays listed until its owner removes it, so the
+// member list never changes while the room walks it.
+//
+// Every line is formatted once into a shared chunk and each recipient's queue refers to
+// it. Chat lines are staged: consecutive lines from one sender accumulate in the chunk and
+// go to the recipients as one range, so a read of 500 lines costs one queue operation per
+// recipient, not 500. Anything else queued through the room first hands on the staged
+// batch, so every recipient sees lines in the order the room accepted them.
+#pragma once
+
+#include <cstddef>
+#include <string_view>
+#include <vector>
+
+#include "core/chunk.hpp"
+#include "core/connection.hpp"
+
+namespace epollchat {
+
+class Room {
+ public:
+  explicit Room(ChunkPool& pool) : pool_(pool) {}
+  Room(const Room&) = delete;
+  Room& operator=(const Room&) = delete;
+
+  void add(Connection& member);
+  void remove(Connection& member) noexcept;
+  [[nodiscard]] bool contains(const Connection& member) const noexcept;
+  [[nodiscard]] std::size_t size() const noexcept { return members_.size(); }
+  // In join order.
+  [[nodiscard]] const std::vector<Connection*>& members() const noexcept { return members_; }
+
+  // Adds "<sender_name> says >> <text>" to the batch that goes to everyone but `sender`.
+  void stage_chat_line(Connection& sender, std::string_view sender_name, std::string_view text);
+  // Queues the staged batch, if any.
+  void flush_staged();
+
+  // Queues a complete line (ending in LF) to every member except `except` (may be null).
+  void broadcast(std::string_view line, const Connection* except);
+  // Queues a complete line to one connection, member or not.
+  void send_to(Connection& recipient, std::string_view line);
+
+ private:
+  struct Range {
+    std::size_t offset;
+    std::size_t length;
+  };
+
+  // `length` bytes of room in the current chunk (a new chunk if needed, after handing on
+  // the staged batch, which lives in the old one).
+  char* reserve(std::size_t length);
+  Range append(std::string_view line);
+  void queue_to_all(const Range& range, const Connection* except);
+
+  ChunkPool& pool_;
+  ChunkRef chunk_;
+  std::vector<Connection*> members_;
+  Connection* staged_sender_ = nullptr;
+  Range staged_{0, 0};
+};
+
+}  // namespace epollchat
