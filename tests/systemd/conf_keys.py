@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""The shipped epollchatd.conf matches epollchatd.conf(5) and the daemon.
+
+Usage: conf_keys.py CONF PAGE   (env EPOLLCHATD=built daemon)
+
+- every "# key = value" line of the shipped file is a key the page
+  documents, and every key the page documents is in the file;
+- the file as shipped (all commented out) passes --check-config;
+- so does a copy with every key uncommented, i.e. the example values in
+  the comments are valid and are the values the daemon accepts.
+"""
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+COMMENTED_SETTING = re.compile(r"^#\s*([a-z][a-z-]*)\s*=\s*(\S.*?)\s*$")
+# In KEYS, each key opens a tagged paragraph: .BI "max\-line = " bytes
+PAGE_KEY = re.compile(r'^\.BI\s+"([a-z][a-z\\-]*) = "', re.MULTILINE)
+
+
+def check_config(daemon: str, path: str) -> bool:
+    cmd = [daemon, "--check-config", "-c", path]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False,
+                          timeout=20)
+    if proc.returncode != 0:
+        print(f"FAIL: {' '.join(cmd)} exited {proc.returncode}")
+        print((proc.stdout + proc.stderr).strip())
+        return False
+    print(f"ok   {' '.join(cmd)}")
+    return True
+
+
+def main() -> int:
+    if len(sys.argv) != 3:
+        print(__doc__, file=sys.stderr)
+        return 2
+    conf, page = sys.argv[1:]
+    daemon = os.environ.get("EPOLLCHATD", "")
+
+    with open(conf, encoding="utf-8") as f:
+        lines = f.read().splitlines()
+    settings = [m for m in map(COMMENTED_SETTING.match, lines) if m]
+    active = [l for l in lines if l.strip() and not l.lstrip().startswith("#")]
+    with open(page, encoding="utf-8") as f:
+        page_keys = {k.replace("\\-", "-") for k in PAGE_KEY.findall(f.read())}
+
+    ok = True
+    if active:
+        print(f"FAIL: {conf} sets something; the shipped file must only "
+              f"comment: {active}")
+        ok = False
+    file_keys = [m.group(1) for m in settings]
+    if len(set(file_keys)) != len(file_keys):
+        print(f"FAIL: {conf} repeats a key: {file_keys}")
+        ok = False
+    for key in sorted(set(file_keys) - page_keys):
+        print(f"FAIL: key '{key}' of {conf} is not documented in {page}")
+        ok = False
+    for key in sorted(page_keys - set(file_keys)):
+        print(f"FAIL: key '{key}' of {page} is missing from {conf}")
+        ok = False
+    print(f"keys: {', '.join(file_keys)}")
+
+    ok &= check_config(daemon, conf)
+    with tempfile.NamedTemporaryFile("w", prefix="epollchatd-", suffix=".conf",
+                                     delete=False) as copy:
+        copy.write("".join(f"{m.group(1)} = {m.group(2)}\n" for m in settings))
+    try:
+        ok &= check_config(daemon, copy.name)
+    finally:
+        os.unlink(copy.name)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
