@@ -1,0 +1,72 @@
+// epollchatd: options and exit status; everything else is the Service's.
+#include <sysexits.h>
+
+#include <cstdio>
+#include <exception>
+#include <iostream>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "build_config.hpp"
+#include "daemon/command_line.hpp"
+#include "daemon/config_file.hpp"
+#include "daemon/service.hpp"
+
+namespace {
+
+using namespace epollchat::daemon;
+
+int fail(int status, std::string_view message) {
+  std::cerr << "epollchatd: " << message << '\n';
+  return status;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::vector<std::string_view> args(argv + (argc > 0 ? 1 : 0), argv + argc);
+  CommandLine command_line;
+  try {
+    command_line = parse_command_line(args);
+  } catch (const UsageError& error) {
+    fail(EX_USAGE, error.what());
+    std::cerr << "Try 'epollchatd --help' for more information.\n";
+    return EX_USAGE;
+  }
+
+  switch (command_line.action) {
+    case CommandLine::Action::help:
+      std::cout << usage_text();
+      return EXIT_SUCCESS;
+    case CommandLine::Action::version:
+      std::cout << "epollchatd " << EPOLLCHAT_VERSION << '\n';
+      return EXIT_SUCCESS;
+    case CommandLine::Action::check_config:
+    case CommandLine::Action::run:
+      break;
+  }
+
+  Settings settings;
+  try {
+    settings = load_settings(command_line, EPOLLCHATD_DEFAULT_CONFIG);
+  } catch (const ConfigError& error) {
+    return fail(EX_CONFIG, error.what());
+  }
+  if (command_line.action == CommandLine::Action::check_config) {
+    std::cout << "epollchatd: configuration OK\n";
+    return EXIT_SUCCESS;
+  }
+
+  try {
+    Service service(std::move(command_line), EPOLLCHATD_DEFAULT_CONFIG, std::move(settings));
+    service.run();
+  } catch (const ListenError& error) {
+    return fail(EXIT_FAILURE, error.what());
+  } catch (const std::system_error& error) {
+    return fail(EXIT_FAILURE, error.what());
+  } catch (const std::bad_alloc&) {
+    return fail(EX_OSERR, "out of memory");
+  }
+  return EXIT_SUCCESS;
+}

@@ -1,0 +1,69 @@
+// Service: the running daemon — the loop, the server, and everything the process answers
+// for: signals, reloads, the status and watchdog reports to systemd, the shutdown.
+//
+// Owns: the event loop, the log's level, the server, the signal and timer watchers.
+// Never: exits; run() returns and main turns the outcome into an exit status.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "core/event_loop.hpp"
+#include "core/timer.hpp"
+#include "daemon/command_line.hpp"
+#include "daemon/log.hpp"
+#include "daemon/server.hpp"
+#include "daemon/settings.hpp"
+#include "daemon/signals.hpp"
+
+namespace epollchat::daemon {
+
+// Binding failed: "cannot listen on 127.0.0.1:8888: Address already in use".
+class ListenError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class Service {
+ public:
+  // `settings` were loaded from `command_line` (and `default_config_path` if it has none);
+  // a reload loads them again the same way.
+  Service(CommandLine command_line, std::string default_config_path, Settings settings);
+  ~Service();
+  Service(const Service&) = delete;
+  Service& operator=(const Service&) = delete;
+
+  // Listens (or takes the sockets systemd passed), serves until SIGTERM or SIGINT, then
+  // shuts down. Throws ListenError or std::system_error on setup failures.
+  void run();
+
+ private:
+  void open_listeners();
+  void handle_signal(int signal);
+  void reload();
+  void begin_shutdown();
+  void report_status();
+  void schedule_status_report();
+  [[nodiscard]] std::string listening_status() const;
+  [[nodiscard]] bool is_finished() const noexcept;
+
+  CommandLine command_line_;
+  std::string default_config_path_;
+  Settings settings_;
+  Log log_;
+  EventLoop loop_;
+  Server server_;
+  Signals signals_;
+  Timer status_timer_;
+  Timer watchdog_timer_;
+  Timer shutdown_deadline_;
+  std::chrono::steady_clock::time_point last_status_report_{};
+  bool socket_activated_ = false;
+  bool stopping_ = false;
+  bool deadline_passed_ = false;
+};
+
+}  // namespace epollchat::daemon

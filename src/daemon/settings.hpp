@@ -1,0 +1,40 @@
+// Settings: everything epollchatd can be told by its command line and config file, and
+// the one table that parses and checks each key, so both sources accept exactly the same
+// values with the same messages.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "daemon/log.hpp"
+
+namespace epollchat::daemon {
+
+struct Settings {
+  std::string listen = "127.0.0.1";
+  std::uint16_t port = 8888;
+  std::size_t max_clients = 1024;
+  std::size_t max_line = 4096;
+  std::size_t max_backlog = 1024 * 1024;
+  LogLevel log_level = LogLevel::info;
+};
+
+// The keys, as config keys and (with "--") long options.
+inline constexpr std::string_view kSettingKeys[] = {
+    "listen", "port", "max-clients", "max-line", "max-backlog", "log-level",
+};
+
+[[nodiscard]] bool is_setting_key(std::string_view key) noexcept;
+
+// Parses `value` for `key` into `settings`. Returns the problem ("invalid port '99999'
+// (expected 0-65535)") or nullopt. `key` must satisfy is_setting_key().
+[[nodiscard]] std::optional<std::string> apply_setting(Settings& settings, std::string_view key,
+                                                       std::string_view value);
+
+// Checks that hold between keys; the problem, or nullopt.
+[[nodiscard]] std::optional<std::string> check_consistency(const Settings& settings);
+
+}  // namespace epollchat::daemon

@@ -1,0 +1,62 @@
+#include "daemon/systemd.hpp"
+
+#include <systemd/sd-daemon.h>
+#include <time.h>
+
+#include <cerrno>
+#include <string>
+#include <system_error>
+
+namespace epollchat::daemon::systemd {
+namespace {
+
+void notify(const std::string& message) {
+  // Failures are not actionable: the service manager went away or never listened.
+  (void)sd_notify(0, message.c_str());
+}
+
+}  // namespace
+
+void notify_ready(std::string_view status) {
+  notify("READY=1\nSTATUS=" + std::string(status));
+}
+
+void notify_status(std::string_view status) { notify("STATUS=" + std::string(status)); }
+
+void notify_reloading() {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  const auto usec = static_cast<long long>(now.tv_sec) * 1'000'000 + now.tv_nsec / 1000;
+  notify("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(usec));
+}
+
+void notify_stopping() { notify("STOPPING=1"); }
+
+void notify_watchdog() { notify("WATCHDOG=1"); }
+
+std::optional<std::chrono::microseconds> watchdog_interval() {
+  uint64_t usec = 0;
+  if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0) return std::nullopt;
+  return std::chrono::microseconds(usec);
+}
+
+std::vector<UniqueFd> take_listening_sockets() {
+  // unset_environment = 1: children (none today) must not think the sockets are theirs.
+  const int count = sd_listen_fds(1);
+  if (count < 0) throw std::system_error(-count, std::generic_category(), "sd_listen_fds");
+  std::vector<UniqueFd> sockets;
+  for (int fd = SD_LISTEN_FDS_START; fd < SD_LISTEN_FDS_START + count; ++fd) {
+    sockets.emplace_back(fd);
+    const int is_listener = sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1);
+    if (is_listener < 0) {
+      throw std::system_error(-is_listener, std::generic_category(), "sd_is_socket");
+    }
+    if (is_listener == 0) {
+      throw std::system_error(ENOTSOCK, std::generic_category(),
+                              "passed fd " + std::to_string(fd) + " is not a listening stream socket");
+    }
+  }
+  return sockets;
+}
+
+}  // namespace epollchat::daemon::systemd
