@@ -1,0 +1,168 @@
+#include "support/daemon_process.hpp"
+
+#include <poll.h>
+
+#include <array>
+#include <charconv>
+#include <cstdlib>
+#include <gtest/gtest.h>
+#include <iostream>
+#include <stdexcept>
+
+#include "support/deadline.hpp"
+
+namespace epollchat::test {
+namespace {
+
+// Sanitizer settings must reach the daemon through systemd-socket-activate too.
+constexpr std::array kPassThrough{"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"};
+
+std::runtime_error start_failure(const std::string& what, const std::string& log) {
+  return std::runtime_error("epollchatd " + what + "; its stderr:\n" + log);
+}
+
+}  // namespace
+
+std::string daemon_path() {
+  const char* path = std::getenv("EPOLLCHATD");
+  if (path == nullptr || *path == '\0') {
+    throw std::runtime_error("EPOLLCHATD is not set (meson passes the built daemon's path)");
+  }
+  return path;
+}
+
+std::string socket_activate_path() {
+  const char* path = std::getenv("SYSTEMD_SOCKET_ACTIVATE");
+  return path != nullptr && *path != '\0' ? path : "/usr/bin/systemd-socket-activate";
+}
+
+std::vector<ListenAddress> parse_listening_status(std::string_view status) {
+  constexpr std::string_view kPrefix = "Listening on ";
+  if (!status.starts_with(kPrefix)) return {};
+  status.remove_prefix(kPrefix.size());
+  std::vector<ListenAddress> result;
+  while (!status.empty()) {
+    const auto comma = status.find(", ");
+    const auto item = status.substr(0, comma);
+    const auto colon = item.rfind(':');
+    if (colon == std::string_view::npos) return {};
+    auto host = item.substr(0, colon);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+      host = host.substr(1, host.size() - 2);
+    }
+    const auto digits = item.substr(colon + 1);
+    unsigned value = 0;
+    const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+    if (error != std::errc{} || end != digits.data() + digits.size() || value > 65535) return {};
+    result.push_back({std::string(host), static_cast<std::uint16_t>(value)});
+    if (comma == std::string_view::npos) break;
+    status.remove_prefix(comma + 2);
+  }
+  return result;
+}
+
+DaemonProcess::DaemonProcess(DaemonOptions options) : options_(std::move(options)) {
+  std::vector<std::string> daemon_argv{daemon_path()};
+  if (options_.listen) daemon_argv.insert(daemon_argv.end(), {"--listen", *options_.listen});
+  if (options_.port) daemon_argv.insert(daemon_argv.end(), {"--port", *options_.port});
+  if (options_.config_text) {
+    config_path_ = dir_.write_file("epollchatd.conf", *options_.config_text);
+    daemon_argv.insert(daemon_argv.end(), {"-c", config_path_.string()});
+  }
+  daemon_argv.insert(daemon_argv.end(), options_.extra_args.begin(), options_.extra_args.end());
+
+  SpawnSpec spec;
+  spec.env = clean_environment();
+  set_environment(spec.env, "NOTIFY_SOCKET", notify_.address());
+  for (const auto& [key, value] : options_.env) set_environment(spec.env, key, value);
+  spec.stdout_fd = output_.write_fd();
+  spec.stderr_fd = output_.write_fd();
+  spec.nofile_limit = options_.nofile_limit;
+  spec.export_watchdog_pid = options_.export_watchdog_pid;
+
+  if (options_.socket_activation_listen.empty()) {
+    spec.argv = std::move(daemon_argv);
+  } else {
+    // systemd-socket-activate hands the daemon only the variables named with -E. It execs the
+    // daemon in place, so the pid (and WATCHDOG_PID) stays the same.
+    spec.argv = {socket_activate_path()};
+    for (const auto& address : options_.socket_activation_listen) {
+      spec.argv.insert(spec.argv.end(), {"-l", address});
+    }
+    spec.argv.insert(spec.argv.end(), {"-E", "NOTIFY_SOCKET"});
+    for (const auto& entry : options_.env) spec.argv.insert(spec.argv.end(), {"-E", entry.first});
+    if (options_.export_watchdog_pid) spec.argv.insert(spec.argv.end(), {"-E", "WATCHDOG_PID"});
+    for (const char* name : kPassThrough) {
+      if (std::getenv(name) != nullptr) spec.argv.insert(spec.argv.end(), {"-E", name});
+    }
+    spec.argv.push_back("--");
+    spec.argv.insert(spec.argv.end(), daemon_argv.begin(), daemon_argv.end());
+  }
+
+  child_ = std::make_unique<ChildProcess>(ChildProcess::spawn(spec));
+  output_.close_write_end();
+
+  if (options_.socket_activation_listen.empty()) {
+    wait_ready();
+    return;
+  }
+  // systemd-socket-activate says "Listening on ADDR as FD." for each socket, then waits for
+  // the first connection before it execs the daemon.
+  for (const auto& address : options_.socket_activation_listen) {
+    if (!output_.wait_for("Listening on " + address + " as ", options_.ready_timeout)) {
+      throw start_failure("under systemd-socket-activate never listened on " + address,
+                          output_.text());
+    }
+  }
+}
+
+DaemonProcess::~DaemonProcess() {
+  if (::testing::Test::HasFailure()) {
+    std::cerr << "---- epollchatd stderr (pid " << child_->pid() << ") ----\n"
+              << output_.text() << "---- end of epollchatd stderr ----\n";
+  }
+}
+
+void DaemonProcess::wait_ready() {
+  const Deadline deadline(options_.ready_timeout);
+  for (;;) {
+    // Drain what already arrived before looking at the pidfd: a daemon may send READY=1 and
+    // exit at once, and the datagram must still count.
+    while (auto message = notify_.receive(std::chrono::milliseconds(0))) {
+      if (!message->has("READY=1")) continue;
+      ready_message_ = message;
+      listeners_ = parse_listening_status(message->field("STATUS").value_or(""));
+      if (listeners_.empty()) {
+        throw start_failure("sent READY=1 without a parsable 'STATUS=Listening on ...': '" +
+                                message->text + "'",
+                            output_.text());
+      }
+      return;
+    }
+    if (child_->has_exited()) {
+      const auto status = child_->wait_exit(std::chrono::seconds(1));
+      output_.wait_for_eof(std::chrono::seconds(2));
+      throw start_failure(status ? status->describe() + " before READY=1" : "exited before READY=1",
+                          output_.text());
+    }
+    if (deadline.has_expired()) {
+      throw start_failure("sent no READY=1 within " +
+                              std::to_string(options_.ready_timeout.count()) + " ms",
+                          output_.text());
+    }
+    std::array<pollfd, 2> fds{{{notify_.fd(), POLLIN, 0}, {child_->pidfd(), POLLIN, 0}}};
+    ::poll(fds.data(), fds.size(), deadline.poll_timeout());
+  }
+}
+
+std::uint16_t DaemonProcess::port() const {
+  if (listeners_.empty()) throw std::logic_error("port(): the daemon has not sent READY=1 yet");
+  return listeners_.front().port;
+}
+
+void DaemonProcess::write_config(const std::string& text) const {
+  if (config_path_.empty()) throw std::logic_error("write_config: started without -c");
+  dir_.write_file(config_path_.filename().string(), text);
+}
+
+}  // namespace epollchat::test
