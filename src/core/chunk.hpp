@@ -24,7 +24,9 @@ class ChunkPool;
 class Chunk {
  public:
   Chunk(ChunkPool& pool, std::size_t capacity)
-      : bytes_(std::make_unique_for_overwrite<char[]>(capacity)), capacity_(capacity), pool_(&pool) {}
+      : bytes_(std::make_unique_for_overwrite<char[]>(capacity)),
+        capacity_(capacity),
+        pool_(&pool) {}
 
   [[nodiscard]] const char* data() const noexcept { return bytes_.get(); }
   [[nodiscard]] std::size_t size() const noexcept { return size_; }

@@ -27,11 +27,7 @@ bool is_peer_gone(int error) noexcept {
 
 Connection::Connection(EventLoop& loop, UniqueFd fd, ConnectionHandler& handler,
                        const ConnectionLimits& limits)
-    : loop_(loop),
-      fd_(std::move(fd)),
-      handler_(handler),
-      limits_(limits),
-      codec_(limits.max_line) {
+    : loop_(loop), fd_(std::move(fd)), handler_(handler), limits_(limits), codec_(limits.max_line) {
   loop_.watch(fd_.get(), kInputEvents, *this);
 }
 

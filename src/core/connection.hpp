@@ -83,7 +83,9 @@ class Connection final : public Watcher, public DeferredTask {
   [[nodiscard]] bool is_reading() const noexcept { return state_ == State::open; }
   [[nodiscard]] bool has_pending_output() const noexcept { return !output_.empty(); }
   [[nodiscard]] std::size_t pending_bytes() const noexcept { return output_.pending_bytes(); }
-  [[nodiscard]] std::size_t buffered_input_bytes() const noexcept { return codec_.buffered_bytes(); }
+  [[nodiscard]] std::size_t buffered_input_bytes() const noexcept {
+    return codec_.buffered_bytes();
+  }
   [[nodiscard]] int fd() const noexcept { return fd_.get(); }
   // The errno behind CloseReason::io_error or peer_reset; 0 otherwise.
   [[nodiscard]] int error() const noexcept { return error_; }
@@ -101,8 +103,8 @@ class Connection final : public Watcher, public DeferredTask {
 
  private:
   enum class State : std::uint8_t {
-    open,         // reading and writing
-    flushing,     // peer finished or server closing: write what is queued, then close
+    open,      // reading and writing
+    flushing,  // peer finished or server closing: write what is queued, then close
     closed,
   };
 

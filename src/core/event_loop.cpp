@@ -67,8 +67,8 @@ void EventLoop::cancel(DeferredTask& task) noexcept {
 }
 
 void EventLoop::run_once(int timeout_ms) {
-  const int ready = epoll_wait(epoll_fd_.get(), events_, kMaxEventsPerTurn,
-                               to_resume_.empty() ? timeout_ms : 0);
+  const int ready =
+      epoll_wait(epoll_fd_.get(), events_, kMaxEventsPerTurn, to_resume_.empty() ? timeout_ms : 0);
   if (ready < 0 && errno != EINTR) throw_errno("epoll_wait");
 
   // Watchers resumed now may re-queue themselves for the next turn.

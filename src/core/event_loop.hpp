@@ -1,10 +1,9 @@
 // EventLoop: one epoll instance and the work deferred to the end of each turn.
 //
-// Owns: the epoll fd, a scratch read buffer, the list of watchers to resume without waiting (budget-limited
-// readers), and the deferred-work queue.
-// Never: reads, writes or closes a watched fd; owns a watcher.
-// Lifetime: a watcher must be unwatched (and cancelled from the deferred queue) before it
-// is destroyed; the server destroys its sessions only between turns, so nothing the
+// Owns: the epoll fd, a scratch read buffer, the list of watchers to resume without waiting
+// (budget-limited readers), and the deferred-work queue. Never: reads, writes or closes a watched
+// fd; owns a watcher. Lifetime: a watcher must be unwatched (and cancelled from the deferred queue)
+// before it is destroyed; the server destroys its sessions only between turns, so nothing the
 // current batch of events still references is freed in the middle of it.
 //
 // One turn (run_once): wait for events (not at all if some watcher is still resumable),
@@ -83,7 +82,9 @@ class EventLoop {
 
   // Scratch space for reads during dispatch. Connections read into it and keep only an
   // incomplete line, so an idle connection holds no input buffer of its own.
-  [[nodiscard]] std::span<char> read_buffer() noexcept { return {read_buffer_.get(), kReadBufferSize}; }
+  [[nodiscard]] std::span<char> read_buffer() noexcept {
+    return {read_buffer_.get(), kReadBufferSize};
+  }
 
   // One turn; `timeout_ms` as for epoll_wait (-1 waits forever). EINTR ends the wait early
   // and is not an error. Throws std::system_error if epoll itself fails.

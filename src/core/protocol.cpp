@@ -18,9 +18,7 @@ std::string notice(std::string_view body) {
 
 std::string client_name(std::uint64_t id) { return "Client #" + std::to_string(id); }
 
-bool is_control_character(unsigned char c) noexcept {
-  return (c < 0x20 && c != '\t') || c == 0x7f;
-}
+bool is_control_character(unsigned char c) noexcept { return (c < 0x20 && c != '\t') || c == 0x7f; }
 
 char* write_sanitized(char* out, std::string_view text) noexcept {
   // A plain byte loop: the compiler vectorises it, and it is the only per-byte work a

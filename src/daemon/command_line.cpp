@@ -23,7 +23,8 @@ CommandLine parse_command_line(std::span<const std::string_view> args) {
     auto take_value = [&](std::string_view option,
                           std::optional<std::string_view> inline_value) -> std::string_view {
       if (inline_value) return *inline_value;
-      if (i + 1 >= args.size()) throw UsageError("option '" + std::string(option) + "' needs a value");
+      if (i + 1 >= args.size())
+        throw UsageError("option '" + std::string(option) + "' needs a value");
       return args[++i];
     };
 
@@ -32,7 +33,8 @@ CommandLine parse_command_line(std::span<const std::string_view> args) {
     } else if (arg == "--version") {
       result.action = CommandLine::Action::version;
     } else if (arg == "-t" || arg == "--check-config") {
-      if (result.action == CommandLine::Action::run) result.action = CommandLine::Action::check_config;
+      if (result.action == CommandLine::Action::run)
+        result.action = CommandLine::Action::check_config;
     } else if (arg == "-c") {
       result.config_path = std::string(take_value(arg, std::nullopt));
     } else if (arg.starts_with("-c") && !arg.starts_with("--")) {
@@ -55,7 +57,8 @@ CommandLine parse_command_line(std::span<const std::string_view> args) {
       throw UsageError("unexpected argument '" + std::string(arg) + "'");
     }
   }
-  if (result.config_path && result.config_path->empty()) throw UsageError("option '-c' needs a file name");
+  if (result.config_path && result.config_path->empty())
+    throw UsageError("option '-c' needs a file name");
   return result;
 }
 
@@ -69,7 +72,8 @@ std::string usage_text() {
          "  -c, --config FILE        config file (default /etc/epollchatd/epollchatd.conf)\n"
          "      --max-clients N      clients served at once (default 1024)\n"
          "      --max-line BYTES     longest accepted line (default 4096)\n"
-         "      --max-backlog BYTES  unsent output per client before it is cut off (default 1048576)\n"
+         "      --max-backlog BYTES  unsent output per client before it is cut off (default "
+         "1048576)\n"
          "      --log-level LEVEL    emerg, alert, crit, err, warning, notice, info, debug\n"
          "                           (default info)\n"
          "  -t, --check-config       check the options and config file, then exit\n"

@@ -37,7 +37,8 @@ void apply_config_text(Settings& settings, std::string_view text, std::string_vi
     if (line.empty() || line.front() == '#') continue;
 
     const auto fail = [&](const std::string& problem) {
-      throw ConfigError(std::string(file_name) + ":" + std::to_string(line_number) + ": " + problem);
+      throw ConfigError(std::string(file_name) + ":" + std::to_string(line_number) + ": " +
+                        problem);
     };
     const auto equals = line.find('=');
     if (equals == std::string_view::npos) {

@@ -94,7 +94,8 @@ void Server::on_accepted(UniqueFd fd) {
 void Server::refuse_full(UniqueFd fd) {
   if (!full_) {
     full_ = true;
-    log_.warning("server full (" + std::to_string(max_clients_) + " clients): refusing new connections");
+    log_.warning("server full (" + std::to_string(max_clients_) +
+                 " clients): refusing new connections");
   }
   // A fresh socket's send buffer is empty, so the notice goes out whole without waiting.
   const std::string notice = protocol::server_full_line(max_clients_);
@@ -106,7 +107,8 @@ void Server::on_accept_error(int error) {
   // Logged once per kind of error in a row, not once per refused connection.
   if (error == last_accept_error_) return;
   last_accept_error_ = error;
-  log_.error(std::string("accept: ") + std::strerror(error) + "; refusing connections until it clears");
+  log_.error(std::string("accept: ") + std::strerror(error) +
+             "; refusing connections until it clears");
 }
 
 void Server::leave(Session& session) {

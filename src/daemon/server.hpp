@@ -48,7 +48,9 @@ class Server final : public ListenerHandler, public DeferredTask {
   [[nodiscard]] std::size_t online() const noexcept { return room_.size(); }
   [[nodiscard]] std::uint64_t relayed() const noexcept { return relayed_; }
   // Called once when online() or relayed() first changes after take_status_change().
-  void on_status_change(std::function<void()> callback) { status_changed_callback_ = std::move(callback); }
+  void on_status_change(std::function<void()> callback) {
+    status_changed_callback_ = std::move(callback);
+  }
   // Re-arms the status-change callback; returns whether anything changed.
   bool take_status_change() noexcept { return std::exchange(status_changed_, false); }
 

@@ -65,7 +65,8 @@ std::optional<std::string> apply_setting(Settings& settings, std::string_view ke
   }
   if (key == "log-level") {
     const auto level = parse_log_level(value);
-    if (!level) return invalid("log level", value, "emerg, alert, crit, err, warning, notice, info or debug");
+    if (!level)
+      return invalid("log level", value, "emerg, alert, crit, err, warning, notice, info or debug");
     settings.log_level = *level;
     return std::nullopt;
   }

@@ -17,9 +17,7 @@ void notify(const std::string& message) {
 
 }  // namespace
 
-void notify_ready(std::string_view status) {
-  notify("READY=1\nSTATUS=" + std::string(status));
-}
+void notify_ready(std::string_view status) { notify("READY=1\nSTATUS=" + std::string(status)); }
 
 void notify_status(std::string_view status) { notify("STATUS=" + std::string(status)); }
 
@@ -52,8 +50,9 @@ std::vector<UniqueFd> take_listening_sockets() {
       throw std::system_error(-is_listener, std::generic_category(), "sd_is_socket");
     }
     if (is_listener == 0) {
-      throw std::system_error(ENOTSOCK, std::generic_category(),
-                              "passed fd " + std::to_string(fd) + " is not a listening stream socket");
+      throw std::system_error(
+          ENOTSOCK, std::generic_category(),
+          "passed fd " + std::to_string(fd) + " is not a listening stream socket");
     }
   }
   return sockets;
