@@ -3,7 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/pidfd.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -115,7 +115,8 @@ ChildProcess ChildProcess::spawn(const SpawnSpec& spec) {
   error_write.reset();
 
   // pidfd_open works on a child that has already exited, as long as it is not reaped yet.
-  UniqueFd pidfd(::pidfd_open(pid, 0));
+  // Through syscall(2): Debian 12's glibc declares pidfd_open without C linkage for C++.
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
   if (!pidfd) {
     const int error = errno;
     ::kill(pid, SIGKILL);
