@@ -1,0 +1,455 @@
+#!/bin/bash
+# End-to-end test: what a user does with the .debs, under a real systemd.
+#
+#   sudo tests/e2e/run-e2e.sh        (meson: meson test -C BUILD --suite e2e)
+#
+# Builds the .debs with tools/build-debs, boots a Debian 12 root with
+# systemd-nspawn --boot, installs the packages there with apt and drives the
+# installed service with systemctl and the installed client. Prints TAP:
+# one `ok N - ...` / `not ok N - ...` line per step on stdout; everything
+# else (command output, diagnostics) goes to stderr.
+#
+# Needs root, and on the host: debootstrap, systemd-container
+# (systemd-nspawn), util-linux (unshare, nsenter), dpkg-dev and the rest of
+# what tools/build-debs needs. The first run downloads a minbase root with
+# debootstrap (from E2E_MIRROR, default deb.debian.org) and caches it under
+# /var/tmp keyed by ROOT_VERSION; the .debs are cached keyed by a hash of the
+# source tree. Each run boots a throwaway copy of the root.
+#
+# The container shares the host's network namespace. The service's default
+# port 8888 is used when it is free on the host (or E2E_PORT); otherwise a
+# free port is chosen and set with drop-ins for the service and the socket.
+set -uo pipefail
+
+# Bump ROOT_VERSION whenever ROOT_PACKAGES changes. The root must contain the
+# runtime dependencies of the .debs: apt installs them without a network.
+readonly ROOT_VERSION=v1
+readonly ROOT_PACKAGES=systemd,systemd-sysv,dbus,man-db,procps,libsystemd0,libstdc++6,libgcc-s1
+readonly ROOT_CACHE=/var/tmp/epollchat-e2e-root-$ROOT_VERSION
+readonly DEBS_CACHE=/var/tmp/epollchat-e2e-debs
+readonly MIRROR=${E2E_MIRROR:-http://deb.debian.org/debian}
+readonly DEFAULT_PORT=8888
+
+srcdir=$(cd "$(dirname "$0")/../.." && pwd)
+readonly srcdir
+
+# --- TAP ---------------------------------------------------------------------
+
+n=0
+failed=0
+plan=17
+echo "1..$plan"
+
+diag() { printf '# %s\n' "$*" >&2; }
+
+# step DESCRIPTION COMMAND...: runs COMMAND, prints the TAP line.
+step() {
+    local desc=$1
+    shift
+    n=$((n + 1))
+    diag "--- step $n: $desc"
+    if "$@" >&2; then
+        echo "ok $n - $desc${step_note:+ ($step_note)}"
+        step_note=
+        return 0
+    fi
+    echo "not ok $n - $desc${step_note:+ ($step_note)}"
+    step_note=
+    failed=$((failed + 1))
+    return 1
+}
+step_note=
+
+# A failed step that later steps depend on ends the run.
+bail() {
+    echo "Bail out! $*"
+    exit 1
+}
+
+# --- Container lifecycle -----------------------------------------------------
+
+run_dir=
+nspawn_pid=
+container_pid=
+reader_pid=
+exec 7>&-
+
+cleanup() {
+    local rc=$?
+    exec 7>&- 2>/dev/null
+    if [ -n "$nspawn_pid" ] && kill -0 "$nspawn_pid" 2>/dev/null; then
+        diag "cleanup: stopping the container"
+        # SIGTERM makes systemd-nspawn ask the container's systemd to power off.
+        kill -TERM "$nspawn_pid" 2>/dev/null
+        if ! timeout 30 tail --pid="$nspawn_pid" -f /dev/null; then
+            kill -KILL "$nspawn_pid" 2>/dev/null
+            timeout 10 tail --pid="$nspawn_pid" -f /dev/null
+        fi
+    fi
+    if [ -n "$reader_pid" ]; then
+        kill "$reader_pid" 2>/dev/null
+    fi
+    if [ -n "$run_dir" ] && [ -d "$run_dir" ]; then
+        rm -rf --one-file-system "$run_dir"
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+# inside CMD...: run CMD inside the container, with a clean environment.
+inside() {
+    timeout 300 nsenter -t "$container_pid" -a \
+        env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+        HOME=/root LANG=C.UTF-8 TERM=dumb DEBIAN_FRONTEND=noninteractive "$@"
+}
+
+# wait_until SECONDS CMD...: retry CMD (quietly) until it succeeds, at most
+# SECONDS long. CMD may be a shell function.
+wait_until() {
+    local deadline=$((SECONDS + $1))
+    shift
+    until "$@" >/dev/null 2>&1; do
+        [ "$SECONDS" -lt "$deadline" ] || return 1
+        sleep 0.1
+    done
+}
+
+# file_has FILE REGEX (used through wait_until)
+file_has() { grep -Eq -- "$2" "$1"; }
+
+main_pid() { inside systemctl show -P MainPID epollchatd.service; }
+
+# --- Steps -------------------------------------------------------------------
+
+check_host() {
+    local missing=
+    [ "$(id -u)" -eq 0 ] || { echo "the end-to-end test must run as root" >&2; return 1; }
+    for tool in debootstrap:debootstrap systemd-nspawn:systemd-container \
+            unshare:util-linux nsenter:util-linux dpkg-buildpackage:dpkg-dev \
+            timeout:coreutils; do
+        command -v "${tool%%:*}" >/dev/null || missing="$missing ${tool#*:}"
+    done
+    [ -z "$missing" ] || { echo "missing host packages:$missing" >&2; return 1; }
+}
+
+# The tree hash keys the .deb cache: files git knows about (tracked or new
+# and not ignored), as tools/build-debs copies them.
+tree_hash() {
+    (cd "$srcdir" && git ls-files -z --cached --others --exclude-standard |
+        LC_ALL=C sort -z |
+        while IFS= read -r -d '' f; do [ -f "$f" ] && printf '%s\0' "$f"; done |
+        xargs -0 sha256sum | sha256sum | cut -c1-16)
+}
+
+build_debs() {
+    local hash
+    hash=$(tree_hash) || hash=nogit-$$
+    debs="$DEBS_CACHE/$hash"
+    if compgen -G "$debs/epollchatd_*.deb" >/dev/null &&
+            compgen -G "$debs/epollchat_*.deb" >/dev/null; then
+        step_note="cached, tree $hash"
+        return 0
+    fi
+    rm -rf "$DEBS_CACHE"
+    mkdir -p "$DEBS_CACHE"
+    local tmp
+    tmp=$(mktemp -d "$DEBS_CACHE/build.XXXXXX") || return 1
+    # The unit and integration tests ran earlier in the same suite.
+    if DEB_BUILD_OPTIONS="nocheck ${DEB_BUILD_OPTIONS:-}" "$srcdir/tools/build-debs" "$tmp"; then
+        mv -T "$tmp" "$debs"
+        step_note="tree $hash"
+    else
+        rm -rf "$tmp"
+        return 1
+    fi
+}
+
+prepare_root() {
+    if [ -x "$ROOT_CACHE/lib/systemd/systemd" ]; then
+        step_note="cached $ROOT_CACHE"
+    else
+        local tmp
+        tmp=$(mktemp -d "$ROOT_CACHE.tmp.XXXXXX") || return 1
+        # mktemp made it 0700: as the container's / that would lock every
+        # user but root (messagebus, the service's dynamic user) out.
+        chmod 0755 "$tmp"
+        if ! debootstrap --variant=minbase --include="$ROOT_PACKAGES" \
+                bookworm "$tmp" "$MIRROR"; then
+            rm -rf --one-file-system "$tmp"
+            return 1
+        fi
+        # Built aside and renamed, so a half-built root is never used; if a
+        # concurrent run got there first, keep its root.
+        mv -T "$tmp" "$ROOT_CACHE" 2>/dev/null || rm -rf --one-file-system "$tmp"
+        step_note="debootstrap into $ROOT_CACHE"
+    fi
+    run_dir=$(mktemp -d /var/tmp/epollchat-e2e-run.XXXXXX) || return 1
+    cp -a "$ROOT_CACHE" "$run_dir/root"
+}
+
+port_is_listening() {
+    local hex
+    hex=$(printf '%04X' "$1")
+    awk -v p=":$hex" 'FNR > 1 && $4 == "0A" && substr($2, length($2) - 4) == p { found = 1 }
+        END { exit !found }' /proc/net/tcp /proc/net/tcp6
+}
+
+choose_port() {
+    port=${E2E_PORT:-$DEFAULT_PORT}
+    if port_is_listening "$port"; then
+        [ -z "${E2E_PORT:-}" ] || { echo "E2E_PORT=$port is in use on the host" >&2; return 1; }
+        local try
+        for try in $(seq 50); do
+            port=$((20000 + RANDOM % 20000))
+            port_is_listening "$port" || break
+        done
+        port_is_listening "$port" && return 1
+    fi
+    step_note="127.0.0.1:$port"
+}
+
+boot_container() {
+    mkdir -p /run/systemd/nspawn
+    # A private mount namespace with its own /run/systemd/nspawn keeps
+    # nspawn's bookkeeping off the host; --register=no and --keep-unit
+    # because the host need not run systemd.
+    unshare -m sh -c 'mount -t tmpfs tmpfs /run/systemd/nspawn &&
+        exec systemd-nspawn --quiet -D "$1" --boot --register=no --keep-unit' \
+        sh "$run_dir/root" </dev/null >"$run_dir/console.log" 2>&1 &
+    nspawn_pid=$!
+    # The container's PID 1 is the systemd whose parent is systemd-nspawn.
+    wait_until 30 pgrep -P "$nspawn_pid" -x systemd || { cat "$run_dir/console.log"; return 1; }
+    container_pid=$(pgrep -P "$nspawn_pid" -x systemd)
+    # systemctl needs the manager's private socket, which appears early in
+    # the boot; then it can wait for the boot to finish.
+    wait_until 30 inside test -S /run/systemd/private || { cat "$run_dir/console.log"; return 1; }
+    local state
+    state=$(inside timeout 60 systemctl is-system-running --wait)
+    echo "system state: $state"
+    step_note="$state"
+    case $state in
+        running) ;;
+        degraded) inside systemctl --failed --no-pager ;;  # not ours: nothing is installed yet
+        *) inside systemctl --failed --no-pager; return 1 ;;
+    esac
+}
+
+install_debs() {
+    # Before the install: the accounts, to check nothing is left behind.
+    cp "$run_dir/root/etc/passwd" "$run_dir/passwd.before"
+    cp "$run_dir/root/etc/group" "$run_dir/group.before"
+    mkdir -p "$run_dir/root/root/debs"
+    cp "$debs"/epollchatd_*.deb "$debs"/epollchat_*.deb "$run_dir/root/root/debs/"
+    if [ "$port" != "$DEFAULT_PORT" ]; then
+        # The host already uses the default port: move the service (the
+        # command line overrides the conffile) and the socket.
+        local exec_start
+        exec_start=$(dpkg-deb --fsys-tarfile "$debs"/epollchatd_*.deb |
+            tar -xOf - ./lib/systemd/system/epollchatd.service | grep '^ExecStart=' | head -n1)
+        mkdir -p "$run_dir/root/etc/systemd/system/epollchatd.service.d" \
+            "$run_dir/root/etc/systemd/system/epollchatd.socket.d"
+        printf '[Service]\nExecStart=\n%s --port %s\n' "$exec_start" "$port" \
+            >"$run_dir/root/etc/systemd/system/epollchatd.service.d/e2e-port.conf"
+        printf '[Socket]\nListenStream=\nListenStream=127.0.0.1:%s\n' "$port" \
+            >"$run_dir/root/etc/systemd/system/epollchatd.socket.d/e2e-port.conf"
+    fi
+    inside sh -c 'cd /root/debs && apt-get install -y --no-install-recommends ./epollchatd_*.deb ./epollchat_*.deb'
+}
+
+service_is_active() {
+    local state
+    state=$(inside systemctl is-active epollchatd.service)
+    step_note=$state
+    [ "$state" = active ] || { inside systemctl status --no-pager epollchatd.service; return 1; }
+    step_note="$state, $(inside systemctl show -P StatusText epollchatd.service)"
+}
+
+# Client A reads from a fifo the test holds open on fd 7 and writes to a file
+# both visible from the host through the container's root directory.
+start_reader() {
+    mkdir -p "$run_dir/root/var/lib/e2e"
+    rm -f "$run_dir/root/var/lib/e2e/a.in" "$run_dir/root/var/lib/e2e/a.out"
+    mkfifo "$run_dir/root/var/lib/e2e/a.in"
+    exec 7<>"$run_dir/root/var/lib/e2e/a.in"
+    # Not through inside(): no timeout, and without the test's fd 7 so that
+    # closing it gives the client end of file.
+    nsenter -t "$container_pid" -a env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 \
+        sh -c "exec epollchat 127.0.0.1 $port </var/lib/e2e/a.in >/var/lib/e2e/a.out 2>&1" 7>&- &
+    reader_pid=$!
+    wait_until 10 file_has "$run_dir/root/var/lib/e2e/a.out" '^Welcome to the chat room! Your chat ID is: Client #[0-9]+' ||
+        { cat "$run_dir/root/var/lib/e2e/a.out"; return 1; }
+}
+
+# say TEXT: client B, a second session, sends one line and quits on EOF.
+say() {
+    printf '%s\n' "$1" | inside timeout 10 epollchat 127.0.0.1 "$port"
+}
+
+# reader_got REGEX: client A prints REGEX within 10 s.
+reader_got() {
+    wait_until 10 file_has "$run_dir/root/var/lib/e2e/a.out" "$1" ||
+        { echo "client A's output:"; cat "$run_dir/root/var/lib/e2e/a.out"; return 1; }
+}
+
+two_clients_chat() {
+    start_reader || return 1
+    say "hello from B" || return 1
+    reader_got '^Client #[0-9]+ says >> hello from B$'
+}
+
+man_renders() {
+    local out
+    out=$(inside man -P cat epollchatd 2>&1) || { echo "$out"; return 1; }
+    printf '%s\n' "$out" | head -n 20
+    printf '%s\n' "$out" | grep -q '^NAME' || return 1
+    printf '%s\n' "$out" | grep -q 'epollchatd' || return 1
+    step_note="$(printf '%s\n' "$out" | wc -l) lines"
+}
+
+reload_keeps_clients() {
+    local before after
+    before=$(main_pid)
+    inside systemctl reload epollchatd.service || return 1
+    after=$(main_pid)
+    [ "$before" = "$after" ] || { echo "MainPID changed on reload: $before -> $after"; return 1; }
+    [ "$(inside systemctl is-active epollchatd.service)" = active ] || return 1
+    kill -0 "$reader_pid" 2>/dev/null || { echo "client A exited on reload"; return 1; }
+    say "after reload" || return 1
+    reader_got '^Client #[0-9]+ says >> after reload$' || return 1
+    if grep -q 'Server shutting down' "$run_dir/root/var/lib/e2e/a.out"; then
+        echo "client A was told the server shuts down"
+        return 1
+    fi
+    step_note="MainPID $after kept"
+}
+
+restart_service() {
+    local before after
+    before=$(main_pid)
+    inside systemctl restart epollchatd.service || return 1
+    after=$(main_pid)
+    [ "$after" != "$before" ] && [ "$after" != 0 ] || { echo "MainPID $before -> $after"; return 1; }
+    [ "$(inside systemctl is-active epollchatd.service)" = active ] || return 1
+    # The connected client was told, and the new daemon accepts clients.
+    reader_got '^\*\*\* Server shutting down\.$' || return 1
+    exec 7>&-
+    reader_pid=
+    start_reader || return 1
+    step_note="MainPID $before -> $after"
+}
+
+killed_service_restarts() {
+    local before restarts after
+    before=$(main_pid)
+    restarts=$(inside systemctl show -P NRestarts epollchatd.service)
+    inside systemctl kill -s KILL epollchatd.service || return 1
+    # systemd notices the death, waits RestartSec and starts a new process.
+    wait_until 30 new_main_pid_active "$before" ||
+        { inside systemctl status --no-pager epollchatd.service; return 1; }
+    after=$(main_pid)
+    [ "$(inside systemctl show -P NRestarts epollchatd.service)" -gt "$restarts" ] || return 1
+    say "after kill" || return 1
+    step_note="MainPID $before -> $after"
+}
+
+new_main_pid_active() {
+    local pid
+    pid=$(main_pid)
+    [ "$pid" != 0 ] && [ "$pid" != "$1" ] &&
+        [ "$(inside systemctl is-active epollchatd.service)" = active ]
+}
+
+socket_activates() {
+    exec 7>&-
+    reader_pid=
+    inside systemctl stop epollchatd.service || return 1
+    inside systemctl start epollchatd.socket || return 1
+    [ "$(inside systemctl is-active epollchatd.service)" != active ] ||
+        { echo "the service is still active"; return 1; }
+    # First connection: bash's /dev/tcp inside the container reads the welcome.
+    local line
+    line=$(inside timeout 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port && head -n1 <&3") || return 1
+    echo "$line"
+    case $line in
+        "Welcome to the chat room! Your chat ID is: Client #"*) ;;
+        *) return 1 ;;
+    esac
+    wait_until 10 service_active || return 1
+    local trigger
+    trigger=$(inside systemctl show -P TriggeredBy epollchatd.service)
+    step_note="inactive until the first connection, then started by ${trigger:-?}"
+    # Back to the packaged setup: the socket off, the service running.
+    inside systemctl stop epollchatd.socket epollchatd.service || return 1
+    inside systemctl start epollchatd.service
+}
+
+service_active() { [ "$(inside systemctl is-active epollchatd.service)" = active ]; }
+
+security_report() {
+    local out exposure
+    out=$(inside systemd-analyze security --no-pager epollchatd.service 2>&1) || { echo "$out"; return 1; }
+    printf '%s\n' "$out"
+    exposure=$(printf '%s\n' "$out" | grep -o 'Overall exposure level for epollchatd.service: .*') || return 1
+    step_note=${exposure#Overall exposure level for }
+}
+
+purge_packages() {
+    inside apt-get purge -y epollchatd epollchat || return 1
+    local bad=0
+    rm -rf "$run_dir/root/etc/systemd/system/epollchatd.service.d" \
+        "$run_dir/root/etc/systemd/system/epollchatd.socket.d"
+    inside systemctl daemon-reload
+    [ ! -e "$run_dir/root/etc/epollchatd" ] || { echo "/etc/epollchatd is still there"; bad=1; }
+    [ ! -e "$run_dir/root/usr/sbin/epollchatd" ] || { echo "/usr/sbin/epollchatd is still there"; bad=1; }
+    [ "$(inside systemctl show -P LoadState epollchatd.service)" = not-found ] ||
+        { echo "epollchatd.service is still known"; bad=1; }
+    [ "$(inside systemctl show -P ActiveState epollchatd.service)" = inactive ] ||
+        { echo "epollchatd.service is not inactive"; bad=1; }
+    if inside pgrep -x epollchatd; then echo "an epollchatd process is still running"; bad=1; fi
+    cmp "$run_dir/passwd.before" "$run_dir/root/etc/passwd" || { echo "/etc/passwd changed"; bad=1; }
+    cmp "$run_dir/group.before" "$run_dir/root/etc/group" || { echo "/etc/group changed"; bad=1; }
+    inside dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' epollchatd epollchat 2>&1 |
+        grep -v '^un ' | grep -v 'no packages found' && { echo "packages left in dpkg's database"; bad=1; }
+    return $bad
+}
+
+power_off() {
+    inside systemctl poweroff
+    timeout 60 tail --pid="$nspawn_pid" -f /dev/null || { echo "the container did not power off in 60 s"; return 1; }
+    local rc=0
+    wait "$nspawn_pid" || rc=$?
+    nspawn_pid=
+    step_note="systemd-nspawn exited $rc"
+    [ "$rc" -eq 0 ] || { tail -n 30 "$run_dir/console.log"; return 1; }
+}
+
+# --- Run ---------------------------------------------------------------------
+
+start=$SECONDS
+port=
+debs=
+
+step "host can run the test (root, tools)" check_host || bail "cannot run the end-to-end test here"
+step "build the .debs with tools/build-debs" build_debs || bail "no packages"
+step "Debian 12 root ready" prepare_root || bail "no root for the container"
+step "choose the service port on the host" choose_port || bail "no free port"
+step "boot the root with systemd-nspawn --boot" boot_container || bail "the container did not boot"
+step "apt install ./epollchatd_*.deb ./epollchat_*.deb" install_debs || bail "install failed"
+step "systemctl is-active epollchatd" service_is_active
+step "two epollchat sessions chat through the installed daemon" two_clients_chat
+step "man epollchatd renders" man_renders
+step "systemctl reload keeps a connected client connected" reload_keeps_clients
+step "systemctl restart epollchatd" restart_service
+step "systemctl kill -s KILL is followed by an automatic restart" killed_service_restarts
+step "epollchatd.socket starts the daemon on the first connection" socket_activates
+step "systemd-analyze security epollchatd" security_report
+step "apt purge removes the service, the conffile and leaves no user" purge_packages
+step "the container powers off cleanly" power_off
+n=$((n + 1))
+if [ "$failed" -eq 0 ]; then
+    echo "ok $n - all steps passed in $((SECONDS - start)) s"
+else
+    echo "not ok $n - $failed step(s) failed in $((SECONDS - start)) s"
+fi
+[ "$failed" -eq 0 ]
