@@ -1,0 +1,668 @@
+#include "bench/load_generator.hpp"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "bench/delivery_tracker.hpp"
+#include "bench/latency_histogram.hpp"
+#include "bench/payload.hpp"
+#include "bench/process_stats.hpp"
+#include "bench/resp_reader.hpp"
+#include "core/unique_fd.hpp"
+
+namespace epollchat::bench {
+namespace {
+
+constexpr std::size_t kReadBuffer = 256 * 1024;
+constexpr int kReadsPerTurn = 4;
+constexpr std::size_t kMaxCarry = 1 << 20;
+constexpr int kEpollBatch = 4096;
+constexpr std::uint64_t kNsPerSecond = 1'000'000'000;
+// When the join notices of line mode cannot be used as a barrier, the room counts as
+// settled after this long without a byte.
+constexpr std::uint64_t kQuietNs = 1'000'000'000;
+
+enum class Phase { connecting, greeting, ready, closed };
+
+struct Connection {
+  UniqueFd fd;
+  std::int64_t receiver = -1;
+  std::int64_t sender = -1;
+  Phase phase = Phase::connecting;
+  bool is_watching_output = false;
+  std::uint64_t chat_id = 0;
+  std::uint64_t max_joined_seen = 0;
+  std::string carry;
+  std::string out;
+  std::size_t out_done = 0;
+};
+
+struct Address {
+  sockaddr_storage storage{};
+  socklen_t length = 0;
+  std::string text;
+};
+
+Address resolve(const std::string& spec) {
+  const auto colon = spec.rfind(':');
+  if (colon == std::string::npos || colon + 1 == spec.size())
+    throw std::invalid_argument("invalid server '" + spec + "' (want HOST:PORT)");
+  std::string host = spec.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  const std::string port = spec.substr(colon + 1);
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  if (const int rc = getaddrinfo(host.c_str(), port.c_str(), &hints, &found); rc != 0)
+    throw std::invalid_argument("cannot resolve server '" + spec + "': " + gai_strerror(rc));
+  Address address;
+  std::memcpy(&address.storage, found->ai_addr, found->ai_addrlen);
+  address.length = found->ai_addrlen;
+  address.text = spec;
+  freeaddrinfo(found);
+  return address;
+}
+
+std::string format_double(double value, int decimals) {
+  char text[64];
+  std::snprintf(text, sizeof text, "%.*f", decimals, value);
+  return text;
+}
+
+std::uint64_t parse_decimal(std::string_view text) {
+  std::uint64_t v = 0;
+  for (const char c : text) {
+    if (c < '0' || c > '9') break;
+    v = v * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  return v;
+}
+
+}  // namespace
+
+struct LoadGenerator::State {
+  explicit State(Options o) : options(std::move(o)) {}
+
+  Options options;
+  std::vector<Address> addresses;
+  UniqueFd epoll;
+  std::vector<Connection> connections;
+  std::vector<std::size_t> sender_connections;
+  std::vector<char> scratch = std::vector<char>(kReadBuffer);
+  std::optional<DeliveryTracker> tracker;
+  LatencyHistogram latency;
+
+  std::string frame_template;    // one message as sent: framing around a payload
+  std::size_t payload_offset = 0;
+  std::vector<std::string> payload_templates;  // per sender
+  std::string push_prefix;       // redis: a `message` push up to the payload
+
+  std::size_t next_to_open = 0;
+  std::size_t in_flight = 0;
+  std::size_t ready = 0;
+  std::uint64_t bytes_read = 0;
+  std::uint64_t bad_frames = 0;
+  std::uint64_t deliveries = 0;
+  std::uint64_t last_delivery_ns = 0;
+  bool is_measuring = false;
+  bool is_stopping_sends = false;
+  std::string failure;           // first thing that went wrong, if anything
+
+  // Set up ------------------------------------------------------------------------------
+
+  void plan_connections() {
+    const bool is_idle = options.idle_rss_pid != 0;
+    const std::uint32_t c = options.clients;
+    const std::uint32_t s = is_idle ? 0 : options.senders;
+    std::vector<std::int64_t> own_receiver(s, -1);
+    if (options.mode == Mode::line || is_idle) {
+      // Line mode: every connection is in the room and receives; the first S also send.
+      connections.resize(c);
+      for (std::uint32_t i = 0; i < c; ++i) connections[i].receiver = is_idle ? -1 : std::int64_t{i};
+      for (std::uint32_t i = 0; i < s; ++i) {
+        connections[i].sender = i;
+        own_receiver[i] = i;
+        sender_connections.push_back(i);
+      }
+      if (!is_idle) tracker.emplace(c, s, options.window, std::move(own_receiver));
+    } else {
+      // Redis mode: C - 1 subscribers, then S publishers that do not subscribe, so each
+      // message reaches C - 1 receivers exactly as in line mode.
+      connections.resize(c - 1 + s);
+      for (std::uint32_t i = 0; i + 1 < c; ++i) connections[i].receiver = i;
+      for (std::uint32_t i = 0; i < s; ++i) {
+        connections[c - 1 + i].sender = i;
+        sender_connections.push_back(c - 1 + i);
+      }
+      tracker.emplace(c - 1, s, options.window, std::move(own_receiver));
+    }
+  }
+
+  void build_templates() {
+    // Built with append(): g++ 12 at -O3 warns falsely (-Wrestrict) on "literal" + string.
+    const std::string& channel = options.channel;
+    if (options.mode == Mode::line) {
+      frame_template.assign(options.size, 'x');
+      frame_template += '\n';
+      payload_offset = 0;
+    } else {
+      std::string head;
+      head.append("$").append(std::to_string(channel.size())).append("\r\n");
+      head.append(channel).append("\r\n$").append(std::to_string(options.size)).append("\r\n");
+      frame_template.append("*3\r\n$7\r\nPUBLISH\r\n").append(head);
+      payload_offset = frame_template.size();
+      frame_template.append(options.size, 'x').append("\r\n");
+      push_prefix.append("*3\r\n$7\r\nmessage\r\n").append(head);
+    }
+    for (std::uint32_t s = 0; s < options.senders; ++s)
+      payload_templates.push_back(make_payload_template(s, options.size));
+  }
+
+  void open_more() {
+    while (in_flight < options.connect_batch && next_to_open < connections.size()) {
+      const std::size_t index = next_to_open++;
+      const Address& address = addresses[index % addresses.size()];
+      UniqueFd fd(::socket(address.storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+      if (!fd) throw std::system_error(errno, std::generic_category(), "socket");
+      const int one = 1;
+      setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address.storage), address.length) != 0 &&
+          errno != EINPROGRESS)
+        throw std::system_error(errno, std::generic_category(), "connect to " + address.text);
+      epoll_event event{};
+      event.events = EPOLLIN | EPOLLOUT;
+      event.data.u64 = index;
+      if (epoll_ctl(epoll.get(), EPOLL_CTL_ADD, fd.get(), &event) != 0)
+        throw std::system_error(errno, std::generic_category(), "epoll_ctl");
+      connections[index].fd = std::move(fd);
+      ++in_flight;
+    }
+  }
+
+  void watch(Connection& c, std::size_t index, bool output) {
+    epoll_event event{};
+    event.events = EPOLLIN | (output ? EPOLLOUT : 0u);
+    event.data.u64 = index;
+    epoll_ctl(epoll.get(), EPOLL_CTL_MOD, c.fd.get(), &event);
+    c.is_watching_output = output;
+  }
+
+  void finish_connect(Connection& c, std::size_t index) {
+    int error = 0;
+    socklen_t length = sizeof error;
+    getsockopt(c.fd.get(), SOL_SOCKET, SO_ERROR, &error, &length);
+    if (error != 0) {
+      fail(c, "cannot connect to " + addresses[index % addresses.size()].text + ": " +
+                  std::strerror(error));
+      return;
+    }
+    c.phase = Phase::greeting;
+    watch(c, index, false);
+    if (options.mode == Mode::redis) {
+      const bool is_subscriber = c.receiver >= 0;
+      if (is_subscriber) {
+        c.out.assign("*2\r\n$9\r\nSUBSCRIBE\r\n$").append(std::to_string(options.channel.size()));
+        c.out.append("\r\n").append(options.channel).append("\r\n");
+      } else {
+        c.out.assign("*1\r\n$4\r\nPING\r\n");
+      }
+      flush(c, index);
+    }
+  }
+
+  void mark_ready(Connection& c) {
+    if (c.phase != Phase::greeting) return;
+    c.phase = Phase::ready;
+    --in_flight;
+    ++ready;
+  }
+
+  // Failures ------------------------------------------------------------------------------
+
+  void fail(Connection& c, std::string reason) {
+    if (failure.empty()) failure = std::move(reason);
+    close(c);
+  }
+
+  void close(Connection& c) {
+    if (c.phase == Phase::closed) return;
+    if (c.phase != Phase::ready) --in_flight;
+    c.phase = Phase::closed;
+    epoll_ctl(epoll.get(), EPOLL_CTL_DEL, c.fd.get(), nullptr);
+    c.fd.reset();
+    c.out.clear();
+    c.carry.clear();
+  }
+
+  // Output --------------------------------------------------------------------------------
+
+  void flush(Connection& c, std::size_t index) {
+    while (c.out_done < c.out.size()) {
+      const ssize_t n = ::send(c.fd.get(), c.out.data() + c.out_done, c.out.size() - c.out_done,
+                               MSG_NOSIGNAL);
+      if (n > 0) {
+        c.out_done += static_cast<std::size_t>(n);
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        if (!c.is_watching_output) watch(c, index, true);
+        return;
+      }
+      fail(c, std::string("send: ") + std::strerror(errno));
+      return;
+    }
+    c.out.clear();
+    c.out_done = 0;
+    if (c.is_watching_output) watch(c, index, false);
+  }
+
+  // Appends as many messages as the sender's window allows and writes them in one go.
+  void top_up(std::size_t index) {
+    Connection& c = connections[index];
+    if (c.phase != Phase::ready) return;
+    const auto s = static_cast<std::uint32_t>(c.sender);
+    const std::uint32_t sent = tracker->sent(s);
+    std::uint32_t n = std::min(tracker->credit(s), options.messages - sent);
+    if (is_stopping_sends) n = 0;
+    if (n > 0) {
+      const std::uint64_t now = monotonic_ns();
+      const std::string& payload = payload_templates[s];
+      std::memcpy(frame_template.data() + payload_offset, payload.data(), payload.size());
+      std::size_t at = c.out.size();
+      c.out.resize(at + std::size_t{n} * frame_template.size());
+      for (std::uint32_t k = 0; k < n; ++k) {
+        std::memcpy(c.out.data() + at, frame_template.data(), frame_template.size());
+        stamp_payload(c.out.data() + at + payload_offset, sent + k, now);
+        at += frame_template.size();
+      }
+      tracker->note_sent(s, n);
+    }
+    if (c.out_done < c.out.size() && !c.is_watching_output) flush(c, index);
+  }
+
+  // Input ---------------------------------------------------------------------------------
+
+  void read_from(Connection& c, std::size_t index) {
+    for (int round = 0; round < kReadsPerTurn; ++round) {
+      const std::size_t have = c.carry.size();
+      std::memcpy(scratch.data(), c.carry.data(), have);
+      const std::size_t room = scratch.size() - have;
+      const ssize_t n = ::read(c.fd.get(), scratch.data() + have, room);
+      if (n > 0) {
+        bytes_read += static_cast<std::uint64_t>(n);
+        const std::size_t total = have + static_cast<std::size_t>(n);
+        const std::uint64_t now = monotonic_ns();
+        const std::size_t used = options.mode == Mode::line ? consume_lines(c, scratch.data(), total, now)
+                                                             : consume_resp(c, scratch.data(), total, now);
+        if (c.phase == Phase::closed) return;
+        if (total - used > kMaxCarry) {
+          fail(c, "unterminated frame of more than 1 MiB from the server");
+          return;
+        }
+        c.carry.assign(scratch.data() + used, total - used);
+        if (static_cast<std::size_t>(n) < room) return;
+        continue;
+      }
+      if (n == 0) {
+        fail(c, "server closed a connection");
+        return;
+      }
+      if (errno == EINTR) {
+        --round;
+        continue;
+      }
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      fail(c, std::string("read: ") + std::strerror(errno));
+      return;
+    }
+    (void)index;
+  }
+
+  std::size_t consume_lines(Connection& c, const char* data, std::size_t size, std::uint64_t now) {
+    const char* p = data;
+    const char* const end = data + size;
+    while (p < end) {
+      const auto* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
+      if (nl == nullptr) break;
+      handle_line(c, std::string_view(p, static_cast<std::size_t>(nl - p)), now);
+      if (c.phase == Phase::closed) return size;
+      p = nl + 1;
+    }
+    return static_cast<std::size_t>(p - data);
+  }
+
+  void handle_line(Connection& c, std::string_view line, std::uint64_t now) {
+    // A relayed line is `Client #N says >> ` + payload; the payload is the last B bytes, so
+    // the prefix needs no parsing.
+    if (line.size() > options.size && line[0] == 'C') {
+      PayloadFields fields;
+      if (parse_payload(line.data() + line.size() - options.size, options.size, fields)) {
+        deliver(c, fields, now);
+        return;
+      }
+    }
+    if (line.starts_with("*** ")) {
+      if (line.starts_with("*** Client #")) {
+        if (line.find(" joined") != std::string_view::npos)
+          c.max_joined_seen = std::max(c.max_joined_seen, parse_decimal(line.substr(12)));
+      } else if (line.starts_with("*** Server full") || line.starts_with("*** Server shutting down")) {
+        fail(c, "server said: " + std::string(line));
+      }
+      return;
+    }
+    if (line.starts_with("Welcome")) {
+      if (const auto hash = line.rfind('#'); hash != std::string_view::npos)
+        c.chat_id = parse_decimal(line.substr(hash + 1));
+      mark_ready(c);
+      return;
+    }
+    ++bad_frames;
+  }
+
+  std::size_t consume_resp(Connection& c, const char* data, std::size_t size, std::uint64_t now) {
+    const std::size_t frame_size = push_prefix.size() + options.size + 2;
+    std::size_t at = 0;
+    while (at < size) {
+      // Fast path: a message push of the expected shape.
+      if (size - at >= frame_size && std::memcmp(data + at, push_prefix.data(), push_prefix.size()) == 0) {
+        PayloadFields fields;
+        if (parse_payload(data + at + push_prefix.size(), options.size, fields))
+          deliver(c, fields, now);
+        else
+          ++bad_frames;
+        at += frame_size;
+        continue;
+      }
+      RespValue value;
+      std::size_t used = 0;
+      const RespStatus status = read_resp(data + at, size - at, value, used);
+      if (status == RespStatus::incomplete) break;
+      if (status == RespStatus::malformed) {
+        fail(c, "malformed RESP from the server");
+        return size;
+      }
+      at += used;
+      handle_resp(c, value, now);
+      if (c.phase == Phase::closed) return size;
+    }
+    return at;
+  }
+
+  void handle_resp(Connection& c, const RespValue& value, std::uint64_t now) {
+    switch (value.type) {
+      case '+':
+        if (value.text == "PONG") mark_ready(c);
+        return;
+      case ':':
+        return;  // a PUBLISH reply: the number of subscribers reached
+      case '-':
+        fail(c, "redis said: " + std::string(value.text));
+        return;
+      case '*':
+        if (value.elements >= 3 && value.element[0] == "subscribe") {
+          mark_ready(c);
+          return;
+        }
+        if (value.elements >= 3 && value.element[0] == "message") {
+          PayloadFields fields;
+          if (parse_payload(value.element[2].data(), value.element[2].size(), fields)) {
+            deliver(c, fields, now);
+            return;
+          }
+        }
+        ++bad_frames;
+        return;
+      default:
+        ++bad_frames;
+    }
+  }
+
+  void deliver(Connection& c, const PayloadFields& fields, std::uint64_t now) {
+    if (!tracker || c.receiver < 0 || fields.sender >= options.senders || !is_measuring) {
+      ++bad_frames;
+      return;
+    }
+    latency.record(now > fields.sent_ns ? now - fields.sent_ns : 0);
+    tracker->record(static_cast<std::uint32_t>(c.receiver), fields.sender, fields.seq);
+    ++deliveries;
+    last_delivery_ns = now;
+  }
+
+  // The loop ------------------------------------------------------------------------------
+
+  void turn(int timeout_ms) {
+    epoll_event events[kEpollBatch];
+    const int n = epoll_wait(epoll.get(), events, kEpollBatch, timeout_ms);
+    if (n < 0) {
+      if (errno == EINTR) return;
+      throw std::system_error(errno, std::generic_category(), "epoll_wait");
+    }
+    for (int i = 0; i < n; ++i) {
+      const std::size_t index = events[i].data.u64;
+      Connection& c = connections[index];
+      const std::uint32_t ready_events = events[i].events;
+      if (c.phase == Phase::closed) continue;
+      if (c.phase == Phase::connecting) {
+        if (!(ready_events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) continue;
+        finish_connect(c, index);
+        if (c.phase == Phase::closed) continue;
+      }
+      if (ready_events & (EPOLLIN | EPOLLERR | EPOLLHUP)) read_from(c, index);
+      if ((ready_events & EPOLLOUT) && c.phase != Phase::closed && c.is_watching_output) flush(c, index);
+    }
+  }
+
+  void progress(const std::string& text) const {
+    if (options.progress) std::fprintf(stderr, "epollchat-bench: %s\n", text.c_str());
+  }
+
+  bool connect_all() {
+    const std::uint64_t start = monotonic_ns();
+    std::uint64_t last_change = start;
+    std::uint64_t next_report = start + kNsPerSecond;
+    std::size_t last_ready = 0;
+    while (ready < connections.size()) {
+      open_more();
+      turn(100);
+      if (!failure.empty()) return false;
+      const std::uint64_t now = monotonic_ns();
+      if (ready != last_ready) {
+        last_ready = ready;
+        last_change = now;
+      } else if (now - last_change > seconds_to_ns(options.timeout_s)) {
+        failure = "set-up stalled: " + std::to_string(ready) + " of " +
+                  std::to_string(connections.size()) + " connections ready";
+        return false;
+      }
+      if (now >= next_report) {
+        progress(std::to_string(ready) + " of " + std::to_string(connections.size()) + " connections ready");
+        next_report = now + kNsPerSecond;
+      }
+    }
+    if (options.mode == Mode::line) return settle_room();
+    return true;
+  }
+
+  // Line mode: every join is announced to the whole room, so C connections cause about
+  // C^2/2 notices. Wait until every client has seen the last client's join notice (chat ids
+  // grow, so it is the last one queued for each), or, if the server announces differently,
+  // until the room has been quiet for a second.
+  bool settle_room() {
+    std::uint64_t last = 0;
+    for (const auto& c : connections) last = std::max(last, c.chat_id);
+    std::uint64_t last_bytes = bytes_read;
+    std::uint64_t last_change = monotonic_ns();
+    for (;;) {
+      const bool is_settled = std::all_of(connections.begin(), connections.end(), [&](const Connection& c) {
+        return c.chat_id == last || c.max_joined_seen >= last;
+      });
+      if (is_settled) return true;
+      turn(100);
+      if (!failure.empty()) return false;
+      const std::uint64_t now = monotonic_ns();
+      if (bytes_read != last_bytes) {
+        last_bytes = bytes_read;
+        last_change = now;
+      } else if (now - last_change > kQuietNs) {
+        progress("not every client saw the last join notice; going on after a quiet second");
+        return true;
+      }
+    }
+  }
+
+  static std::uint64_t seconds_to_ns(double seconds) {
+    return static_cast<std::uint64_t>(seconds * 1e9);
+  }
+
+  bool is_sending_done() const {
+    if (is_stopping_sends) return true;
+    for (std::uint32_t s = 0; s < options.senders; ++s)
+      if (tracker->sent(s) < options.messages) return false;
+    return true;
+  }
+
+  int measure_idle_memory() {
+    const pid_t pid = options.idle_rss_pid;
+    const auto before = process_rss_kib(pid);
+    if (!before) throw std::runtime_error("cannot read VmRSS of pid " + std::to_string(pid));
+    const std::uint64_t start = monotonic_ns();
+    const bool is_up = connect_all();
+    const double setup_s = static_cast<double>(monotonic_ns() - start) / 1e9;
+    const auto after = process_rss_kib(pid);
+    if (!is_up || !after) {
+      std::fprintf(stderr, "epollchat-bench: %s\n", failure.empty() ? "cannot read VmRSS" : failure.c_str());
+      return 1;
+    }
+    const double per_connection =
+        (static_cast<double>(*after) - static_cast<double>(*before)) * 1024.0 / static_cast<double>(connections.size());
+    std::printf("RESULT kind=idle mode=%s clients=%zu rss_before_kib=%llu rss_after_kib=%llu "
+                "bytes_per_connection=%s setup_s=%s\n",
+                options.mode == Mode::line ? "line" : "redis", connections.size(),
+                static_cast<unsigned long long>(*before), static_cast<unsigned long long>(*after),
+                format_double(per_connection, 0).c_str(), format_double(setup_s, 2).c_str());
+    return 0;
+  }
+
+  int measure_throughput() {
+    const std::uint64_t setup_start = monotonic_ns();
+    if (!connect_all()) {
+      std::fprintf(stderr, "epollchat-bench: %s\n", failure.c_str());
+      return 1;
+    }
+    const double setup_s = static_cast<double>(monotonic_ns() - setup_start) / 1e9;
+    progress(std::to_string(connections.size()) + " connections ready after " + format_double(setup_s, 2) +
+             " s; sending");
+
+    const auto server_cpu_start = options.server_pid ? process_cpu_ns(options.server_pid) : std::nullopt;
+    const std::uint64_t own_cpu_start = own_cpu_ns();
+    const std::uint64_t start = monotonic_ns();
+    is_measuring = true;
+    last_delivery_ns = start;
+    std::uint64_t next_report = start + kNsPerSecond;
+    std::uint64_t reported = 0;
+    bool is_timed_out = false;
+    for (const std::size_t index : sender_connections) top_up(index);
+    for (;;) {
+      turn(50);
+      const std::uint64_t now = monotonic_ns();
+      if (options.duration_s > 0 && now - start >= seconds_to_ns(options.duration_s)) is_stopping_sends = true;
+      for (const std::size_t index : sender_connections) top_up(index);
+      if (is_sending_done() && tracker->is_all_delivered()) break;
+      if (!failure.empty()) break;
+      if (now - last_delivery_ns > seconds_to_ns(options.timeout_s)) {
+        is_timed_out = true;
+        break;
+      }
+      if (now >= next_report) {
+        progress(format_double(static_cast<double>(now - start) / 1e9, 1) + " s: " +
+                 std::to_string(deliveries) + " deliveries, " +
+                 format_double(static_cast<double>(deliveries - reported) / 1e6, 2) + " M/s");
+        reported = deliveries;
+        next_report += kNsPerSecond;
+      }
+    }
+    const std::uint64_t own_cpu = own_cpu_ns() - own_cpu_start;
+    const auto server_cpu_end = options.server_pid ? process_cpu_ns(options.server_pid) : std::nullopt;
+    const std::uint64_t end = std::max(last_delivery_ns, start + 1);
+    const double seconds = static_cast<double>(end - start) / 1e9;
+    const std::uint64_t unique = tracker->unique_deliveries();
+    const double per_delivery = unique ? 1.0 / static_cast<double>(unique) : 0.0;
+
+    std::string server_cpu = "na";
+    std::string server_cpu_s = "na";
+    if (server_cpu_start && server_cpu_end) {
+      const auto ns = static_cast<double>(*server_cpu_end - *server_cpu_start);
+      server_cpu = format_double(ns * per_delivery, 1);
+      server_cpu_s = format_double(ns / 1e9, 3);
+    }
+    std::uint32_t max_sent = 0;
+    for (std::uint32_t s = 0; s < options.senders; ++s) max_sent = std::max(max_sent, tracker->sent(s));
+    const std::uint64_t lost = tracker->lost();
+    if (!failure.empty()) std::fprintf(stderr, "epollchat-bench: %s\n", failure.c_str());
+    if (is_timed_out)
+      std::fprintf(stderr, "epollchat-bench: no delivery for %.1f s; giving up\n", options.timeout_s);
+    if (lost > 0)
+      std::fprintf(stderr, "epollchat-bench: %llu of %llu deliveries lost\n",
+                   static_cast<unsigned long long>(lost),
+                   static_cast<unsigned long long>(tracker->expected()));
+
+    std::printf(
+        "RESULT mode=%s clients=%u senders=%u size=%u window=%u messages=%u connections=%zu "
+        "seconds=%s deliveries=%llu expected=%llu rate=%s p50_us=%s p99_us=%s max_us=%s "
+        "lost=%llu reordered=%llu dup=%llu bad=%llu server_cpu_s=%s bench_cpu_s=%s "
+        "server_cpu_ns_per_delivery=%s bench_cpu_ns_per_delivery=%s setup_s=%s\n",
+        options.mode == Mode::line ? "line" : "redis", options.clients, options.senders, options.size,
+        options.window, max_sent, connections.size(), format_double(seconds, 3).c_str(),
+        static_cast<unsigned long long>(unique), static_cast<unsigned long long>(tracker->expected()),
+        format_double(static_cast<double>(unique) / seconds, 0).c_str(),
+        format_double(static_cast<double>(latency.percentile(0.50)) / 1e3, 1).c_str(),
+        format_double(static_cast<double>(latency.percentile(0.99)) / 1e3, 1).c_str(),
+        format_double(static_cast<double>(latency.max()) / 1e3, 1).c_str(),
+        static_cast<unsigned long long>(lost), static_cast<unsigned long long>(tracker->reordered()),
+        static_cast<unsigned long long>(tracker->duplicated()),
+        static_cast<unsigned long long>(bad_frames + tracker->out_of_window()), server_cpu_s.c_str(),
+        format_double(static_cast<double>(own_cpu) / 1e9, 3).c_str(), server_cpu.c_str(),
+        format_double(static_cast<double>(own_cpu) * per_delivery, 1).c_str(),
+        format_double(setup_s, 2).c_str());
+    std::fflush(stdout);
+    return lost == 0 && failure.empty() && !is_timed_out && tracker->duplicated() == 0 ? 0 : 1;
+  }
+};
+
+LoadGenerator::LoadGenerator(Options options) : state_(std::make_unique<State>(std::move(options))) {}
+
+LoadGenerator::~LoadGenerator() = default;
+
+int LoadGenerator::run() {
+  State& s = *state_;
+  for (const auto& spec : s.options.servers) s.addresses.push_back(resolve(spec));
+  s.plan_connections();
+  s.build_templates();
+  const std::uint64_t limit = raise_fd_limit();
+  if (s.connections.size() + 16 > limit)
+    throw std::runtime_error("need " + std::to_string(s.connections.size() + 16) +
+                             " file descriptors but RLIMIT_NOFILE allows " + std::to_string(limit));
+  s.epoll.reset(epoll_create1(EPOLL_CLOEXEC));
+  if (!s.epoll) throw std::system_error(errno, std::generic_category(), "epoll_create1");
+  return s.options.idle_rss_pid ? s.measure_idle_memory() : s.measure_throughput();
+}
+
+}  // namespace epollchat::bench

@@ -1,0 +1,36 @@
+// Options: the command line of epollchat-bench, parsed and checked.
+// parse_options() throws std::invalid_argument with a one-line message on bad input.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace epollchat::bench {
+
+enum class Mode { line, redis };
+
+struct Options {
+  Mode mode = Mode::line;
+  std::vector<std::string> servers;   // HOST:PORT, clients spread round-robin
+  std::uint32_t clients = 100;        // receivers + 1: every message reaches clients - 1
+  std::uint32_t senders = 10;
+  std::uint32_t messages = 10000;     // per sender (an upper bound when duration is set)
+  std::uint32_t size = 64;            // payload bytes, without framing
+  std::uint32_t window = 0;           // 0: chosen from senders and size
+  double duration_s = 0;              // stop starting messages after this; 0: no limit
+  double timeout_s = 10;              // give up after this long without progress
+  std::uint32_t connect_batch = 256;  // connections being set up at once
+  pid_t server_pid = 0;               // report this process's CPU time
+  pid_t idle_rss_pid = 0;             // idle-memory mode: report this process's RSS growth
+  std::string channel = "epollchat-bench";
+  bool progress = true;
+};
+
+Options parse_options(int argc, char** argv);
+
+extern const char* const kUsage;
+
+}  // namespace epollchat::bench
