@@ -2,8 +2,11 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
+
+#include "core/clock.hpp"
 
 namespace epollchat {
 namespace {
@@ -61,7 +64,8 @@ void Connection::on_events(std::uint32_t events) {
   if (state_ == State::closed) return;
   if ((events & EPOLLOUT) != 0) flush();
   if (state_ == State::open && (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) {
-    read_input((events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0);
+    if ((events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) peer_hung_up_ = true;
+    read_input();
   } else if (state_ == State::flushing && (events & (EPOLLHUP | EPOLLERR)) != 0) {
     // Nobody is left to read what is queued.
     finish(CloseReason::peer_reset);
@@ -72,10 +76,26 @@ void Connection::run_deferred() {
   if (state_ != State::closed) flush();
 }
 
-void Connection::read_input(bool peer_hung_up) {
+bool Connection::has_rate_allowance(std::int64_t now) {
+  if (limits_.max_rate == 0) return true;
+  const auto rate = static_cast<double>(limits_.max_rate);
+  if (rate_refilled_at_ == 0) rate_allowance_ = rate;  // first read: a full burst
+  const double elapsed = static_cast<double>(now - rate_refilled_at_) * 1e-9;
+  rate_allowance_ = std::min(rate, rate_allowance_ + elapsed * rate);
+  rate_refilled_at_ = now;
+  return rate_allowance_ > 0;
+}
+
+void Connection::read_input() {
+  const std::int64_t now = coarse_now_ns();
+  if (!has_rate_allowance(now)) {
+    handler_.on_throttled(*this);
+    return;
+  }
   const std::span<char> buffer = loop_.read_buffer();
   codec_.set_max_line(limits_.max_line);
   bool got_input = false;
+  bool throttled = false;
   for (int reads = 0;; ++reads) {
     if (reads == kReadsPerTurn) {
       loop_.resume_next_turn(*this);
@@ -87,10 +107,16 @@ void Connection::read_input(bool peer_hung_up) {
       codec_.feed(std::string_view(buffer.data(), static_cast<std::size_t>(n)), *this);
       // A handler may have closed us (e.g. the server is full of this peer's output).
       if (state_ != State::open) break;
+      // Over the rate: stop reading and let TCP hold the rest (every line of this read
+      // was accepted; the debt delays the next read).
+      if (limits_.max_rate != 0 && rate_allowance_ <= 0) {
+        throttled = true;
+        break;
+      }
       // A short read emptied the socket buffer, and data arriving later raises a new edge,
       // so the recv() that would only say EAGAIN is skipped. Not after EPOLLRDHUP: the
       // EOF behind the data raises no further edge and must be read now.
-      if (static_cast<std::size_t>(n) < buffer.size() && !peer_hung_up) break;
+      if (static_cast<std::size_t>(n) < buffer.size() && !peer_hung_up_) break;
       continue;
     }
     if (n == 0) {
@@ -108,6 +134,12 @@ void Connection::read_input(bool peer_hung_up) {
     return;
   }
   if (got_input && state_ != State::closed) handler_.on_input_batch_end(*this);
+  if (codec_.has_partial_line()) {
+    if (partial_line_since_ == 0) partial_line_since_ = now;
+  } else {
+    partial_line_since_ = 0;
+  }
+  if (throttled && state_ == State::open) handler_.on_throttled(*this);
 }
 
 void Connection::flush() {

@@ -32,6 +32,9 @@ class Connection;
 struct ConnectionLimits {
   std::size_t max_line = 4096;
   std::size_t max_backlog = 1024 * 1024;
+  // Lines per second a peer may send on average, with a burst of one second's worth;
+  // beyond it the connection stops reading (TCP backpressure), losing nothing. 0: no limit.
+  std::size_t max_rate = 0;
 };
 
 enum class CloseReason {
@@ -49,6 +52,9 @@ class ConnectionHandler {
   virtual void on_line_too_long(Connection& connection) = 0;
   // After the lines of one read: the moment to hand a batch of lines on.
   virtual void on_input_batch_end(Connection& connection) = 0;
+  // The peer is over max_rate: the connection stopped reading. It reads again when
+  // resume_reading() is called and its allowance has refilled.
+  virtual void on_throttled(Connection& connection) = 0;
   // The peer sent EOF; it will send nothing more but may still be reading.
   virtual void on_peer_finished(Connection& connection) = 0;
   // No more I/O will happen; the owner should destroy the connection after this turn.
@@ -78,6 +84,8 @@ class Connection final : public Watcher, public DeferredTask {
   void close_after_flush();
   // Closes at once, dropping pending output; on_closed() reports `reason`.
   void close_now(CloseReason reason);
+  // After on_throttled(): read again from the next turn (throttles again if still over).
+  void resume_reading() { loop_.resume_next_turn(*this); }
 
   [[nodiscard]] bool is_open() const noexcept { return state_ != State::closed; }
   [[nodiscard]] bool is_reading() const noexcept { return state_ == State::open; }
@@ -87,6 +95,8 @@ class Connection final : public Watcher, public DeferredTask {
     return codec_.buffered_bytes();
   }
   [[nodiscard]] int fd() const noexcept { return fd_.get(); }
+  // When the incomplete line now buffered began (coarse_now_ns()), or 0 if there is none.
+  [[nodiscard]] std::int64_t partial_line_since() const noexcept { return partial_line_since_; }
   // The errno behind CloseReason::io_error or peer_reset; 0 otherwise.
   [[nodiscard]] int error() const noexcept { return error_; }
 
@@ -95,7 +105,9 @@ class Connection final : public Watcher, public DeferredTask {
 
   // Line-codec sink (public only for the codec's template).
   void on_line(std::string_view line) {
-    if (state_ == State::open) handler_.on_line(*this, line);
+    if (state_ != State::open) return;
+    rate_allowance_ -= 1.0;
+    handler_.on_line(*this, line);
   }
   void on_line_too_long() {
     if (state_ == State::open) handler_.on_line_too_long(*this);
@@ -108,7 +120,9 @@ class Connection final : public Watcher, public DeferredTask {
     closed,
   };
 
-  void read_input(bool peer_hung_up);
+  void read_input();
+  // Refills the max_rate allowance; false if the peer must wait.
+  bool has_rate_allowance(std::int64_t now);
   void flush();
   void finish(CloseReason reason) noexcept;
   void watch_output(bool enable);
@@ -120,8 +134,13 @@ class Connection final : public Watcher, public DeferredTask {
   LineCodec codec_;
   OutputQueue output_;
   int error_ = 0;
+  double rate_allowance_ = 0;
+  std::int64_t rate_refilled_at_ = 0;
+  std::int64_t partial_line_since_ = 0;
   State state_ = State::open;
   bool watching_output_ = false;
+  // EPOLLRDHUP was seen: the EOF must be read even after a short read (see read_input).
+  bool peer_hung_up_ = false;
   // What on_closed() reports once State::flushing has sent everything.
   CloseReason reason_when_flushed_ = CloseReason::peer_closed;
 };

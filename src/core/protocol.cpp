@@ -67,4 +67,14 @@ std::string server_full_line(std::size_t max_clients) {
 
 std::string shutting_down_line() { return notice("Server shutting down."); }
 
+std::string slow_down_line(std::size_t max_rate) {
+  return notice("Slow down: over " + std::to_string(max_rate) +
+                " lines per second; your lines are delayed, none is lost.");
+}
+
+std::string line_timeout_line(std::size_t seconds) {
+  return notice("Line timeout: an incomplete line waited over " + std::to_string(seconds) +
+                " s; disconnecting.");
+}
+
 }  // namespace epollchat::protocol

@@ -37,5 +37,7 @@ std::string alone_line();
 std::string line_too_long_line(std::size_t max_line);
 std::string server_full_line(std::size_t max_clients);
 std::string shutting_down_line();
+std::string slow_down_line(std::size_t max_rate);
+std::string line_timeout_line(std::size_t seconds);
 
 }  // namespace epollchat::protocol

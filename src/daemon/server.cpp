@@ -5,6 +5,7 @@
 #include <cstring>
 #include <system_error>
 
+#include "core/clock.hpp"
 #include "core/protocol.hpp"
 
 namespace epollchat::daemon {
@@ -26,14 +27,25 @@ const char* describe(CloseReason reason) noexcept {
   return "closed";
 }
 
+// How often throttled readers are looked at again: their allowance refills continuously,
+// so this only sets the granularity of the delay.
+constexpr auto kThrottleRecheck = std::chrono::milliseconds(50);
+// How often incomplete lines are checked for age; a timeout of N s fires within N+1 s.
+constexpr auto kLineTimeoutSweep = std::chrono::seconds(1);
+
 }  // namespace
 
 Server::Server(EventLoop& loop, const Log& log, const Settings& settings)
     : loop_(loop),
       log_(log),
-      limits_{settings.max_line, settings.max_backlog},
+      limits_{settings.max_line, settings.max_backlog, settings.max_rate},
       max_clients_(settings.max_clients),
-      room_(pool_) {}
+      room_(pool_),
+      throttle_timer_(loop, [this] { resume_throttled(); }),
+      line_timeout_timer_(loop, [this] { disconnect_stale_lines(); }),
+      line_timeout_seconds_(settings.line_timeout) {
+  schedule_line_timeouts();
+}
 
 Server::~Server() {
   loop_.cancel(*this);
@@ -54,7 +66,52 @@ std::vector<SocketAddress> Server::addresses() const {
 void Server::apply_limits(const Settings& settings) {
   limits_.max_line = settings.max_line;
   limits_.max_backlog = settings.max_backlog;
+  limits_.max_rate = settings.max_rate;
   max_clients_ = settings.max_clients;
+  line_timeout_seconds_ = settings.line_timeout;
+  schedule_line_timeouts();
+}
+
+void Server::schedule_line_timeouts() {
+  if (line_timeout_seconds_ == 0) {
+    line_timeout_timer_.disarm();
+  } else if (!line_timeout_timer_.is_armed()) {
+    line_timeout_timer_.arm(kLineTimeoutSweep, kLineTimeoutSweep);
+  }
+}
+
+void Server::disconnect_stale_lines() {
+  if (line_timeout_seconds_ == 0 || shutting_down_) return;
+  const std::int64_t oldest_allowed =
+      coarse_now_ns() - static_cast<std::int64_t>(line_timeout_seconds_) * 1'000'000'000;
+  for (auto& [id, session] : sessions_) {
+    Connection& connection = session->connection();
+    const std::int64_t since = connection.partial_line_since();
+    if (since == 0 || since > oldest_allowed || !connection.is_reading()) continue;
+    log_.info("client #" + std::to_string(id) + " disconnected: incomplete line older than " +
+              std::to_string(line_timeout_seconds_) + " s");
+    room_.send_to(connection, protocol::line_timeout_line(line_timeout_seconds_));
+    connection.close_after_flush();
+  }
+}
+
+void Server::throttle(Session& session) {
+  throttled_.push_back(session.id());
+  if (!throttle_timer_.is_armed()) {
+    throttle_timer_.arm(std::chrono::duration_cast<std::chrono::microseconds>(kThrottleRecheck));
+  }
+}
+
+void Server::resume_throttled() {
+  std::vector<std::uint64_t> waiting;
+  waiting.swap(throttled_);
+  // A session may be listed twice; resuming twice in one turn is harmless.
+  for (const std::uint64_t id : waiting) {
+    const auto found = sessions_.find(id);
+    if (found != sessions_.end() && found->second->connection().is_reading()) {
+      found->second->connection().resume_reading();
+    }
+  }
 }
 
 void Server::on_accepted(UniqueFd fd) {

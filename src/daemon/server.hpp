@@ -20,6 +20,7 @@
 #include "core/listener.hpp"
 #include "core/room.hpp"
 #include "core/socket.hpp"
+#include "core/timer.hpp"
 #include "daemon/log.hpp"
 #include "daemon/session.hpp"
 #include "daemon/settings.hpp"
@@ -65,6 +66,8 @@ class Server final : public ListenerHandler, public DeferredTask {
   // The session's peer finished sending: it leaves the room (others are told) but keeps
   // receiving what is already queued for it.
   void leave(Session& session);
+  // The session is over max-rate and stopped reading; it is resumed shortly.
+  void throttle(Session& session);
   // The session's connection closed; it is destroyed at the end of the turn.
   void retire(Session& session, CloseReason reason);
 
@@ -74,6 +77,9 @@ class Server final : public ListenerHandler, public DeferredTask {
 
  private:
   void refuse_full(UniqueFd connection);
+  void resume_throttled();
+  void disconnect_stale_lines();
+  void schedule_line_timeouts();
   void note_status_change() {
     if (!status_changed_) {
       status_changed_ = true;
@@ -92,6 +98,10 @@ class Server final : public ListenerHandler, public DeferredTask {
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::unordered_map<std::uint64_t, std::unique_ptr<Session>> sessions_;
   std::vector<std::uint64_t> retired_;
+  std::vector<std::uint64_t> throttled_;
+  Timer throttle_timer_;
+  Timer line_timeout_timer_;
+  std::size_t line_timeout_seconds_;
   std::uint64_t next_id_ = 1;
   std::uint64_t relayed_ = 0;
   bool shutting_down_ = false;

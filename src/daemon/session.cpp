@@ -28,6 +28,15 @@ void Session::on_line_too_long(Connection& /*connection*/) {
 
 void Session::on_input_batch_end(Connection& /*connection*/) { server_.room().flush_staged(); }
 
+void Session::on_throttled(Connection& /*connection*/) {
+  if (!told_to_slow_down_) {
+    told_to_slow_down_ = true;
+    server_.room().send_to(connection_,
+                           protocol::slow_down_line(server_.connection_limits().max_rate));
+  }
+  server_.throttle(*this);
+}
+
 void Session::on_peer_finished(Connection& /*connection*/) { server_.leave(*this); }
 
 void Session::on_closed(Connection& /*connection*/, CloseReason reason) {

@@ -34,6 +34,7 @@ class Session final : public ConnectionHandler {
   void on_line(Connection& connection, std::string_view line) override;
   void on_line_too_long(Connection& connection) override;
   void on_input_batch_end(Connection& connection) override;
+  void on_throttled(Connection& connection) override;
   void on_peer_finished(Connection& connection) override;
   void on_closed(Connection& connection, CloseReason reason) override;
 
@@ -41,6 +42,7 @@ class Session final : public ConnectionHandler {
   Server& server_;
   std::uint64_t id_;
   std::string name_;
+  bool told_to_slow_down_ = false;
   Connection connection_;
 };
 

@@ -63,6 +63,8 @@ std::optional<std::string> apply_setting(Settings& settings, std::string_view ke
   if (key == "max-backlog") {
     return apply_count(settings.max_backlog, key, value, 1024, std::size_t{1} << 30);
   }
+  if (key == "max-rate") return apply_count(settings.max_rate, key, value, 0, 100'000'000);
+  if (key == "line-timeout") return apply_count(settings.line_timeout, key, value, 0, 86'400);
   if (key == "log-level") {
     const auto level = parse_log_level(value);
     if (!level)

@@ -19,12 +19,15 @@ struct Settings {
   std::size_t max_clients = 1024;
   std::size_t max_line = 4096;
   std::size_t max_backlog = 1024 * 1024;
+  std::size_t max_rate = 10'000;  // lines per second per client; 0: unlimited
+  std::size_t line_timeout = 60;  // seconds an incomplete line may wait; 0: forever
   LogLevel log_level = LogLevel::info;
 };
 
 // The keys, as config keys and (with "--") long options.
 inline constexpr std::string_view kSettingKeys[] = {
-    "listen", "port", "max-clients", "max-line", "max-backlog", "log-level",
+    "listen",      "port",     "max-clients",  "max-line",
+    "max-backlog", "max-rate", "line-timeout", "log-level",
 };
 
 [[nodiscard]] bool is_setting_key(std::string_view key) noexcept;
