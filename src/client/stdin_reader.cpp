@@ -26,7 +26,7 @@ class LineForwarder {
   explicit LineForwarder(int pipe_fd) noexcept : pipe_fd_(pipe_fd) {}
 
   // Takes the next chunk of input. Returns false when a line ended the input (`exit` or
-  // `/quit`); the rest of the chunk is then not forwarded.
+  // `/quit`); that line and the rest of the chunk are not forwarded.
   [[nodiscard]] bool feed(std::string_view bytes) noexcept {
     while (!bytes.empty()) {
       const std::size_t newline = bytes.find('\n');
@@ -93,12 +93,12 @@ class LineForwarder {
     const std::string_view line(head_, head_size_);
     head_size_ = 0;
     const std::string_view command = trim(line);
-    if (command == "exit") return false;  // Ours alone: the server never sees it.
+    if (command == "exit" || command == "/quit") return false;
     if (!line.empty()) {
       append(line);
       append("\n");
     }
-    return command != "/quit";
+    return true;
   }
 
   static std::string_view trim(std::string_view line) noexcept {

@@ -11,8 +11,10 @@
 //    child) and one reader (the parent): the byte stream is never interleaved, and the
 //    parent re-frames it at LF. A line the child could not finish (it was killed) has no
 //    LF and is never forwarded.
-//  - The child consumes `exit` on a line by itself; `/quit` by itself is forwarded (the
-//    server knows it as a command) and ends the input too. End of input ends the child.
+//  - `exit` or `/quit` on a line by itself (blanks and a CR around it allowed) ends the
+//    input and is not forwarded, as man/epollchat.1 documents: the server sees our FIN,
+//    which ends the session there just as its own /quit would. End of input ends the
+//    child too.
 //  - Signals: the parent blocks SIGINT, SIGTERM, SIGHUP and SIGCHLD before spawn() and
 //    reads them through a signalfd. The child ignores SIGINT (a Ctrl-C at the terminal
 //    reaches the whole foreground process group, and the parent alone decides how the
