@@ -14,14 +14,14 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <gtest/gtest.h>
 
 #include "core/unique_fd.hpp"
+#include "support/deadline.hpp"
 
 namespace epollchat::test {
-
-using namespace std::chrono_literals;
 
 inline constexpr std::chrono::milliseconds kReplyTimeout = 5s;
 
@@ -30,6 +30,22 @@ struct ConnectOptions {
   // SO_RCVBUF, set before connect() so the advertised window is small from the start.
   std::optional<int> receive_buffer;
   std::chrono::milliseconds timeout = kReplyTimeout;
+
+  static ConnectOptions to_host(std::string host_literal) {
+    ConnectOptions options;
+    options.host = std::move(host_literal);
+    return options;
+  }
+  static ConnectOptions with_receive_buffer(int bytes) {
+    ConnectOptions options;
+    options.receive_buffer = bytes;
+    return options;
+  }
+  static ConnectOptions with_timeout(std::chrono::milliseconds limit) {
+    ConnectOptions options;
+    options.timeout = limit;
+    return options;
+  }
 };
 
 class ChatClient {

@@ -12,6 +12,7 @@ namespace epollchat::test {
 
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
+using namespace std::chrono_literals;
 
 class Deadline {
  public:

@@ -1,0 +1,55 @@
+// Listening: a port already in use is a clear error with exit status 1; IPv6 loopback works;
+// --opt=value is accepted like --opt value.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "chat_room.hpp"
+#include "support/daemon_process.hpp"
+#include "support/loopback.hpp"
+#include "support/run_command.hpp"
+#include "support/temp_dir.hpp"
+
+namespace epollchat::test {
+namespace {
+
+TEST(Listen, PortInUseExitsOneNamingTheAddress) {
+  const UniqueFd holder = listen_on("127.0.0.1");
+  const std::string port = std::to_string(local_port(holder.get()));
+  const TempDir dir;
+  const auto config = dir.write_file("empty.conf", "");
+  const auto result = run_command(
+      {daemon_path(), "--listen", "127.0.0.1", "--port", port, "-c", config.string()});
+  EXPECT_EQ(result.status, ExitStatus::exited_with(1));
+  EXPECT_NE(result.err.find("epollchatd: cannot listen on 127.0.0.1:" + port +
+                            ": Address already in use"),
+            std::string::npos)
+      << "stderr: " << result.err;
+}
+
+TEST(Listen, Ipv6LoopbackServesClients) {
+  DaemonOptions options;
+  options.listen = "::1";
+  DaemonProcess daemon(options);
+  EXPECT_EQ(daemon.ready_message().field("STATUS"),
+            "Listening on [::1]:" + std::to_string(daemon.port()));
+  Member a = join(daemon.port(), ConnectOptions::to_host("::1"));
+  Member b = join(daemon.port(), ConnectOptions::to_host("::1"));
+  ASSERT_TRUE(a.client.expect_line(lines::joined(b.id, 2)));
+  a.client.send("over v6\n");
+  EXPECT_TRUE(b.client.expect_line(lines::says(a.id, "over v6")));
+}
+
+TEST(Listen, EqualsFormOfOptionsWorks) {
+  DaemonOptions options;
+  options.listen.reset();
+  options.port.reset();
+  options.extra_args = {"--listen=127.0.0.1", "--port=0", "--max-clients=1"};
+  DaemonProcess daemon(options);
+  Member a = join(daemon.port());
+  ChatClient refused(daemon.port());
+  EXPECT_TRUE(refused.expect_line(lines::server_full(1)));
+}
+
+}  // namespace
+}  // namespace epollchat::test
