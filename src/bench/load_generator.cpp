@@ -119,6 +119,7 @@ struct LoadGenerator::State {
   std::size_t ready = 0;
   std::uint64_t bytes_read = 0;
   std::uint64_t bad_frames = 0;
+  std::uint64_t slow_downs = 0;
   std::uint64_t deliveries = 0;
   std::uint64_t last_delivery_ns = 0;
   bool is_measuring = false;
@@ -363,6 +364,8 @@ struct LoadGenerator::State {
       if (line.starts_with("*** Client #")) {
         if (line.find(" joined") != std::string_view::npos)
           c.max_joined_seen = std::max(c.max_joined_seen, parse_decimal(line.substr(12)));
+      } else if (line.starts_with("*** Slow down")) {
+        ++slow_downs;  // the server's per-client rate limit (epollchatd --max-rate)
       } else if (line.starts_with("*** Server full") || line.starts_with("*** Server shutting down")) {
         fail(c, "server said: " + std::string(line));
       }
@@ -628,7 +631,7 @@ struct LoadGenerator::State {
         "RESULT mode=%s clients=%u senders=%u size=%u window=%u messages=%u connections=%zu "
         "seconds=%s deliveries=%llu expected=%llu rate=%s p50_us=%s p99_us=%s max_us=%s "
         "lost=%llu reordered=%llu dup=%llu bad=%llu server_cpu_s=%s bench_cpu_s=%s "
-        "server_cpu_ns_per_delivery=%s bench_cpu_ns_per_delivery=%s setup_s=%s\n",
+        "server_cpu_ns_per_delivery=%s bench_cpu_ns_per_delivery=%s setup_s=%s slow_downs=%llu\n",
         options.mode == Mode::line ? "line" : "redis", options.clients, options.senders, options.size,
         options.window, max_sent, connections.size(), format_double(seconds, 3).c_str(),
         static_cast<unsigned long long>(unique), static_cast<unsigned long long>(tracker->expected()),
@@ -641,7 +644,7 @@ struct LoadGenerator::State {
         static_cast<unsigned long long>(bad_frames + tracker->out_of_window()), server_cpu_s.c_str(),
         format_double(static_cast<double>(own_cpu) / 1e9, 3).c_str(), server_cpu.c_str(),
         format_double(static_cast<double>(own_cpu) * per_delivery, 1).c_str(),
-        format_double(setup_s, 2).c_str());
+        format_double(setup_s, 2).c_str(), static_cast<unsigned long long>(slow_downs));
     std::fflush(stdout);
     return lost == 0 && failure.empty() && !is_timed_out && tracker->duplicated() == 0 ? 0 : 1;
   }
