@@ -59,6 +59,9 @@ TEST_F(HostileBytes, RandomGarbageIsRelayedByTheFramingRules) {
     auto c = static_cast<char>(byte(random));
     // Keep CR away from NUL: the contract drops a CR only before LF.
     if (c == '\0' && !garbage.empty() && garbage.back() == '\r') c = 'z';
+    // A line starting with '/' is a command (issue 9), not chat: not this test's subject.
+    const bool line_start = garbage.empty() || garbage.back() == '\n' || garbage.back() == '\0';
+    if (c == '/' && line_start) c = 'z';
     garbage += c;
   }
   garbage += "\n";
