@@ -1,0 +1,116 @@
+// Per-client rate limit: with --max-rate 100, a client that sends 500 lines at once is told
+// once to slow down, its lines are delayed by backpressure (about 4 s: a burst of 100, then
+// 100 per second) and none is lost or reordered, while another client's lines arrive at once.
+#include <gtest/gtest.h>
+
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "adversarial.hpp"
+#include "integration/chat_room.hpp"
+#include "support/daemon_process.hpp"
+#include "support/deadline.hpp"
+
+namespace epollchat::test {
+namespace {
+
+constexpr int kRate = 100;
+constexpr int kBurstLines = 500;
+constexpr double kNormalLatencyLimitMs = 200.0;
+
+TEST(RateLimit, FastSenderIsDelayedNotDroppedAndOthersAreUnaffected) {
+  DaemonOptions options;
+  options.extra_args = {"--max-rate", std::to_string(kRate)};
+  DaemonProcess daemon(options);
+  Member fast = join(daemon.port());
+  Member normal = join(daemon.port());
+  Member receiver = join(daemon.port());
+  ASSERT_TRUE(fast.client.expect_line(lines::joined(normal.id, 2)));
+  ASSERT_TRUE(fast.client.expect_line(lines::joined(receiver.id, 3)));
+  ASSERT_TRUE(normal.client.expect_line(lines::joined(receiver.id, 3)));
+
+  const std::string slow_down = "*** Slow down: over " + std::to_string(kRate) +
+                                " lines per second; your lines are delayed, none is lost.";
+  std::string burst;
+  for (int i = 0; i < kBurstLines; ++i) burst += "r" + std::to_string(i) + "\n";
+
+  // 0: the fast sender (reads its notices), 1: the normal client, 2: the receiver.
+  std::vector<LineReader> readers{LineReader(fast.client.fd()), LineReader(normal.client.fd()),
+                                  LineReader(receiver.client.fd())};
+  int next_fast = 0;
+  int notices = 0;
+  int normal_sent = 0;
+  int normal_received = 0;
+  bool end_marker_seen = false;
+  std::vector<double> normal_latencies;
+  Clock::time_point normal_sent_at;
+  std::string error;
+  double burst_seconds = 0;
+
+  // The normal client sends one line each time the receiver has had 50 more burst lines,
+  // so its lines are spread over the whole throttled period.
+  auto send_normal = [&] {
+    normal_sent_at = Clock::now();
+    normal.client.send("n" + std::to_string(normal_sent++) + "\n");
+  };
+  const auto start = Clock::now();
+  fast.client.send(burst);
+  send_normal();
+  auto on_line = [&](std::size_t who, std::string_view line) {
+    if (who == 0) {
+      if (line == slow_down) ++notices;
+      if (line == lines::says(normal.id, "end")) end_marker_seen = true;
+      return;
+    }
+    if (who != 2) return;
+    const auto chat = parse_chat_line(line);
+    if (!chat) return;
+    if (chat->sender == normal.id) {
+      normal_latencies.push_back(elapsed_ms(normal_sent_at));
+      if (chat->text != "n" + std::to_string(normal_received++) && error.empty()) {
+        error = "normal line out of order: " + std::string(chat->text);
+      }
+      return;
+    }
+    if (chat->sender != fast.id) return;
+    if (chat->text != "r" + std::to_string(next_fast) && error.empty()) {
+      error = "expected r" + std::to_string(next_fast) + ", got " + std::string(chat->text);
+    }
+    ++next_fast;
+    if (next_fast == kBurstLines) burst_seconds = elapsed_ms(start) / 1000.0;
+    if (next_fast % 50 == 0 && normal_received == normal_sent) send_normal();
+  };
+  ASSERT_TRUE(pump_lines(
+      readers, on_line,
+      [&] {
+        return !error.empty() || readers[2].is_closed() ||
+               (next_fast == kBurstLines && normal_received == normal_sent);
+      },
+      Deadline(30s)))
+      << "received " << next_fast << " of " << kBurstLines << " lines";
+  ASSERT_EQ(error, "");
+  ASSERT_EQ(next_fast, kBurstLines);
+
+  // A last line from the normal client ends the fast sender's input: any further notice
+  // would have been queued before it.
+  normal.client.send("end\n");
+  ASSERT_TRUE(pump_lines(
+      readers, on_line, [&] { return end_marker_seen; }, Deadline(10s)));
+
+  const double worst_normal = *std::max_element(normal_latencies.begin(), normal_latencies.end());
+  const double expected = static_cast<double>(kBurstLines - kRate) / kRate;
+  std::cout << "max-rate " << kRate << ": " << kBurstLines << " lines sent at once arrived in "
+            << burst_seconds << " s (expected about " << expected << " s), all in order; "
+            << notices << " slow-down notice(s); the normal client's " << normal_latencies.size()
+            << " lines meanwhile arrived within " << worst_normal << " ms\n";
+  EXPECT_EQ(notices, 1);
+  // The coarse clock and the 50 ms recheck may let it finish a little early, never by much.
+  EXPECT_GE(burst_seconds, 0.9 * expected);
+  EXPECT_LT(burst_seconds, 2 * expected);
+  EXPECT_GE(normal_latencies.size(), static_cast<std::size_t>(kBurstLines / 50));
+  EXPECT_LT(worst_normal, kNormalLatencyLimitMs);
+}
+
+}  // namespace
+}  // namespace epollchat::test
