@@ -226,6 +226,17 @@ PipedClient::PipedClient(const std::vector<std::string>& args)
                                        << "'; stderr '" << escape_bytes(err_->text()) << "'";
 }
 
+std::optional<ExitStatus> PipedClient::wait_exit(std::chrono::milliseconds timeout) {
+  const Deadline deadline(timeout);
+  std::optional<ExitStatus> status = child_->wait_exit(deadline.remaining());
+  if (status) {
+    // EOF comes once no process holds the pipes, the input reader included.
+    EXPECT_TRUE(out_->wait_for_eof(deadline.remaining())) << "stdout still open after exit";
+    EXPECT_TRUE(err_->wait_for_eof(deadline.remaining())) << "stderr still open after exit";
+  }
+  return status;
+}
+
 void become_subreaper() {
   if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) throw_errno("prctl(PR_SET_CHILD_SUBREAPER)");
 }

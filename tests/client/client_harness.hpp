@@ -91,9 +91,9 @@ class PipedClient {
   ::testing::AssertionResult wait_for_output(std::string_view needle,
                                              std::chrono::milliseconds timeout = kClientTimeout);
   void send_signal(int signal) const { child_->send_signal(signal); }
-  std::optional<ExitStatus> wait_exit(std::chrono::milliseconds timeout = kClientTimeout) {
-    return child_->wait_exit(timeout);
-  }
+  // Waits for epollchat to exit and reaps it, then for the captures to read everything it
+  // wrote (they run in their own threads), so out() and err() are complete afterwards.
+  std::optional<ExitStatus> wait_exit(std::chrono::milliseconds timeout = kClientTimeout);
 
  private:
   // unique_ptr: OutputCapture is not movable, and the captures must outlive the child.
