@@ -151,8 +151,7 @@ void ChatClient::read_server() {
     const ssize_t got = ::recv(socket_.get(), read_buffer_.data(), read_buffer_.size(), 0);
     if (got > 0) {
       ServerLines sink{*this};
-      from_server_.feed(std::string_view(read_buffer_.data(), static_cast<std::size_t>(got)),
-                        sink);
+      from_server_.feed(std::string_view(read_buffer_.data(), static_cast<std::size_t>(got)), sink);
       continue;
     }
     if (got == 0 || errno == ECONNRESET) {

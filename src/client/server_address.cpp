@@ -18,8 +18,8 @@ using AddrinfoList = std::unique_ptr<addrinfo, AddrinfoDeleter>;
 
 // Connects one socket to one resolved address; returns it, or an invalid fd with errno set.
 UniqueFd try_connect(const addrinfo& candidate) {
-  UniqueFd fd(::socket(candidate.ai_family, candidate.ai_socktype | SOCK_CLOEXEC,
-                       candidate.ai_protocol));
+  UniqueFd fd(
+      ::socket(candidate.ai_family, candidate.ai_socktype | SOCK_CLOEXEC, candidate.ai_protocol));
   if (!fd) return fd;
   // No signal handler is installed yet, so connect() cannot fail with EINTR here (an
   // interrupted connect would go on asynchronously and need a poll to finish).
@@ -72,8 +72,7 @@ UniqueFd connect_to(const ServerAddress& address) {
     if (fd) return fd;
     last_error = errno;
   }
-  throw ConnectError("cannot connect to " + address.to_string() + ": " +
-                     std::strerror(last_error));
+  throw ConnectError("cannot connect to " + address.to_string() + ": " + std::strerror(last_error));
 }
 
 }  // namespace epollchat::client

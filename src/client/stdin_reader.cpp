@@ -139,8 +139,8 @@ void set_disposition(int signal_number, void (*handler)(int)) noexcept {
 
 // Everything the child does before its loop: drop what belongs to the parent, set up its
 // signals (see the header) and make sure it cannot outlive the parent.
-void prepare_child(int read_end, std::span<const int> close_in_child,
-                   const sigset_t& signal_mask, pid_t parent) noexcept {
+void prepare_child(int read_end, std::span<const int> close_in_child, const sigset_t& signal_mask,
+                   pid_t parent) noexcept {
   ::close(read_end);
   for (const int fd : close_in_child) ::close(fd);
   // The parent alone writes to standard output; a reader of it (`epollchat | less`)

@@ -4,9 +4,9 @@
 #include <poll.h>
 #include <pty.h>
 #include <signal.h>
-#include <sys/syscall.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -212,7 +212,8 @@ PipedClient::PipedClient(const std::vector<std::string>& args)
                << "epollchat stopped reading its input with " << bytes.size() << " bytes left";
       }
     } else if (written < 0 && errno != EINTR) {
-      return ::testing::AssertionFailure() << "write to epollchat's stdin: " << std::strerror(errno);
+      return ::testing::AssertionFailure()
+             << "write to epollchat's stdin: " << std::strerror(errno);
     }
   }
   return ::testing::AssertionSuccess();
@@ -221,9 +222,9 @@ PipedClient::PipedClient(const std::vector<std::string>& args)
 ::testing::AssertionResult PipedClient::wait_for_output(std::string_view needle,
                                                         std::chrono::milliseconds timeout) {
   if (out_->wait_for(needle, timeout)) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "no '" << escape_bytes(needle)
-                                       << "' on stdout; it has '" << escape_bytes(out_->text(), 2000)
-                                       << "'; stderr '" << escape_bytes(err_->text()) << "'";
+  return ::testing::AssertionFailure()
+         << "no '" << escape_bytes(needle) << "' on stdout; it has '"
+         << escape_bytes(out_->text(), 2000) << "'; stderr '" << escape_bytes(err_->text()) << "'";
 }
 
 std::optional<ExitStatus> PipedClient::wait_exit(std::chrono::milliseconds timeout) {

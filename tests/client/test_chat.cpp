@@ -59,7 +59,8 @@ TEST_F(ChatTest, HundredKilobyteLineArrivesWhole) {
   for (int i = 0; line.size() < 100 * 1024; ++i) line += "word" + std::to_string(i) + " ";
   ASSERT_TRUE(sender.write_input(line + "\nafter\n"));
 
-  EXPECT_TRUE(receiver.wait_for_output(lines::says(1, line) + "\n" + lines::says(1, "after") + "\n"));
+  EXPECT_TRUE(
+      receiver.wait_for_output(lines::says(1, line) + "\n" + lines::says(1, "after") + "\n"));
   EXPECT_EQ(receiver.out().text().find("Line too long"), std::string::npos);
   sender.close_input();
   EXPECT_EQ(sender.wait_exit(), ExitStatus::exited_with(0));

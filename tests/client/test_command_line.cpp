@@ -51,8 +51,8 @@ TEST(CommandLine, ConnectionRefusedIsOneClearLineAndStatusTwo) {
   const std::uint16_t port = pick_unused_port("127.0.0.1");
   const CommandResult result = run_command({client_path(), "127.0.0.1", std::to_string(port)});
   EXPECT_EQ(result.status, ExitStatus::exited_with(2));
-  EXPECT_EQ(result.err,
-            "epollchat: cannot connect to 127.0.0.1:" + std::to_string(port) + ": Connection refused\n");
+  EXPECT_EQ(result.err, "epollchat: cannot connect to 127.0.0.1:" + std::to_string(port) +
+                            ": Connection refused\n");
   EXPECT_EQ(result.out, "");
 }
 
@@ -60,8 +60,8 @@ TEST(CommandLine, ConnectionRefusedOverIpv6NamesTheAddressInBrackets) {
   const std::uint16_t port = pick_unused_port("::1");
   const CommandResult result = run_command({client_path(), "::1", std::to_string(port)});
   EXPECT_EQ(result.status, ExitStatus::exited_with(2));
-  EXPECT_EQ(result.err,
-            "epollchat: cannot connect to [::1]:" + std::to_string(port) + ": Connection refused\n");
+  EXPECT_EQ(result.err, "epollchat: cannot connect to [::1]:" + std::to_string(port) +
+                            ": Connection refused\n");
 }
 
 // A name is resolved and every address tried; the message names what the user typed.

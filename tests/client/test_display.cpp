@@ -18,7 +18,8 @@ TEST_F(DisplayTest, EscapeSequencesFromTheServerReachTheTerminalOnlyAsCaretNotat
 
   send_all(connection.get(),
            "Client #2 says >> \x1b[2J\x1b]0;owned\x07 bell del\x7f tab\tkept\r\n"
-           "csi \xc2\x9b" "31m, caf\xc3\xa9\n");
+           "csi \xc2\x9b"
+           "31m, caf\xc3\xa9\n");
 
   ASSERT_TRUE(client.wait_for_output("caf"));
   ASSERT_TRUE(client.wait_for_output("\n"));
