@@ -37,7 +37,7 @@ readonly srcdir
 
 n=0
 failed=0
-plan=17
+plan=18
 echo "1..$plan"
 
 diag() { printf '# %s\n' "$*" >&2; }
@@ -151,8 +151,11 @@ build_debs() {
         step_note="cached, tree $hash"
         return 0
     fi
-    rm -rf "$DEBS_CACHE"
+    # Keep only the newest packages; leave other runs' builds in progress
+    # alone (and clear ones abandoned for a day).
     mkdir -p "$DEBS_CACHE"
+    find "$DEBS_CACHE" -mindepth 1 -maxdepth 1 ! -name 'build.*' -exec rm -rf {} +
+    find "$DEBS_CACHE" -mindepth 1 -maxdepth 1 -name 'build.*' -mmin +1440 -exec rm -rf {} +
     local tmp
     tmp=$(mktemp -d "$DEBS_CACHE/build.XXXXXX") || return 1
     # The unit and integration tests ran earlier in the same suite.
@@ -263,6 +266,19 @@ service_is_active() {
     step_note=$state
     [ "$state" = active ] || { inside systemctl status --no-pager epollchatd.service; return 1; }
     step_note="$state, $(inside systemctl show -P StatusText epollchatd.service)"
+}
+
+# Reinstalling the package runs the upgrade path of the maintainer scripts
+# (preinst upgrade, postinst configure OLD-VERSION): the service restarts.
+upgrade_restarts() {
+    local before after
+    before=$(main_pid)
+    inside sh -c 'cd /root/debs && apt-get install -y --reinstall ./epollchatd_*.deb' || return 1
+    wait_until 10 new_main_pid_active "$before" || { echo "MainPID $before -> $(main_pid)"; return 1; }
+    [ "$(inside systemctl is-enabled epollchatd.service)" = enabled ] || return 1
+    [ "$(inside systemctl is-enabled epollchatd.socket)" = disabled ] || return 1
+    after=$(main_pid)
+    step_note="MainPID $before -> $after; service enabled, socket disabled"
 }
 
 # Client A reads from a fifo the test holds open on fd 7 and writes to a file
@@ -404,6 +420,10 @@ purge_packages() {
     [ ! -e "$run_dir/root/usr/sbin/epollchatd" ] || { echo "/usr/sbin/epollchatd is still there"; bad=1; }
     [ "$(inside systemctl show -P LoadState epollchatd.service)" = not-found ] ||
         { echo "epollchatd.service is still known"; bad=1; }
+    [ "$(inside systemctl show -P LoadState epollchatd.socket)" = not-found ] ||
+        { echo "epollchatd.socket is still known"; bad=1; }
+    [ ! -e "$run_dir/root/etc/systemd/system/multi-user.target.wants/epollchatd.service" ] ||
+        { echo "the enablement symlink is still there"; bad=1; }
     [ "$(inside systemctl show -P ActiveState epollchatd.service)" = inactive ] ||
         { echo "epollchatd.service is not inactive"; bad=1; }
     if inside pgrep -x epollchatd; then echo "an epollchatd process is still running"; bad=1; fi
@@ -437,6 +457,7 @@ step "choose the service port on the host" choose_port || bail "no free port"
 step "boot the root with systemd-nspawn --boot" boot_container || bail "the container did not boot"
 step "apt install ./epollchatd_*.deb ./epollchat_*.deb" install_debs || bail "install failed"
 step "systemctl is-active epollchatd" service_is_active
+step "reinstall (the upgrade path) restarts the service" upgrade_restarts
 step "two epollchat sessions chat through the installed daemon" two_clients_chat
 step "man epollchatd renders" man_renders
 step "systemctl reload keeps a connected client connected" reload_keeps_clients
