@@ -14,6 +14,13 @@ std::string notice(std::string_view body) {
   return line;
 }
 
+// Sanitized copy of peer-supplied text for a notice.
+std::string sanitized(std::string_view text) {
+  std::string out(text.size(), '\0');
+  write_sanitized(out.data(), text);
+  return out;
+}
+
 }  // namespace
 
 std::string client_name(std::uint64_t id) { return "Client #" + std::to_string(id); }
@@ -75,6 +82,82 @@ std::string slow_down_line(std::size_t max_rate) {
 std::string line_timeout_line(std::size_t seconds) {
   return notice("Line timeout: an incomplete line waited over " + std::to_string(seconds) +
                 " s; disconnecting.");
+}
+
+std::string left_line(std::string_view name, std::size_t online, std::string_view reason) {
+  return notice(std::string(name) + " left (" + std::to_string(online) +
+                " online): " + sanitized(reason));
+}
+
+std::string renamed_line(std::string_view old_name, std::string_view new_name) {
+  return notice(std::string(old_name) + " is now known as " + std::string(new_name));
+}
+
+std::string renamed_you_line(std::string_view new_name) {
+  return notice("You are now known as " + std::string(new_name) + ".");
+}
+
+std::string nickname_unchanged_line(std::string_view name) {
+  return notice("You are already known as " + std::string(name) + ".");
+}
+
+std::string nickname_taken_line(std::string_view name) {
+  return notice("Nickname " + std::string(name) + " is taken.");
+}
+
+std::string invalid_nickname_line(std::string_view reason) {
+  return notice("Invalid nickname: " + std::string(reason));
+}
+
+std::string whisper_line(std::string_view sender, std::string_view text) {
+  return std::string(sender) + " whispers >> " + sanitized(text) + "\n";
+}
+
+std::string whisper_sent_line(std::string_view recipient) {
+  return notice("Sent to " + std::string(recipient) + ".");
+}
+
+std::string no_such_user_line(std::string_view target) {
+  return notice("No such user " + sanitized(target) + ".");
+}
+
+std::string action_line(std::string_view name, std::string_view action) {
+  return "* " + std::string(name) + " " + sanitized(action) + "\n";
+}
+
+std::string usage_line(std::string_view usage) { return notice("Usage: " + std::string(usage)); }
+
+std::string unknown_command_line(std::string_view command) {
+  return notice("Unknown command /" + sanitized(command) + "; try /help.");
+}
+
+std::string help_lines() {
+  return "*** Commands:\n"
+         "***   /nick NAME        take a nickname: 1-24 letters, digits, _ or -\n"
+         "***   /who              list who is online, in order of joining\n"
+         "***   /msg TARGET TEXT  whisper TEXT to a nickname or #id only\n"
+         "***   /me ACTION        tell the others: * NAME ACTION\n"
+         "***   /quit [REASON]    leave; the others see the reason\n"
+         "***   /help             this list\n"
+         "***   //TEXT            send a chat line that starts with /\n";
+}
+
+std::string who_lines(const std::vector<std::string_view>& names) {
+  std::string out;
+  std::string body = std::to_string(names.size()) + " online: ";
+  bool first_on_line = true;
+  for (const std::string_view name : names) {
+    if (!first_on_line && body.size() + 2 + name.size() > kWhoLineBody) {
+      out += notice(body);
+      body.clear();
+      first_on_line = true;
+    }
+    if (!first_on_line) body += ", ";
+    body += name;
+    first_on_line = false;
+  }
+  out += notice(body);
+  return out;
 }
 
 }  // namespace epollchat::protocol

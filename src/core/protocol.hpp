@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace epollchat::protocol {
 
@@ -39,5 +40,37 @@ std::string server_full_line(std::size_t max_clients);
 std::string shutting_down_line();
 std::string slow_down_line(std::size_t max_rate);
 std::string line_timeout_line(std::size_t seconds);
+
+// Chat commands (issue 9). Peer-supplied text in any of these (a reason, an action, an
+// unknown command word, a target that matched no one) is sanitized like chat text; names
+// are either "Client #<id>" or validated nicknames and are copied as they are.
+
+// "*** NAME left (K online): REASON" — the /quit form of left_line().
+std::string left_line(std::string_view name, std::size_t online, std::string_view reason);
+// "*** OLD is now known as NEW" to the others; "*** You are now known as NEW." to the sender.
+std::string renamed_line(std::string_view old_name, std::string_view new_name);
+std::string renamed_you_line(std::string_view new_name);
+std::string nickname_unchanged_line(std::string_view name);
+std::string nickname_taken_line(std::string_view name);
+std::string invalid_nickname_line(std::string_view reason);
+// "NAME whispers >> TEXT" to the target; "*** Sent to NAME." or "*** No such user TARGET."
+// to the sender.
+std::string whisper_line(std::string_view sender, std::string_view text);
+std::string whisper_sent_line(std::string_view recipient);
+std::string no_such_user_line(std::string_view target);
+// "* NAME ACTION".
+std::string action_line(std::string_view name, std::string_view action);
+// "*** Usage: USAGE".
+std::string usage_line(std::string_view usage);
+std::string unknown_command_line(std::string_view command);
+// The /help text: several "*** " lines.
+std::string help_lines();
+
+// Longest "*** ..." body (without prefix and LF) of one /who line before the list
+// continues on the next line; a name is never split.
+inline constexpr std::size_t kWhoLineBody = 400;
+// "*** N online: a, b, Client #3" in the order given; split into more "*** " lines
+// ("*** d, e") when a line would pass kWhoLineBody bytes.
+std::string who_lines(const std::vector<std::string_view>& names);
 
 }  // namespace epollchat::protocol
