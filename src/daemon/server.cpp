@@ -6,6 +6,7 @@
 #include <system_error>
 
 #include "core/clock.hpp"
+#include "core/command.hpp"
 #include "core/protocol.hpp"
 
 namespace epollchat::daemon {
@@ -25,6 +26,15 @@ const char* describe(CloseReason reason) noexcept {
       return "I/O error";
   }
   return "closed";
+}
+
+// The registry key of a nickname: ASCII lower case (nicknames are ASCII by validation).
+std::string folded(std::string_view nickname) {
+  std::string key(nickname);
+  for (char& c : key) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return key;
 }
 
 // How often throttled readers are looked at again: their allowance refills continuously,
@@ -168,13 +178,70 @@ void Server::on_accept_error(int error) {
              "; refusing connections until it clears");
 }
 
-void Server::leave(Session& session) {
+void Server::leave(Session& session, std::string_view reason) {
   if (!room_.contains(session.connection())) return;
   room_.remove(session.connection());
   if (!shutting_down_) {
-    room_.broadcast(protocol::left_line(session.name(), room_.size()), nullptr);
+    room_.broadcast(reason.empty() ? protocol::left_line(session.name(), room_.size())
+                                   : protocol::left_line(session.name(), room_.size(), reason),
+                    nullptr);
   }
+  release_nickname(session);
   note_status_change();
+}
+
+void Server::quit(Session& session, std::string_view reason) {
+  leave(session, reason);
+  session.connection().close_after_flush();
+}
+
+bool Server::claim_nickname(Session& session, std::string_view nickname) {
+  std::string key = folded(nickname);
+  const auto found = nicknames_.find(key);
+  if (found != nicknames_.end() && found->second != &session) return false;
+  // Same holder (a change of case) keeps its entry; otherwise the old name is freed.
+  if (found == nicknames_.end()) {
+    release_nickname(session);
+    nicknames_.emplace(std::move(key), &session);
+  }
+  session.set_nickname(nickname);
+  return true;
+}
+
+void Server::release_nickname(const Session& session) {
+  if (!session.has_nickname()) return;
+  const auto found = nicknames_.find(folded(session.name()));
+  if (found != nicknames_.end() && found->second == &session) nicknames_.erase(found);
+}
+
+Session* Server::find_member(std::string_view target) {
+  Session* session = nullptr;
+  if (const auto id = parse_client_id(target)) {
+    const auto found = sessions_.find(*id);
+    if (found != sessions_.end()) session = found->second.get();
+  } else if (check_nickname(target) == NicknameProblem::none) {
+    const auto found = nicknames_.find(folded(target));
+    if (found != nicknames_.end()) session = found->second;
+  }
+  // A session that left (and is only sending what was queued) is no longer addressable.
+  if (session == nullptr || !room_.contains(session->connection())) return nullptr;
+  return session;
+}
+
+std::string Server::who_lines() const {
+  // The room knows connections, not sessions; /who is rare, so the way back is a map built
+  // for the reply rather than a pointer kept in every idle connection.
+  std::unordered_map<const Connection*, const Session*> by_connection;
+  by_connection.reserve(sessions_.size());
+  for (const auto& [id, session] : sessions_)
+    by_connection.emplace(&session->connection(), session.get());
+  std::vector<std::string_view> names;
+  names.reserve(room_.size());
+  for (const Connection* member : room_.members()) {
+    const auto found = by_connection.find(member);
+    if (found != by_connection.end()) names.push_back(found->second->name());
+  }
+  return protocol::who_lines(names);
 }
 
 void Server::retire(Session& session, CloseReason reason) {

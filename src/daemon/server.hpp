@@ -1,6 +1,7 @@
 // Server: the chat service — listeners, sessions and the room they share.
 //
-// Owns: the listening sockets, every session, the room and the chunk pool behind it.
+// Owns: the listening sockets, every session, the room and the chunk pool behind it, and the
+// registry of nicknames (case-insensitively unique; a name is freed when its owner leaves).
 // Never: exits, blocks, or lets one client's failure reach another or the loop; talks to
 // systemd (main does that, from the status it reads here).
 // Lifetime: sessions whose connections closed during a turn are destroyed in that turn's
@@ -11,6 +12,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -63,9 +66,19 @@ class Server final : public ListenerHandler, public DeferredTask {
     ++relayed_;
     note_status_change();
   }
-  // The session's peer finished sending: it leaves the room (others are told) but keeps
-  // receiving what is already queued for it.
-  void leave(Session& session);
+  // The session's peer finished sending: it leaves the room (others are told, with
+  // `reason` if not empty) but keeps receiving what is already queued for it. Its nickname
+  // is free from then on.
+  void leave(Session& session, std::string_view reason = {});
+  // /quit: leaves with `reason`, then closes once its output is out.
+  void quit(Session& session, std::string_view reason);
+  // Gives `session` the (valid) nickname, freeing its old one; false if another member
+  // holds it in any case. Others are not told here.
+  bool claim_nickname(Session& session, std::string_view nickname);
+  // The member called `target` (a nickname in any case, or "#<id>"), or null.
+  [[nodiscard]] Session* find_member(std::string_view target);
+  // The /who reply: every member's name, in join order.
+  [[nodiscard]] std::string who_lines() const;
   // The session is over max-rate and stopped reading; it is resumed shortly.
   void throttle(Session& session);
   // The session's connection closed; it is destroyed at the end of the turn.
@@ -77,6 +90,7 @@ class Server final : public ListenerHandler, public DeferredTask {
 
  private:
   void refuse_full(UniqueFd connection);
+  void release_nickname(const Session& session);
   void resume_throttled();
   void disconnect_stale_lines();
   void schedule_line_timeouts();
@@ -97,6 +111,9 @@ class Server final : public ListenerHandler, public DeferredTask {
   Room room_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::unordered_map<std::uint64_t, std::unique_ptr<Session>> sessions_;
+  // Nicknames in lower case -> their holder. Only named members have an entry, so an idle
+  // client without a nickname costs nothing here.
+  std::unordered_map<std::string, Session*> nicknames_;
   std::vector<std::uint64_t> retired_;
   std::vector<std::uint64_t> throttled_;
   Timer throttle_timer_;

@@ -1,10 +1,14 @@
 // Session: one chatting client, as the server sees it — its connection, id and name.
 //
-// Owns: its Connection.
+// Owns: its Connection and its display name ("Client #<id>" until /nick gives it one).
 // Never: destroys itself or touches other sessions directly; everything that involves
 // the room or the other clients goes through its Server.
 // Lifetime: created by Server::on_accepted, destroyed by the Server in the deferred phase
 // of the turn in which its connection closed.
+//
+// Input: a line that does not start with '/' is chat and costs one byte check more than
+// before commands existed; anything else goes through parse_command() (core/command.hpp).
+// Every reply and notice goes through the Room, so it keeps its place among staged chat.
 #pragma once
 
 #include <cstdint>
@@ -26,8 +30,14 @@ class Session final : public ConnectionHandler {
   Session& operator=(const Session&) = delete;
 
   [[nodiscard]] std::uint64_t id() const noexcept { return id_; }
-  // What others see: "Client #<id>".
+  // What others see: the nickname, or "Client #<id>" without one.
   [[nodiscard]] const std::string& name() const noexcept { return name_; }
+  [[nodiscard]] bool has_nickname() const noexcept { return has_nickname_; }
+  // Only the Server calls this, after reserving the nickname in its registry.
+  void set_nickname(std::string_view nickname) {
+    name_ = nickname;
+    has_nickname_ = true;
+  }
   [[nodiscard]] Connection& connection() noexcept { return connection_; }
   [[nodiscard]] const Connection& connection() const noexcept { return connection_; }
 
@@ -39,10 +49,19 @@ class Session final : public ConnectionHandler {
   void on_closed(Connection& connection, CloseReason reason) override;
 
  private:
+  // Chat text (a plain line, or `//text` without its first '/').
+  void say(std::string_view text);
+  void run_command(std::string_view line);
+  void change_nickname(std::string_view nickname);
+  void whisper(std::string_view target, std::string_view text);
+  void act(std::string_view action);
+  void reply(std::string_view line);
+
   Server& server_;
   std::uint64_t id_;
   std::string name_;
   bool told_to_slow_down_ = false;
+  bool has_nickname_ = false;
   Connection connection_;
 };
 

@@ -1,0 +1,44 @@
+// /me: others see "* NAME action"; the sender gets nothing back.
+#include <gtest/gtest.h>
+
+#include "commands.hpp"
+#include "support/daemon_process.hpp"
+
+namespace epollchat::test {
+namespace {
+
+TEST(Action, OthersSeeItSenderDoesNot) {
+  DaemonProcess daemon;
+  Member a = join(daemon.port());
+  Member b = join(daemon.port());
+  ASSERT_TRUE(a.client.expect_line(lines::joined(b.id, 2)));
+  a.client.send("/me waves\n");
+  EXPECT_TRUE(b.client.expect_line("* " + client_name(a.id) + " waves"));
+  ASSERT_TRUE(take_nickname(a, "alice"));
+  ASSERT_TRUE(b.client.expect_line("*** " + client_name(a.id) + " is now known as alice"));
+  a.client.send("/me  waves \x1b[1m back\n");
+  EXPECT_TRUE(b.client.expect_line("* alice waves ?[1m back"));
+  // a's next line is b's marker: no echo of its own actions.
+  EXPECT_TRUE(expect_nothing_before_marker(b, client_name(b.id), a));
+}
+
+TEST(Action, EmptyIsAUsageNotice) {
+  DaemonProcess daemon;
+  Member a = join(daemon.port());
+  Member b = join(daemon.port());
+  ASSERT_TRUE(a.client.expect_line(lines::joined(b.id, 2)));
+  a.client.send("/me\n/me   \n");
+  EXPECT_TRUE(a.client.expect_line("*** Usage: /me ACTION"));
+  EXPECT_TRUE(a.client.expect_line("*** Usage: /me ACTION"));
+  EXPECT_TRUE(expect_nothing_before_marker(a, client_name(a.id), b));
+}
+
+TEST(Action, AloneIsToldAsForChat) {
+  DaemonProcess daemon;
+  Member a = join(daemon.port());
+  a.client.send("/me waves\n");
+  EXPECT_TRUE(a.client.expect_line(lines::kAlone));
+}
+
+}  // namespace
+}  // namespace epollchat::test

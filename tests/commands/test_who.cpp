@@ -1,0 +1,83 @@
+// /who: every member's name in join order, split over lines when long.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "commands.hpp"
+#include "support/daemon_process.hpp"
+
+namespace epollchat::test {
+namespace {
+
+TEST(Who, ListsNamesInJoinOrder) {
+  DaemonProcess daemon;
+  Member a = join(daemon.port());
+  Member b = join(daemon.port());
+  Member c = join(daemon.port());
+  ASSERT_TRUE(take_nickname(b, "bob"));
+  a.client.send("/who\n");
+  EXPECT_TRUE(a.client.skip_until_line("*** 3 online: " + client_name(a.id) + ", bob, " +
+                                       client_name(c.id)));
+  // A later rename does not move anyone.
+  ASSERT_TRUE(take_nickname(a, "zed"));
+  c.client.send("/WHO\n");
+  EXPECT_TRUE(c.client.skip_until_line("*** 3 online: zed, bob, " + client_name(c.id)));
+
+  b.client.close();
+  ASSERT_TRUE(a.client.skip_until_line("*** bob left (2 online)"));
+  a.client.send("/who\n");
+  EXPECT_TRUE(a.client.skip_until_line("*** 2 online: zed, " + client_name(c.id)));
+}
+
+TEST(Who, AloneSeesOnlyItself) {
+  DaemonProcess daemon;
+  Member a = join(daemon.port());
+  a.client.send("/who\n");
+  EXPECT_TRUE(a.client.expect_line("*** 1 online: " + client_name(a.id)));
+}
+
+TEST(Who, LongListSplitsAcrossLines) {
+  DaemonProcess daemon;
+  constexpr int kMembers = 60;
+  std::vector<Member> members;
+  std::vector<std::string> expected;
+  for (int i = 0; i < kMembers; ++i) {
+    members.push_back(join(daemon.port()));
+    expected.push_back(i % 2 == 0 ? client_name(members.back().id)
+                                  : "member_" + std::to_string(i) + "_abcdefghijklm");
+    if (i % 2 == 1) {
+      ASSERT_TRUE(take_nickname(members.back(), expected.back()));
+    }
+  }
+  Member& last = members.back();
+  last.client.send("/who\n");
+  // The last member joined last, so it saw no join notices and no one renamed after it:
+  // its next lines are the /who reply, read until every name has come.
+  std::vector<std::string> seen;
+  int line_count = 0;
+  while (seen.size() < expected.size()) {
+    const auto line = last.client.read_line();
+    ASSERT_TRUE(line) << "the /who reply ended after " << seen.size() << " names";
+    ASSERT_TRUE(line->starts_with("*** ")) << *line;
+    EXPECT_LE(line->size(), 4u + 400u);
+    std::string body = line->substr(4);
+    if (line_count++ == 0) {
+      const std::string head = std::to_string(kMembers) + " online: ";
+      ASSERT_TRUE(body.starts_with(head)) << *line;
+      body = body.substr(head.size());
+    }
+    std::size_t start = 0;
+    while (true) {
+      const std::size_t comma = body.find(", ", start);
+      seen.push_back(body.substr(start, comma - start));
+      if (comma == std::string::npos) break;
+      start = comma + 2;
+    }
+  }
+  EXPECT_GT(line_count, 1);
+  EXPECT_EQ(seen, expected);
+}
+
+}  // namespace
+}  // namespace epollchat::test
