@@ -1,0 +1,74 @@
+// protocol: the exact server-to-client texts and the control-character replacement.
+#include "core/protocol.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace epollchat {
+namespace {
+
+using namespace std::string_literals;
+
+std::string chat_line(std::string_view sender, std::string_view text) {
+  std::string line(protocol::chat_line_size(sender, text), '#');
+  char* end = protocol::write_chat_line(line.data(), sender, text);
+  EXPECT_EQ(end, line.data() + line.size()) << "write_chat_line must fill chat_line_size() bytes";
+  return line;
+}
+
+std::string sanitized(std::string_view text) {
+  std::string out(text.size(), '#');
+  char* end = protocol::write_sanitized(out.data(), text);
+  EXPECT_EQ(end, out.data() + out.size());
+  return out;
+}
+
+TEST(Protocol, NoticesAndGreetingsHaveTheContractTexts) {
+  EXPECT_EQ(protocol::client_name(7), "Client #7");
+  EXPECT_EQ(protocol::welcome_line(1), "Welcome to the chat room! Your chat ID is: Client #1\n");
+  EXPECT_EQ(protocol::joined_line("Client #3", 2), "*** Client #3 joined (2 online)\n");
+  EXPECT_EQ(protocol::left_line("Client #3", 1), "*** Client #3 left (1 online)\n");
+  EXPECT_EQ(protocol::alone_line(), "*** You are alone in the chat room.\n");
+  EXPECT_EQ(protocol::line_too_long_line(4096), "*** Line too long (max 4096 bytes); dropped.\n");
+  EXPECT_EQ(protocol::server_full_line(1024), "*** Server full (1024 clients); try again later.\n");
+  EXPECT_EQ(protocol::shutting_down_line(), "*** Server shutting down.\n");
+  EXPECT_EQ(protocol::kNoticePrefix, "*** ");
+}
+
+TEST(Protocol, LargeIdsAndCountsArePrintedInFull) {
+  EXPECT_EQ(protocol::welcome_line(18446744073709551615u),
+            "Welcome to the chat room! Your chat ID is: Client #18446744073709551615\n");
+  EXPECT_EQ(protocol::joined_line("Client #100000", 100000),
+            "*** Client #100000 joined (100000 online)\n");
+}
+
+TEST(Protocol, ChatLineFormat) {
+  EXPECT_EQ(chat_line("Client #2", "hi there"), "Client #2 says >> hi there\n");
+  EXPECT_EQ(chat_line("Client #2", ""), "Client #2 says >> \n");
+  EXPECT_EQ(protocol::chat_line_size("Client #2", "hi"),
+            std::string("Client #2 says >> hi\n").size());
+}
+
+TEST(Protocol, ChatLineReplacesControlCharactersOfTheText) {
+  EXPECT_EQ(chat_line("Client #1", "\x1b[2Jwiped\r\a"), "Client #1 says >> ?[2Jwiped??\n");
+}
+
+TEST(Protocol, EveryC0ByteButTabAndDelBecomeQuestionMarks) {
+  for (int c = 0; c < 256; ++c) {
+    const auto byte = static_cast<unsigned char>(c);
+    const bool control = (c < 0x20 && c != '\t') || c == 0x7f;
+    EXPECT_EQ(protocol::is_control_character(byte), control) << "byte 0x" << std::hex << c;
+    const std::string text(1, static_cast<char>(byte));
+    EXPECT_EQ(sanitized(text), control ? "?" : text) << "byte 0x" << std::hex << c;
+  }
+}
+
+TEST(Protocol, TabAndHighBytesPassUnchanged) {
+  const std::string text = "a\tb \x80\xc3\xa9\xff invalid \xc3 utf-8"s;
+  EXPECT_EQ(sanitized(text), text);
+  EXPECT_EQ(sanitized("\x00\x01\x1f\x7f\x20\x7e"s), "????\x20\x7e");
+}
+
+}  // namespace
+}  // namespace epollchat
