@@ -1,0 +1,375 @@
+// Connection on a socketpair (and, for a real RST, on loopback TCP): reading lines,
+// flushing queued output once per turn, the backlog cap, EOF, resets, the read budget and
+// EPOLLOUT only while output is pending.
+#include "core/connection.hpp"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/socket.hpp"
+#include "unit_helpers.hpp"
+
+namespace epollchat {
+namespace {
+
+using test::make_chunk;
+using test::read_available;
+using test::run_until;
+using test::write_all;
+using test::write_some;
+
+class RecordingHandler final : public ConnectionHandler {
+ public:
+  void on_line(Connection& connection, std::string_view line) override {
+    lines.emplace_back(line);
+    events.push_back("line");
+    if (on_line_action) on_line_action(connection, line);
+  }
+  void on_line_too_long(Connection& /*connection*/) override {
+    ++too_long;
+    events.push_back("too long");
+  }
+  void on_input_batch_end(Connection& /*connection*/) override {
+    ++batches;
+    events.push_back("batch end");
+  }
+  void on_throttled(Connection& connection) override {
+    ++throttled;
+    if (on_throttled_action) on_throttled_action(connection);
+  }
+  void on_peer_finished(Connection& connection) override {
+    events.push_back("peer finished");
+    if (on_peer_finished_action) on_peer_finished_action(connection);
+  }
+  void on_closed(Connection& /*connection*/, CloseReason reason) override {
+    EXPECT_FALSE(closed.has_value()) << "on_closed() must be called once";
+    closed = reason;
+    events.push_back("closed");
+  }
+
+  std::vector<std::string> lines;
+  std::vector<std::string> events;
+  int too_long = 0;
+  int batches = 0;
+  int throttled = 0;
+  std::optional<CloseReason> closed;
+  std::function<void(Connection&, std::string_view)> on_line_action;
+  std::function<void(Connection&)> on_peer_finished_action;
+  std::function<void(Connection&)> on_throttled_action;
+};
+
+class ConnectionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    test::SocketPair pair = test::make_socketpair();
+    peer_ = std::move(pair.peer);
+    connection_ = std::make_unique<Connection>(loop_, std::move(pair.local), handler_, limits_);
+  }
+
+  // Queues `text` in a chunk of its own.
+  bool queue(std::string_view text) {
+    return connection_->queue(make_chunk(pool_, text), 0, text.size());
+  }
+
+  bool run_until_closed() {
+    return run_until(loop_, [&] { return handler_.closed.has_value(); });
+  }
+
+  EventLoop loop_;
+  ChunkPool pool_{4096, 8};
+  ConnectionLimits limits_;
+  RecordingHandler handler_;
+  UniqueFd peer_;
+  std::unique_ptr<Connection> connection_;
+};
+
+TEST_F(ConnectionTest, QueuedBytesAreSentInOrderAtTheEndOfTheTurn) {
+  ASSERT_TRUE(queue("first\n"));
+  ASSERT_TRUE(queue("second\n"));
+  const ChunkRef shared = make_chunk(pool_, "a-b-c\n");
+  ASSERT_TRUE(connection_->queue(shared, 0, 2));
+  ASSERT_TRUE(connection_->queue(shared, 2, 4));
+  EXPECT_EQ(read_available(peer_.get()), "") << "queue() only queues";
+  EXPECT_TRUE(connection_->has_pending_output());
+  EXPECT_EQ(connection_->pending_bytes(), 19u);
+
+  loop_.run_once(0);
+  EXPECT_EQ(read_available(peer_.get()), "first\nsecond\na-b-c\n");
+  EXPECT_FALSE(connection_->has_pending_output());
+  EXPECT_EQ(connection_->pending_bytes(), 0u);
+  EXPECT_TRUE(connection_->is_open());
+  EXPECT_FALSE(handler_.closed.has_value());
+}
+
+TEST_F(ConnectionTest, SentChunksGoBackToThePool) {
+  ASSERT_TRUE(queue("one\n"));
+  ASSERT_TRUE(queue("two\n"));
+  EXPECT_EQ(pool_.chunks_in_use(), 2u);
+  loop_.run_once(0);
+  EXPECT_EQ(read_available(peer_.get()), "one\ntwo\n");
+  EXPECT_EQ(pool_.chunks_in_use(), 0u);
+}
+
+TEST_F(ConnectionTest, DeliversLinesAndEndsEachReadWithABatchEnd) {
+  write_all(peer_.get(), "hello\r\nworld\n\npartial");
+  ASSERT_TRUE(run_until(loop_, [&] { return handler_.batches > 0; }));
+  EXPECT_EQ(handler_.lines, (std::vector<std::string>{"hello", "world"}));
+  EXPECT_EQ(handler_.events, (std::vector<std::string>{"line", "line", "batch end"}));
+  EXPECT_EQ(connection_->buffered_input_bytes(), 7u);
+  write_all(peer_.get(), " line\n");
+  ASSERT_TRUE(run_until(loop_, [&] { return handler_.batches > 1; }));
+  EXPECT_EQ(handler_.lines.back(), "partial line");
+  EXPECT_EQ(connection_->buffered_input_bytes(), 0u);
+}
+
+TEST_F(ConnectionTest, ReportsOversizeLinesAndUsesTheCurrentLimit) {
+  limits_.max_line = 8;
+  write_all(peer_.get(), "123456789\nok\n");
+  ASSERT_TRUE(run_until(loop_, [&] { return handler_.batches > 0; }));
+  EXPECT_EQ(handler_.too_long, 1);
+  EXPECT_EQ(handler_.lines, std::vector<std::string>{"ok"});
+
+  limits_.max_line = 1;  // a reload: applies to the next read
+  write_all(peer_.get(), "ok\n");
+  ASSERT_TRUE(run_until(loop_, [&] { return handler_.batches > 1; }));
+  EXPECT_EQ(handler_.too_long, 2);
+  EXPECT_TRUE(connection_->is_open());
+}
+
+TEST_F(ConnectionTest, BacklogOverTheLimitClosesAndFreesTheQueue) {
+  limits_.max_backlog = 100;
+  ASSERT_TRUE(queue(std::string(60, 'a')));
+  ASSERT_TRUE(queue(std::string(40, 'b'))) << "exactly max_backlog is allowed";
+  EXPECT_EQ(connection_->pending_bytes(), 100u);
+  EXPECT_FALSE(queue("c"));
+  EXPECT_EQ(handler_.closed, CloseReason::backlog_exceeded);
+  EXPECT_FALSE(connection_->is_open());
+  EXPECT_FALSE(connection_->has_pending_output());
+  EXPECT_EQ(connection_->pending_bytes(), 0u);
+  EXPECT_EQ(pool_.chunks_in_use(), 0u) << "the dropped queue returned its chunks";
+  EXPECT_FALSE(queue("after close"));
+  EXPECT_EQ(pool_.chunks_in_use(), 0u);
+
+  loop_.run_once(0);
+  bool eof = false;
+  EXPECT_EQ(read_available(peer_.get(), &eof), "") << "nothing of the dropped queue is sent";
+  EXPECT_TRUE(eof);
+}
+
+TEST_F(ConnectionTest, PeerEofCallsPeerFinishedThenClosesAfterTheFlush) {
+  handler_.on_peer_finished_action = [&](Connection& connection) {
+    connection.queue(make_chunk(pool_, "goodbye\n"), 0, 8);
+  };
+  write_all(peer_.get(), "last words\n");
+  ASSERT_EQ(shutdown(peer_.get(), SHUT_WR), 0);
+
+  ASSERT_TRUE(run_until_closed());
+  EXPECT_EQ(handler_.closed, CloseReason::peer_closed);
+  EXPECT_EQ(handler_.events,
+            (std::vector<std::string>{"line", "batch end", "peer finished", "closed"}));
+  EXPECT_EQ(handler_.lines, std::vector<std::string>{"last words"});
+  bool eof = false;
+  EXPECT_EQ(read_available(peer_.get(), &eof), "goodbye\n");
+  EXPECT_TRUE(eof);
+  EXPECT_EQ(pool_.chunks_in_use(), 0u);
+}
+
+TEST_F(ConnectionTest, PeerEofWithNothingQueuedClosesInTheSameTurn) {
+  ASSERT_EQ(shutdown(peer_.get(), SHUT_WR), 0);
+  loop_.run_once(static_cast<int>(std::chrono::milliseconds(test::kGuard).count()));
+  EXPECT_EQ(handler_.closed, CloseReason::peer_closed);
+  EXPECT_EQ(handler_.events, (std::vector<std::string>{"peer finished", "closed"}));
+}
+
+TEST_F(ConnectionTest, WritingToAClosedPeerIsAPeerReset) {
+  ASSERT_TRUE(queue("nobody reads this\n"));
+  peer_.reset();
+  ASSERT_TRUE(run_until_closed());
+  EXPECT_EQ(handler_.closed, CloseReason::peer_reset);
+  EXPECT_EQ(connection_->error(), EPIPE);
+  EXPECT_EQ(pool_.chunks_in_use(), 0u);
+}
+
+TEST(ConnectionTcp, ResetByPeerIsReportedAsPeerReset) {
+  EventLoop loop;
+  RecordingHandler handler;
+  ConnectionLimits limits;
+  const auto address = SocketAddress::from_numeric("127.0.0.1", 0);
+  ASSERT_TRUE(address);
+  UniqueFd listening = listen_tcp(*address, 8);
+  const SocketAddress bound = SocketAddress::local_of(listening.get());
+
+  UniqueFd client(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  ASSERT_TRUE(client);
+  ASSERT_EQ(connect(client.get(), bound.data(), bound.size()), 0);
+  pollfd ready{listening.get(), POLLIN, 0};
+  ASSERT_EQ(poll(&ready, 1, 5000), 1);
+  UniqueFd accepted(accept4(listening.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+  ASSERT_TRUE(accepted);
+  Connection connection(loop, std::move(accepted), handler, limits);
+
+  // SO_LINGER with a zero timeout makes close() send RST instead of FIN.
+  const linger abort_on_close{1, 0};
+  ASSERT_EQ(setsockopt(client.get(), SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof abort_on_close),
+            0);
+  client.reset();
+
+  ASSERT_TRUE(run_until(loop, [&] { return handler.closed.has_value(); }));
+  EXPECT_EQ(handler.closed, CloseReason::peer_reset);
+  EXPECT_EQ(connection.error(), ECONNRESET);
+  EXPECT_FALSE(connection.is_open());
+}
+
+TEST_F(ConnectionTest, CloseAfterFlushSendsWhatIsQueuedThenCloses) {
+  ASSERT_TRUE(queue("*** Server shutting down.\n"));
+  connection_->close_after_flush();
+  EXPECT_FALSE(connection_->is_reading());
+  EXPECT_TRUE(connection_->is_open());
+  write_all(peer_.get(), "ignored now\n");
+  ASSERT_TRUE(run_until_closed());
+  EXPECT_EQ(handler_.closed, CloseReason::server_closed);
+  EXPECT_TRUE(handler_.lines.empty()) << "a closing connection reads no more lines";
+  bool eof = false;
+  EXPECT_EQ(read_available(peer_.get(), &eof), "*** Server shutting down.\n");
+  EXPECT_TRUE(eof);
+}
+
+TEST_F(ConnectionTest, CloseNowDropsPendingOutput) {
+  ASSERT_TRUE(queue("never sent\n"));
+  connection_->close_now(CloseReason::server_closed);
+  EXPECT_EQ(handler_.closed, CloseReason::server_closed);
+  EXPECT_FALSE(connection_->is_open());
+  EXPECT_EQ(pool_.chunks_in_use(), 0u);
+  loop_.run_once(0);
+  bool eof = false;
+  EXPECT_EQ(read_available(peer_.get(), &eof), "");
+  EXPECT_TRUE(eof);
+}
+
+TEST_F(ConnectionTest, AHandlerClosingInsideOnLineStopsTheRead) {
+  handler_.on_line_action = [](Connection& connection, std::string_view) {
+    connection.close_now(CloseReason::server_closed);
+  };
+  write_all(peer_.get(), "one\ntwo\nthree\n");
+  ASSERT_TRUE(run_until_closed());
+  EXPECT_EQ(handler_.lines, std::vector<std::string>{"one"});
+  EXPECT_EQ(handler_.events, (std::vector<std::string>{"line", "closed"}));
+}
+
+// Fills the peer's side with `total` bytes of numbered 1 KiB lines, all pending at once.
+std::size_t write_pending_lines(int fd, std::size_t total) {
+  test::set_buffer_size(fd, SO_SNDBUF, static_cast<int>(2 * total));
+  std::string stream;
+  for (std::size_t i = 0; stream.size() < total; ++i) {
+    std::string line = std::to_string(i) + ":";
+    line.resize(1023, 'x');
+    stream += line + "\n";
+  }
+  stream.resize(total);
+  const std::size_t written = write_some(fd, stream);
+  EXPECT_EQ(written, total) << "the socket must hold everything at once";
+  return total / 1024;
+}
+
+TEST_F(ConnectionTest, APeerWithMoreThanTheReadBudgetIsResumedNextTurnWithoutWaiting) {
+  // 400 KiB pending: more than the 4 reads of 64 KiB one turn allows.
+  const std::size_t lines = write_pending_lines(peer_.get(), 400 * 1024);
+  loop_.run_once(static_cast<int>(std::chrono::milliseconds(test::kGuard).count()));
+  const std::size_t after_first_turn = handler_.lines.size();
+  EXPECT_GT(after_first_turn, 0u);
+  EXPECT_LT(after_first_turn, lines) << "one turn must not read without limit";
+
+  // Nothing new arrives, so epoll would give no new edge: the loop must resume the reader
+  // by itself, without blocking in epoll_wait.
+  const auto start = std::chrono::steady_clock::now();
+  loop_.run_once(10'000);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  ASSERT_EQ(handler_.lines.size(), lines);
+  for (std::size_t i = 0; i < lines; ++i) {
+    ASSERT_TRUE(handler_.lines[i].starts_with(std::to_string(i) + ":")) << "line " << i;
+  }
+  EXPECT_TRUE(connection_->is_open());
+}
+
+TEST_F(ConnectionTest, DataBeyondTheReadBudgetFollowedByEofIsReadAndFinished) {
+  // The EOF is reported with the first edge, while the budget stops the reads; the turn
+  // that resumes the reader must still read up to the EOF.
+  const std::size_t lines = write_pending_lines(peer_.get(), 400 * 1024);
+  ASSERT_EQ(shutdown(peer_.get(), SHUT_WR), 0);
+  ASSERT_TRUE(run_until_closed()) << "read " << handler_.lines.size() << " of " << lines
+                                  << " lines; events so far end with '"
+                                  << (handler_.events.empty() ? "" : handler_.events.back()) << "'";
+  EXPECT_EQ(handler_.lines.size(), lines);
+  EXPECT_EQ(handler_.closed, CloseReason::peer_closed);
+}
+
+TEST_F(ConnectionTest, WatchesEpollOutOnlyWhileOutputIsPending) {
+  const int fd = connection_->fd();
+  test::set_buffer_size(fd, SO_SNDBUF, 4096);
+  ASSERT_TRUE(test::watched_events(fd).has_value());
+  EXPECT_EQ(*test::watched_events(fd) & EPOLLOUT, 0u);
+
+  // 256 KiB, far more than the socket takes, in 4 KiB chunks with numbered lines.
+  std::string expected;
+  for (int i = 0; expected.size() < 256 * 1024; ++i) {
+    std::string block;
+    while (block.size() < 4000) block += "block " + std::to_string(i) + " line\n";
+    expected += block;
+    ASSERT_TRUE(queue(block));
+  }
+  loop_.run_once(0);
+  ASSERT_TRUE(connection_->has_pending_output()) << "the socket buffer is smaller than the output";
+  EXPECT_NE(*test::watched_events(fd) & EPOLLOUT, 0u) << "EPOLLOUT is watched while pending";
+
+  // Drain the peer; each drain gives an EPOLLOUT edge and the rest follows.
+  std::string received;
+  ASSERT_TRUE(run_until(loop_, [&] {
+    received += read_available(peer_.get());
+    return received.size() >= expected.size();
+  }));
+  EXPECT_TRUE(received == expected) << "bytes arrived out of order or damaged";
+  EXPECT_FALSE(connection_->has_pending_output());
+  EXPECT_EQ(*test::watched_events(fd) & EPOLLOUT, 0u) << "EPOLLOUT is dropped once flushed";
+  EXPECT_EQ(pool_.chunks_in_use(), 0u);
+  EXPECT_FALSE(handler_.closed.has_value());
+}
+
+TEST_F(ConnectionTest, OverTheRateItStopsReadingAndLosesNothing) {
+  limits_.max_rate = 1000;  // a burst of 1000 lines, then 1000 per second
+  handler_.on_throttled_action = [](Connection& connection) { connection.resume_reading(); };
+  std::string burst;
+  for (int i = 0; i < 1200; ++i) burst += "line " + std::to_string(i) + "\n";
+  write_all(peer_.get(), burst);
+  ASSERT_TRUE(run_until(loop_, [&] { return handler_.lines.size() == 1200; }))
+      << handler_.lines.size() << " lines";
+  EXPECT_GE(handler_.throttled, 1) << "1200 lines at once are over a burst of 1000";
+  for (int i = 0; i < 1200; ++i)
+    ASSERT_EQ(handler_.lines[static_cast<std::size_t>(i)], "line " + std::to_string(i));
+  EXPECT_TRUE(connection_->is_open());
+}
+
+TEST_F(ConnectionTest, ReportsWhenTheIncompleteLineBegan) {
+  EXPECT_EQ(connection_->partial_line_since(), 0);
+  write_all(peer_.get(), "no end yet");
+  ASSERT_TRUE(run_until(loop_, [&] { return connection_->buffered_input_bytes() > 0; }));
+  const std::int64_t since = connection_->partial_line_since();
+  EXPECT_GT(since, 0);
+  write_all(peer_.get(), " still");
+  ASSERT_TRUE(run_until(loop_, [&] { return connection_->buffered_input_bytes() > 10; }));
+  EXPECT_EQ(connection_->partial_line_since(), since) << "the line began at the first read";
+  write_all(peer_.get(), "\n");
+  ASSERT_TRUE(run_until(loop_, [&] { return !handler_.lines.empty(); }));
+  EXPECT_EQ(connection_->partial_line_since(), 0);
+}
+
+}  // namespace
+}  // namespace epollchat

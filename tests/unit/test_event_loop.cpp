@@ -1,0 +1,216 @@
+// EventLoop: dispatch, deferred work (deduplicated, cancellable while it runs) and
+// watchers resumed next turn without blocking.
+#include "core/event_loop.hpp"
+
+#include <sys/socket.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "unit_helpers.hpp"
+
+namespace epollchat {
+namespace {
+
+class RecordingWatcher final : public Watcher {
+ public:
+  void on_events(std::uint32_t events) override {
+    received.push_back(events);
+    if (action) action();
+  }
+  std::vector<std::uint32_t> received;
+  std::function<void()> action;
+};
+
+class RecordingTask final : public DeferredTask {
+ public:
+  RecordingTask(std::vector<std::string>& log, std::string name)
+      : log_(log), name_(std::move(name)) {}
+  void run_deferred() override {
+    log_.push_back(name_);
+    if (action) action();
+  }
+  std::function<void()> action;
+
+ private:
+  std::vector<std::string>& log_;
+  std::string name_;
+};
+
+constexpr int kGuardMs = 5000;
+
+TEST(EventLoop, DispatchesReadinessToTheWatcher) {
+  EventLoop loop;
+  test::SocketPair pair = test::make_socketpair();
+  RecordingWatcher watcher;
+  loop.watch(pair.local.get(), EPOLLIN, watcher);
+  ASSERT_EQ(send(pair.peer.get(), "x", 1, MSG_NOSIGNAL), 1);
+  loop.run_once(kGuardMs);
+  ASSERT_EQ(watcher.received.size(), 1u);
+  EXPECT_NE(watcher.received[0] & EPOLLIN, 0u);
+
+  loop.modify(pair.local.get(), EPOLLOUT, watcher);
+  loop.run_once(kGuardMs);
+  ASSERT_EQ(watcher.received.size(), 2u);
+  EXPECT_EQ(watcher.received[1], static_cast<std::uint32_t>(EPOLLOUT));
+
+  loop.unwatch(pair.local.get(), watcher);
+  loop.run_once(0);
+  EXPECT_EQ(watcher.received.size(), 2u) << "an unwatched fd is not reported";
+}
+
+TEST(EventLoop, WatchingABadFdThrows) {
+  EventLoop loop;
+  RecordingWatcher watcher;
+  EXPECT_THROW(loop.watch(-1, EPOLLIN, watcher), std::system_error);
+  EXPECT_THROW(loop.modify(-1, EPOLLIN, watcher), std::system_error);
+  loop.unwatch(-1, watcher);  // never throws
+}
+
+TEST(EventLoop, ReadBufferIs64KiB) {
+  EventLoop loop;
+  EXPECT_EQ(loop.read_buffer().size(), 64u * 1024);
+}
+
+TEST(EventLoop, DeferRunsOncePerTurnHoweverOftenDeferred) {
+  EventLoop loop;
+  std::vector<std::string> log;
+  RecordingTask a(log, "a");
+  RecordingTask b(log, "b");
+  loop.defer(a);
+  loop.defer(b);
+  loop.defer(a);
+  EXPECT_TRUE(log.empty()) << "deferred work waits for the end of the turn";
+  loop.run_once(0);
+  EXPECT_EQ(log, (std::vector<std::string>{"a", "b"}));
+  loop.run_once(0);
+  EXPECT_EQ(log.size(), 2u) << "a task runs again only if deferred again";
+  loop.defer(a);
+  loop.run_once(0);
+  EXPECT_EQ(log, (std::vector<std::string>{"a", "b", "a"}));
+}
+
+TEST(EventLoop, DeferredWorkRunsWithoutWaitingForEvents) {
+  EventLoop loop;
+  std::vector<std::string> log;
+  RecordingTask a(log, "a");
+  loop.defer(a);
+  const auto start = std::chrono::steady_clock::now();
+  loop.run_once(0);
+  EXPECT_EQ(log.size(), 1u);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
+}
+
+TEST(EventLoop, CancelBeforeTheTurnDropsTheTask) {
+  EventLoop loop;
+  std::vector<std::string> log;
+  RecordingTask a(log, "a");
+  loop.defer(a);
+  loop.cancel(a);
+  loop.cancel(a);  // twice is harmless
+  loop.run_once(0);
+  EXPECT_TRUE(log.empty());
+  loop.defer(a);  // and it can be deferred again
+  loop.run_once(0);
+  EXPECT_EQ(log, std::vector<std::string>{"a"});
+}
+
+TEST(EventLoop, CancelDuringTheDeferredPhaseSkipsTheLaterTask) {
+  EventLoop loop;
+  std::vector<std::string> log;
+  RecordingTask a(log, "a");
+  RecordingTask b(log, "b");
+  RecordingTask c(log, "c");
+  a.action = [&] { loop.cancel(b); };
+  loop.defer(a);
+  loop.defer(b);
+  loop.defer(c);
+  loop.run_once(0);
+  EXPECT_EQ(log, (std::vector<std::string>{"a", "c"}));
+  loop.run_once(0);
+  EXPECT_EQ(log.size(), 2u);
+}
+
+TEST(EventLoop, TasksDeferredDuringTheDeferredPhaseRunInTheSameTurn) {
+  EventLoop loop;
+  std::vector<std::string> log;
+  RecordingTask a(log, "a");
+  RecordingTask b(log, "b");
+  a.action = [&] { loop.defer(b); };
+  loop.defer(a);
+  loop.run_once(0);
+  EXPECT_EQ(log, (std::vector<std::string>{"a", "b"}));
+}
+
+TEST(EventLoop, ATaskMayDeferItselfAgainWhileRunning) {
+  EventLoop loop;
+  std::vector<std::string> log;
+  RecordingTask a(log, "a");
+  int runs = 0;
+  a.action = [&] {
+    if (++runs < 3) loop.defer(a);
+  };
+  loop.defer(a);
+  loop.run_once(0);
+  EXPECT_EQ(runs, 3);
+}
+
+TEST(EventLoop, DeferredWorkRunsAfterTheTurnsEvents) {
+  EventLoop loop;
+  test::SocketPair pair = test::make_socketpair();
+  std::vector<std::string> log;
+  RecordingTask task(log, "deferred");
+  RecordingWatcher watcher;
+  watcher.action = [&] {
+    log.push_back("event");
+    loop.defer(task);
+  };
+  loop.watch(pair.local.get(), EPOLLIN | EPOLLET, watcher);
+  ASSERT_EQ(send(pair.peer.get(), "x", 1, MSG_NOSIGNAL), 1);
+  loop.run_once(kGuardMs);
+  EXPECT_EQ(log, (std::vector<std::string>{"event", "deferred"}));
+  loop.unwatch(pair.local.get(), watcher);
+}
+
+TEST(EventLoop, ResumedWatcherRunsNextTurnWithoutBlocking) {
+  EventLoop loop;
+  RecordingWatcher watcher;
+  loop.resume_next_turn(watcher);
+  loop.resume_next_turn(watcher);  // deduplicated
+  const auto start = std::chrono::steady_clock::now();
+  loop.run_once(10'000);  // would block for 10 s if the loop waited
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  EXPECT_EQ(watcher.received, std::vector<std::uint32_t>{EPOLLIN});
+  loop.run_once(0);
+  EXPECT_EQ(watcher.received.size(), 1u) << "resumed once, not forever";
+}
+
+TEST(EventLoop, AWatcherMayResumeItselfTurnAfterTurn) {
+  EventLoop loop;
+  RecordingWatcher watcher;
+  watcher.action = [&] {
+    if (watcher.received.size() < 3) loop.resume_next_turn(watcher);
+  };
+  loop.resume_next_turn(watcher);
+  for (int turn = 0; turn < 5; ++turn) loop.run_once(turn < 3 ? 10'000 : 0);
+  EXPECT_EQ(watcher.received.size(), 3u);
+}
+
+TEST(EventLoop, UnwatchForgetsAPendingResume) {
+  EventLoop loop;
+  test::SocketPair pair = test::make_socketpair();
+  RecordingWatcher watcher;
+  loop.watch(pair.local.get(), EPOLLIN | EPOLLET, watcher);
+  loop.resume_next_turn(watcher);
+  loop.unwatch(pair.local.get(), watcher);
+  loop.run_once(0);
+  EXPECT_TRUE(watcher.received.empty());
+}
+
+}  // namespace
+}  // namespace epollchat
