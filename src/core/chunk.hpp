@@ -80,8 +80,9 @@ class ChunkRef {
 class ChunkPool {
  public:
   // Chunks of `chunk_size` are recycled, up to `max_idle` of them; larger ones (for a
-  // single line longer than a chunk) are freed when done.
-  explicit ChunkPool(std::size_t chunk_size = 64 * 1024, std::size_t max_idle = 64)
+  // single line longer than a chunk) are freed when done. Eight idle chunks (512 KiB)
+  // cover a busy turn's output; more would only be memory held while idle.
+  explicit ChunkPool(std::size_t chunk_size = 64 * 1024, std::size_t max_idle = 8)
       : chunk_size_(chunk_size), max_idle_(max_idle) {}
   ChunkPool(const ChunkPool&) = delete;
   ChunkPool& operator=(const ChunkPool&) = delete;

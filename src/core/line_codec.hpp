@@ -36,8 +36,15 @@ class LineCodec {
   void feed(std::string_view bytes, Sink& sink) {
     const char* cursor = bytes.data();
     const char* const end = cursor + bytes.size();
+    // The next LF is searched for once and reused until the cursor passes it, and NULs only
+    // before it: every byte is scanned a bounded number of times, so NUL-heavy input (the
+    // tutorial's padding, or an attacker's) costs linear time, not quadratic.
+    const char* newline = find(cursor, end, '\n');
     while (cursor < end) {
-      const char* terminator = find_terminator(cursor, end);
+      if (newline != nullptr && newline < cursor) newline = find(cursor, end, '\n');
+      const char* limit = newline != nullptr ? newline : end;
+      const char* nul = find(cursor, limit, '\0');
+      const char* terminator = nul != nullptr ? nul : newline;
       if (terminator == nullptr) {
         keep_partial(std::string_view(cursor, static_cast<std::size_t>(end - cursor)), sink);
         return;
@@ -45,19 +52,15 @@ class LineCodec {
       finish_line(std::string_view(cursor, static_cast<std::size_t>(terminator - cursor)),
                   *terminator == '\n', sink);
       cursor = terminator + 1;
+      // A run of NULs is a run of empty lines, which are ignored: skip it in one pass.
+      while (cursor < end && *cursor == '\0') ++cursor;
     }
   }
 
  private:
-  // The first LF or NUL in [begin, end), or nullptr. memchr is vectorised; NUL is rare
-  // in real traffic, so it is looked for only before the next LF.
-  static const char* find_terminator(const char* begin, const char* end) noexcept {
-    const auto length = static_cast<std::size_t>(end - begin);
-    const auto* newline = static_cast<const char*>(std::memchr(begin, '\n', length));
-    const char* limit = newline != nullptr ? newline : end;
-    const auto* nul =
-        static_cast<const char*>(std::memchr(begin, '\0', static_cast<std::size_t>(limit - begin)));
-    return nul != nullptr ? nul : newline;
+  static const char* find(const char* begin, const char* end, char byte) noexcept {
+    return static_cast<const char*>(
+        std::memchr(begin, byte, static_cast<std::size_t>(end - begin)));
   }
 
   template <typename Sink>

@@ -13,7 +13,8 @@ std::uint32_t narrow(std::size_t value) noexcept {
   return static_cast<std::uint32_t>(value);
 }
 
-constexpr std::size_t kFirstCapacity = 8;
+// The first heap ring; it doubles from there.
+constexpr std::size_t kFirstHeapCapacity = 8;
 
 }  // namespace
 
@@ -33,11 +34,19 @@ void OutputQueue::push(const ChunkRef& chunk, std::size_t offset, std::size_t le
 }
 
 void OutputQueue::grow() {
-  const std::size_t capacity = capacity_ == 0 ? kFirstCapacity : capacity_ * 2;
+  const std::size_t capacity = heap_ ? capacity_ * 2 : kFirstHeapCapacity;
   auto ring = std::make_unique<Segment[]>(capacity);
   for (std::size_t i = 0; i < count_; ++i) ring[i] = at(i);
-  ring_ = std::move(ring);
+  heap_ = std::move(ring);
+  ring_ = heap_.get();
   capacity_ = capacity;
+  head_ = 0;
+}
+
+void OutputQueue::use_inline_segment() noexcept {
+  heap_.reset();
+  ring_ = &inline_;
+  capacity_ = 1;
   head_ = 0;
 }
 
@@ -66,22 +75,12 @@ void OutputQueue::consume(std::size_t bytes) noexcept {
     head_ = (head_ + 1) & (capacity_ - 1);
     --count_;
   }
-  if (count_ == 0) {
-    head_ = 0;
-    // A queue that grew during a burst gives the memory back; the small first ring is
-    // kept so a steadily active connection does not allocate every turn.
-    if (capacity_ > kFirstCapacity) {
-      ring_.reset();
-      capacity_ = 0;
-    }
-  }
+  if (count_ == 0) use_inline_segment();
 }
 
 void OutputQueue::clear() noexcept {
   for (std::size_t i = 0; i < count_; ++i) ChunkRef::drop(at(i).chunk);
-  ring_.reset();
-  capacity_ = 0;
-  head_ = 0;
+  use_inline_segment();
   count_ = 0;
   pending_bytes_ = 0;
 }

@@ -1,7 +1,9 @@
 // OutputQueue: the bytes a connection still has to send, as references into shared chunks.
 //
-// Owns: one reference per segment on the chunk it points into, and a ring of segments
-// (allocated on first use, so a connection that never falls behind costs nothing here).
+// Owns: one reference per segment on the chunk it points into, and a ring of segments. The
+// first segment lives inline: a recipient usually has one merged range per turn, so an
+// idle or keeping-up connection never allocates here; a heap ring exists only while more
+// than one range is pending, and is freed when the queue drains.
 // Never: copies payload bytes; touches a socket (the caller writes what iovecs() shows and
 // reports with consume() how much went out).
 // Lifetime: must be cleared or destroyed before the ChunkPool its chunks came from.
@@ -20,6 +22,7 @@ namespace epollchat {
 class OutputQueue {
  public:
   OutputQueue() noexcept = default;
+  // Not movable either: ring_ may point at inline_.
   OutputQueue(const OutputQueue&) = delete;
   OutputQueue& operator=(const OutputQueue&) = delete;
   ~OutputQueue() { clear(); }
@@ -52,8 +55,12 @@ class OutputQueue {
   }
   void grow();
 
-  std::unique_ptr<Segment[]> ring_;
-  std::size_t capacity_ = 0;  // zero or a power of two
+  void use_inline_segment() noexcept;
+
+  Segment inline_{};
+  Segment* ring_ = &inline_;
+  std::unique_ptr<Segment[]> heap_;
+  std::size_t capacity_ = 1;  // a power of two
   std::size_t head_ = 0;
   std::size_t count_ = 0;
   std::size_t pending_bytes_ = 0;
