@@ -69,10 +69,15 @@ TEST(StalledReaders, EachIsCutOffAtMaxBacklogAndMemoryStaysBounded) {
         }
         if (++next % 200 == 0) rss_peak = std::max(rss_peak, resident_set_bytes(daemon.pid()));
       },
-      [&] { return !error.empty() || (next == kLines && left == kStalled); }, Deadline(60s));
+      [&] {
+        return !error.empty() || readers[0].is_closed() || (next == kLines && left == kStalled);
+      },
+      Deadline(60s));
   sender.join();
   ASSERT_EQ(writer_error, "");
   ASSERT_EQ(error, "");
+  ASSERT_FALSE(readers[0].is_closed())
+      << "the reading client was disconnected after " << next << " lines";
   ASSERT_TRUE(done) << "reader got " << next << " of " << kLines << " lines and " << left << " of "
                     << kStalled << " leave notices";
   rss_peak = std::max(rss_peak, resident_set_bytes(daemon.pid()));
