@@ -1,6 +1,6 @@
 // DaemonProcess: one epollchatd started for one test, ready to talk to.
 //
-// Owns: the daemon process (SIGKILLed and reaped by the destructor if still running), the
+// Owns: the daemon process (stopped and reaped by the destructor if still running), the
 // NotifySocket it reports to, the capture of its stderr, and a TempDir holding its config
 // file. The binary comes from the EPOLLCHATD environment variable, which meson sets.
 // The constructor returns once the daemon has sent READY=1 (learning the port from its
@@ -62,7 +62,8 @@ class DaemonProcess {
   explicit DaemonProcess(DaemonOptions options = {});
   DaemonProcess(const DaemonProcess&) = delete;
   DaemonProcess& operator=(const DaemonProcess&) = delete;
-  // Kills the daemon if it still runs; prints its stderr if the current test failed.
+  // Stops the daemon if it still runs (SIGTERM, then SIGKILL after 10 s); fails the current
+  // test if its stderr holds a sanitizer report, and prints that stderr if the test failed.
   ~DaemonProcess();
 
   // Waits for READY=1 and parses its STATUS=. Done by the constructor unless socket-activated.
