@@ -1,0 +1,249 @@
+// The config file: every accepted form and every error, with its file name and line.
+#include "daemon/config_file.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "unit_helpers.hpp"
+
+namespace epollchat::daemon {
+namespace {
+
+// The ConfigError message for `text`, or "" when it was accepted.
+std::string error_of(std::string_view text, Settings* out = nullptr) {
+  Settings settings;
+  try {
+    apply_config_text(settings, text, "test.conf");
+  } catch (const ConfigError& error) {
+    return error.what();
+  }
+  if (out != nullptr) *out = settings;
+  return "";
+}
+
+Settings parsed(std::string_view text) {
+  Settings settings;
+  EXPECT_EQ(error_of(text, &settings), "");
+  return settings;
+}
+
+TEST(ConfigText, EveryKey) {
+  const Settings settings = parsed(
+      "listen = ::1\n"
+      "port = 9000\n"
+      "max-clients = 10\n"
+      "max-line = 100\n"
+      "max-backlog = 2048\n"
+      "max-rate = 0\n"
+      "line-timeout = 5\n"
+      "log-level = debug\n");
+  EXPECT_EQ(settings.listen, "::1");
+  EXPECT_EQ(settings.port, 9000);
+  EXPECT_EQ(settings.max_clients, 10u);
+  EXPECT_EQ(settings.max_line, 100u);
+  EXPECT_EQ(settings.max_backlog, 2048u);
+  EXPECT_EQ(settings.max_rate, 0u);
+  EXPECT_EQ(settings.line_timeout, 5u);
+  EXPECT_EQ(settings.log_level, LogLevel::debug);
+}
+
+TEST(ConfigText, EmptyTextKeepsTheDefaults) {
+  const Settings settings = parsed("");
+  EXPECT_EQ(settings.port, 8888);
+  EXPECT_EQ(settings.listen, "127.0.0.1");
+}
+
+TEST(ConfigText, CommentsBlankLinesAndSpacing) {
+  const Settings settings = parsed(
+      "# epollchatd.conf\n"
+      "\n"
+      "   \t\n"
+      "   # an indented comment\n"
+      "port=9001\n"
+      "\tmax-line\t=\t77  \n"
+      "#port = 1\n");
+  EXPECT_EQ(settings.port, 9001);
+  EXPECT_EQ(settings.max_line, 77u);
+}
+
+TEST(ConfigText, CrlfLines) {
+  const Settings settings = parsed("# comment\r\nport = 9002\r\n\r\nlog-level = err\r\n");
+  EXPECT_EQ(settings.port, 9002);
+  EXPECT_EQ(settings.log_level, LogLevel::err);
+  EXPECT_EQ(error_of("port = 1\r\nbogus = 1\r\n"), "test.conf:2: unknown key 'bogus'");
+}
+
+TEST(ConfigText, LastLineWithoutNewline) { EXPECT_EQ(parsed("port = 9003").port, 9003); }
+
+TEST(ConfigText, LaterValueWins) { EXPECT_EQ(parsed("port = 1000\nport = 2000\n").port, 2000); }
+
+TEST(ConfigText, MalformedLine) {
+  EXPECT_EQ(error_of("port 8888\n"), "test.conf:1: expected 'key = value', got 'port 8888'");
+  EXPECT_EQ(error_of("# ok\n\nlisten\n"), "test.conf:3: expected 'key = value', got 'listen'");
+}
+
+TEST(ConfigText, MalformedLineIsShortenedInTheMessage) {
+  const std::string long_line(200, 'z');
+  EXPECT_EQ(error_of(long_line),
+            "test.conf:1: expected 'key = value', got '" + std::string(60, 'z') + "...'");
+}
+
+TEST(ConfigText, UnknownKey) {
+  EXPECT_EQ(error_of("port = 1\n\n# x\nfoo = bar\n"), "test.conf:4: unknown key 'foo'");
+  EXPECT_EQ(error_of("config = /etc/other.conf\n"), "test.conf:1: unknown key 'config'");
+}
+
+TEST(ConfigText, MissingKey) {
+  EXPECT_EQ(error_of("\n= 5\n"), "test.conf:2: missing key before '='");
+}
+
+TEST(ConfigText, MissingValue) {
+  EXPECT_EQ(error_of("port =\n"), "test.conf:1: missing value for key 'port'");
+  EXPECT_EQ(error_of("max-line =   \t\n"), "test.conf:1: missing value for key 'max-line'");
+}
+
+TEST(ConfigText, BadValueForEachKeyNamesFileLineAndKey) {
+  EXPECT_EQ(error_of("listen = example.org\n"),
+            "test.conf:1: key 'listen': invalid listen address 'example.org' (expected an IPv4 "
+            "or IPv6 address such as 127.0.0.1 or ::1)");
+  EXPECT_EQ(error_of("\nport = 99999\n"),
+            "test.conf:2: key 'port': invalid port '99999' (expected 0-65535)");
+  EXPECT_EQ(error_of("\n\nmax-clients = 0\n"),
+            "test.conf:3: key 'max-clients': invalid value for max-clients '0' (expected "
+            "1-1000000)");
+  EXPECT_EQ(error_of("max-line = many\n"),
+            "test.conf:1: key 'max-line': invalid value for max-line 'many' (expected "
+            "1-16777216)");
+  EXPECT_EQ(error_of("max-backlog = 1023\n"),
+            "test.conf:1: key 'max-backlog': invalid value for max-backlog '1023' (expected "
+            "1024-1073741824)");
+  EXPECT_EQ(error_of("max-rate = fast\n"),
+            "test.conf:1: key 'max-rate': invalid value for max-rate 'fast' (expected "
+            "0-100000000)");
+  EXPECT_EQ(error_of("line-timeout = 86401\n"),
+            "test.conf:1: key 'line-timeout': invalid value for line-timeout '86401' (expected "
+            "0-86400)");
+  EXPECT_EQ(error_of("log-level = loud\n"),
+            "test.conf:1: key 'log-level': invalid log level 'loud' (expected emerg, alert, "
+            "crit, err, warning, notice, info or debug)");
+}
+
+TEST(ConfigText, ATrailingCommentIsPartOfTheValue) {
+  // Only whole-line comments exist; "9000 # web" is not a port.
+  EXPECT_EQ(error_of("port = 9000 # web\n"),
+            "test.conf:1: key 'port': invalid port '9000 # web' (expected 0-65535)");
+}
+
+TEST(ConfigText, LineNumbersCountEveryLine) {
+  std::string text;
+  for (int i = 0; i < 41; ++i)
+    text += (i % 3 == 0) ? "# comment\n" : (i % 3 == 1 ? "\n" : "port = 1\n");
+  text += "port = x\n";
+  EXPECT_EQ(error_of(text), "test.conf:42: key 'port': invalid port 'x' (expected 0-65535)");
+}
+
+TEST(ConfigFile, ReadsAFileAndNamesItInErrors) {
+  test::TempDir dir;
+  const std::string good = dir.write("good.conf", "port = 7000\n");
+  Settings settings;
+  apply_config_file(settings, good);
+  EXPECT_EQ(settings.port, 7000);
+
+  const std::string bad = dir.write("bad.conf", "port = 7000\nwat = 1\n");
+  try {
+    apply_config_file(settings, bad);
+    FAIL() << "expected a ConfigError";
+  } catch (const ConfigError& error) {
+    EXPECT_EQ(std::string(error.what()), bad + ":2: unknown key 'wat'");
+  }
+}
+
+TEST(ConfigFile, MissingFileIsAnError) {
+  test::TempDir dir;
+  Settings settings;
+  const std::string path = dir.file("absent.conf");
+  try {
+    apply_config_file(settings, path);
+    FAIL() << "expected a ConfigError";
+  } catch (const ConfigError& error) {
+    EXPECT_EQ(std::string(error.what()),
+              "cannot read config file " + path + ": No such file or directory");
+  }
+}
+
+TEST(ConfigFile, ADirectoryIsAnUnreadableFileNotAnEmptyOne) {
+  test::TempDir dir;
+  Settings settings;
+  EXPECT_THROW(apply_config_file(settings, dir.path()), ConfigError)
+      << "reading a directory fails with EISDIR; it must not pass as an empty config";
+}
+
+CommandLine command_line(std::optional<std::string> config,
+                         std::vector<std::pair<std::string, std::string>> settings = {}) {
+  CommandLine line;
+  line.config_path = std::move(config);
+  line.settings = std::move(settings);
+  return line;
+}
+
+TEST(LoadSettings, CommandLineOverridesTheFile) {
+  test::TempDir dir;
+  const std::string path = dir.write("c.conf", "port = 7000\nmax-clients = 5\nlog-level = err\n");
+  const Settings settings = load_settings(
+      command_line(path, {{"port", "7001"}, {"log-level", "debug"}, {"port", "7002"}}),
+      dir.file("unused-default.conf"));
+  EXPECT_EQ(settings.port, 7002) << "command line over file, later option over earlier";
+  EXPECT_EQ(settings.log_level, LogLevel::debug);
+  EXPECT_EQ(settings.max_clients, 5u) << "file values the command line does not set stay";
+}
+
+TEST(LoadSettings, AnAbsentDefaultFileIsSkipped) {
+  test::TempDir dir;
+  const Settings settings = load_settings(command_line(std::nullopt, {{"port", "7003"}}),
+                                          dir.file("absent-default.conf"));
+  EXPECT_EQ(settings.port, 7003);
+  EXPECT_EQ(settings.max_clients, 1024u);
+}
+
+TEST(LoadSettings, APresentDefaultFileIsRead) {
+  test::TempDir dir;
+  const std::string path = dir.write("default.conf", "max-clients = 3\n");
+  EXPECT_EQ(load_settings(command_line(std::nullopt), path).max_clients, 3u);
+  dir.write("default.conf", "max-clients = three\n");
+  EXPECT_THROW((void)load_settings(command_line(std::nullopt), path), ConfigError);
+}
+
+TEST(LoadSettings, AnExplicitMissingFileIsAnError) {
+  test::TempDir dir;
+  EXPECT_THROW((void)load_settings(command_line(dir.file("absent.conf")), dir.file("other")),
+               ConfigError);
+}
+
+TEST(LoadSettings, ExplicitFileReplacesTheDefault) {
+  test::TempDir dir;
+  const std::string default_path = dir.write("default.conf", "max-clients = 3\n");
+  const std::string explicit_path = dir.write("explicit.conf", "port = 7004\n");
+  const Settings settings = load_settings(command_line(explicit_path), default_path);
+  EXPECT_EQ(settings.port, 7004);
+  EXPECT_EQ(settings.max_clients, 1024u) << "the default file is not read when -c is given";
+}
+
+TEST(LoadSettings, ChecksConsistencyAfterEverythingIsApplied) {
+  test::TempDir dir;
+  const std::string path = dir.write("c.conf", "max-backlog = 1024\n");
+  try {
+    (void)load_settings(command_line(path), dir.file("absent"));
+    FAIL() << "expected a ConfigError";
+  } catch (const ConfigError& error) {
+    EXPECT_EQ(std::string(error.what()),
+              "max-backlog (1024) must be at least max-line (4096) + 256");
+  }
+  // The command line can repair what the file broke.
+  const Settings settings =
+      load_settings(command_line(path, {{"max-line", "500"}}), dir.file("absent"));
+  EXPECT_EQ(settings.max_line, 500u);
+}
+
+}  // namespace
+}  // namespace epollchat::daemon

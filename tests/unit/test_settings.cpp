@@ -1,0 +1,138 @@
+// Settings: the one table of keys, their values and the checks between them; and the log
+// level names.
+#include "daemon/settings.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace epollchat::daemon {
+namespace {
+
+// The problem apply_setting() reports, or "" when the value was taken.
+std::string problem_of(Settings& settings, std::string_view key, std::string_view value) {
+  return apply_setting(settings, key, value).value_or("");
+}
+
+TEST(Settings, DefaultsAreTheDocumentedOnes) {
+  const Settings settings;
+  EXPECT_EQ(settings.listen, "127.0.0.1");
+  EXPECT_EQ(settings.port, 8888);
+  EXPECT_EQ(settings.max_clients, 1024u);
+  EXPECT_EQ(settings.max_line, 4096u);
+  EXPECT_EQ(settings.max_backlog, 1048576u);
+  EXPECT_EQ(settings.max_rate, 10000u);
+  EXPECT_EQ(settings.line_timeout, 60u);
+  EXPECT_EQ(settings.log_level, LogLevel::info);
+  EXPECT_EQ(check_consistency(settings), std::nullopt);
+}
+
+TEST(Settings, KeysAreTheLongOptionNames) {
+  for (const char* key : {"listen", "port", "max-clients", "max-line", "max-backlog", "max-rate",
+                          "line-timeout", "log-level"}) {
+    EXPECT_TRUE(is_setting_key(key)) << key;
+  }
+  for (const char* key : {"", "config", "check-config", "help", "version", "Port", "max_line"}) {
+    EXPECT_FALSE(is_setting_key(key)) << key;
+  }
+}
+
+TEST(Settings, Listen) {
+  Settings settings;
+  for (const char* good : {"0.0.0.0", "::1", "::", "[::1]", "192.168.1.20"}) {
+    EXPECT_EQ(problem_of(settings, "listen", good), "") << good;
+    EXPECT_EQ(settings.listen, good);
+  }
+  EXPECT_EQ(problem_of(settings, "listen", "localhost"),
+            "invalid listen address 'localhost' (expected an IPv4 or IPv6 address such as "
+            "127.0.0.1 or ::1)");
+  EXPECT_NE(problem_of(settings, "listen", "1.2.3"), "");
+  EXPECT_NE(problem_of(settings, "listen", ""), "");
+  EXPECT_EQ(settings.listen, "192.168.1.20") << "a rejected value changes nothing";
+}
+
+TEST(Settings, Port) {
+  Settings settings;
+  EXPECT_EQ(problem_of(settings, "port", "0"), "");
+  EXPECT_EQ(settings.port, 0);
+  EXPECT_EQ(problem_of(settings, "port", "65535"), "");
+  EXPECT_EQ(settings.port, 65535);
+  EXPECT_EQ(problem_of(settings, "port", "99999"), "invalid port '99999' (expected 0-65535)");
+  EXPECT_EQ(problem_of(settings, "port", "65536"), "invalid port '65536' (expected 0-65535)");
+  for (const char* bad : {"", "-1", "+80", "80x", " 80", "0x50", "8888888888888888888888"}) {
+    EXPECT_NE(problem_of(settings, "port", bad), "") << "'" << bad << "'";
+  }
+  EXPECT_EQ(settings.port, 65535);
+}
+
+TEST(Settings, CountsWithTheirRanges) {
+  struct Case {
+    const char* key;
+    std::size_t Settings::*field;
+    std::size_t min;
+    std::size_t max;
+  };
+  for (const Case& c : {Case{"max-clients", &Settings::max_clients, 1, 1'000'000},
+                        Case{"max-line", &Settings::max_line, 1, 16 * 1024 * 1024},
+                        Case{"max-backlog", &Settings::max_backlog, 1024, std::size_t{1} << 30},
+                        Case{"max-rate", &Settings::max_rate, 0, 100'000'000},
+                        Case{"line-timeout", &Settings::line_timeout, 0, 86'400}}) {
+    Settings settings;
+    EXPECT_EQ(problem_of(settings, c.key, std::to_string(c.min)), "") << c.key;
+    EXPECT_EQ(settings.*c.field, c.min);
+    EXPECT_EQ(problem_of(settings, c.key, std::to_string(c.max)), "") << c.key;
+    EXPECT_EQ(settings.*c.field, c.max);
+    if (c.min > 0) {
+      const std::string below = std::to_string(c.min - 1);
+      EXPECT_EQ(problem_of(settings, c.key, below),
+                "invalid value for " + std::string(c.key) + " '" + below + "' (expected " +
+                    std::to_string(c.min) + "-" + std::to_string(c.max) + ")");
+    }
+    EXPECT_NE(problem_of(settings, c.key, std::to_string(c.max + 1)), "") << c.key;
+    for (const char* bad : {"", "-5", "12k", "1e3", "ten"}) {
+      EXPECT_NE(problem_of(settings, c.key, bad), "") << c.key << " '" << bad << "'";
+    }
+    EXPECT_EQ(settings.*c.field, c.max) << "rejected values change nothing";
+  }
+}
+
+TEST(Settings, LogLevel) {
+  Settings settings;
+  EXPECT_EQ(problem_of(settings, "log-level", "debug"), "");
+  EXPECT_EQ(settings.log_level, LogLevel::debug);
+  EXPECT_EQ(problem_of(settings, "log-level", "3"), "");
+  EXPECT_EQ(settings.log_level, LogLevel::err);
+  EXPECT_EQ(problem_of(settings, "log-level", "verbose"),
+            "invalid log level 'verbose' (expected emerg, alert, crit, err, warning, notice, info "
+            "or debug)");
+}
+
+TEST(Settings, UnknownKeyIsReportedNotIgnored) {
+  Settings settings;
+  EXPECT_EQ(problem_of(settings, "colour", "blue"), "unknown key 'colour'");
+}
+
+TEST(Settings, BacklogMustHoldOneMaximalLine) {
+  Settings settings;
+  settings.max_line = 4096;
+  settings.max_backlog = 4096 + 256;
+  EXPECT_EQ(check_consistency(settings), std::nullopt);
+  settings.max_backlog = 4096 + 255;
+  EXPECT_EQ(check_consistency(settings),
+            "max-backlog (4351) must be at least max-line (4096) + 256");
+}
+
+TEST(LogLevelNames, ParseEveryNameAndDigit) {
+  const char* names[] = {"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"};
+  for (int i = 0; i < 8; ++i) {
+    EXPECT_EQ(parse_log_level(names[i]), static_cast<LogLevel>(i)) << names[i];
+    const std::string digit(1, static_cast<char>('0' + i));
+    EXPECT_EQ(parse_log_level(digit), static_cast<LogLevel>(i)) << digit;
+  }
+  for (const char* bad : {"", "8", "-1", "07", "INFO", "warn", "error", "info "}) {
+    EXPECT_EQ(parse_log_level(bad), std::nullopt) << "'" << bad << "'";
+  }
+}
+
+}  // namespace
+}  // namespace epollchat::daemon
