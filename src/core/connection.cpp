@@ -50,6 +50,15 @@ bool Connection::queue(const ChunkRef& chunk, std::size_t offset, std::size_t le
   return true;
 }
 
+std::size_t Connection::write_directly(std::string_view bytes) noexcept {
+  if (state_ == State::closed || !output_.empty()) return 0;
+  for (;;) {
+    const ssize_t n = send(fd_.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n >= 0) return static_cast<std::size_t>(n);
+    if (errno != EINTR) return 0;
+  }
+}
+
 void Connection::close_after_flush() {
   if (state_ == State::closed) return;
   state_ = State::flushing;

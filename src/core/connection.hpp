@@ -79,6 +79,12 @@ class Connection final : public Watcher, public DeferredTask {
   // false (and nothing queued) when the connection is no longer writable.
   bool queue(const ChunkRef& chunk, std::size_t offset, std::size_t length);
 
+  // Writes `bytes` now if nothing is queued, as far as the socket takes them, and returns
+  // how many went out (0 if output is pending or the socket is full or failed; a failure
+  // is reported by the next read or flush). For the first line on a fresh socket, whose
+  // buffer is empty: it then needs no chunk and no queue entry.
+  std::size_t write_directly(std::string_view bytes) noexcept;
+
   // Stops reading, sends what is queued, then closes (CloseReason::server_closed).
   // Anything queued afterwards is still sent.
   void close_after_flush();

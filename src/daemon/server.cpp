@@ -152,7 +152,14 @@ void Server::on_accepted(UniqueFd fd) {
     }
     log_.info("client #" + std::to_string(id) + " connected" + from);
   }
-  room_.send_to(joined.connection(), protocol::welcome_line(id));
+  // Written straight to the fresh, empty socket rather than into the room's chunk: there it
+  // would sit between consecutive join notices and split every member's otherwise merged
+  // queue range into one segment per join.
+  const std::string welcome = protocol::welcome_line(id);
+  const std::size_t written = joined.connection().write_directly(welcome);
+  if (written < welcome.size()) {
+    room_.send_to(joined.connection(), std::string_view(welcome).substr(written));
+  }
   room_.add(joined.connection());
   room_.broadcast(protocol::joined_line(joined.name(), room_.size()), &joined.connection());
   note_status_change();
