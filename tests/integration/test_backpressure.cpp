@@ -84,7 +84,16 @@ TEST(Backpressure, StalledReaderIsCutOffWhileFastReaderGetsAllMessages) {
             << " s; daemon RSS before " << rss_before / 1024 << " KiB, peak "
             << rss_peak / 1024 << " KiB (limit " << kRssLimit / 1024 << " KiB)\n";
   ::testing::Test::RecordProperty("rss_peak_kib", std::to_string(rss_peak / 1024));
-  EXPECT_LT(rss_peak, kRssLimit);
+  if (runs_under_valgrind(daemon.pid())) {
+    // Under tools/valgrind-daemon the process is memcheck, whose resident set is mostly its
+    // own shadow memory; the bound then applies to what the run added, which over- rather
+    // than under-states the daemon's own growth.
+    std::cout << "(daemon under valgrind: bounding the growth, " << (rss_peak - rss_before) / 1024
+              << " KiB)\n";
+    EXPECT_LT(rss_peak - rss_before, kRssLimit);
+  } else {
+    EXPECT_LT(rss_peak, kRssLimit);
+  }
 }
 
 }  // namespace

@@ -69,6 +69,17 @@ std::size_t count_open_fds(pid_t pid) {
   return count;
 }
 
+std::string executable_path(pid_t pid) {
+  char target[PATH_MAX];
+  const std::string link = proc_path(pid, "exe");
+  const ssize_t length = ::readlink(link.c_str(), target, sizeof target - 1);
+  return length > 0 ? std::string(target, static_cast<std::size_t>(length)) : std::string();
+}
+
+bool runs_under_valgrind(pid_t pid) {
+  return executable_path(pid).find("/valgrind/") != std::string::npos;
+}
+
 std::vector<ListeningSocket> listening_tcp_sockets(pid_t pid) {
   const auto v4 = listening_inodes(proc_path(pid, "net/tcp"));
   const auto v6 = listening_inodes(proc_path(pid, "net/tcp6"));

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace epollchat::test {
@@ -16,6 +17,13 @@ std::size_t resident_set_bytes(pid_t pid);
 
 // The number of entries in /proc/PID/fd. Throws std::system_error if unreadable.
 std::size_t count_open_fds(pid_t pid);
+
+// The target of /proc/PID/exe ("" if unreadable). Under valgrind it is the tool
+// (/usr/libexec/valgrind/memcheck-amd64-linux), not the program.
+std::string executable_path(pid_t pid);
+
+// True if the process is a valgrind tool running some program (tools/valgrind-daemon).
+bool runs_under_valgrind(pid_t pid);
 
 // A TCP socket in LISTEN state held by the process.
 struct ListeningSocket {
