@@ -81,8 +81,8 @@ TEST(Backpressure, StalledReaderIsCutOffWhileFastReaderGetsAllMessages) {
       << "the stalled reader's connection is still open";
 
   std::cout << "fast reader: " << received << " x " << kMessageSize << " B in " << seconds
-            << " s; daemon RSS before " << rss_before / 1024 << " KiB, peak "
-            << rss_peak / 1024 << " KiB (limit " << kRssLimit / 1024 << " KiB)\n";
+            << " s; daemon RSS before " << rss_before / 1024 << " KiB, peak " << rss_peak / 1024
+            << " KiB (limit " << kRssLimit / 1024 << " KiB)\n";
   ::testing::Test::RecordProperty("rss_peak_kib", std::to_string(rss_peak / 1024));
   if (runs_under_valgrind(daemon.pid())) {
     // Under tools/valgrind-daemon the process is memcheck, whose resident set is mostly its

@@ -27,9 +27,9 @@ CommandResult run_daemon(const std::vector<std::string>& args) {
 TEST(CommandLine, HelpPrintsUsageOnStdoutAndExitsZero) {
   const auto result = run_daemon({"--help"});
   EXPECT_EQ(result.status, ExitStatus::exited_with(0));
-  for (const char* option : {"--listen", "--port", "--config", "--max-clients", "--max-line",
-                             "--max-backlog", "--log-level", "--check-config", "--help",
-                             "--version"}) {
+  for (const char* option :
+       {"--listen", "--port", "--config", "--max-clients", "--max-line", "--max-backlog",
+        "--log-level", "--check-config", "--help", "--version"}) {
     EXPECT_NE(result.out.find(option), std::string::npos) << "--help does not mention " << option;
   }
   EXPECT_EQ(run_daemon({"-h"}).out, result.out);

@@ -15,9 +15,7 @@ namespace {
 
 class HostileBytes : public ::testing::Test {
  protected:
-  void SetUp() override {
-    ASSERT_TRUE(sender_.client.expect_line(lines::joined(receiver_.id, 2)));
-  }
+  void SetUp() override { ASSERT_TRUE(sender_.client.expect_line(lines::joined(receiver_.id, 2))); }
 
   DaemonProcess daemon_;
   Member sender_ = join(daemon_.port());

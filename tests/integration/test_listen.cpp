@@ -18,8 +18,8 @@ TEST(Listen, PortInUseExitsOneNamingTheAddress) {
   const std::string port = std::to_string(local_port(holder.get()));
   const TempDir dir;
   const auto config = dir.write_file("empty.conf", "");
-  const auto result = run_command(
-      {daemon_path(), "--listen", "127.0.0.1", "--port", port, "-c", config.string()});
+  const auto result =
+      run_command({daemon_path(), "--listen", "127.0.0.1", "--port", port, "-c", config.string()});
   EXPECT_EQ(result.status, ExitStatus::exited_with(1));
   EXPECT_NE(result.err.find("epollchatd: cannot listen on 127.0.0.1:" + port +
                             ": Address already in use"),

@@ -14,9 +14,7 @@ namespace {
 
 class Reload : public ::testing::Test {
  protected:
-  void SetUp() override {
-    ASSERT_TRUE(a_.client.expect_line(lines::joined(b_.id, 2)));
-  }
+  void SetUp() override { ASSERT_TRUE(a_.client.expect_line(lines::joined(b_.id, 2))); }
 
   static DaemonOptions with_max_line_100() {
     DaemonOptions options;
@@ -30,8 +28,8 @@ class Reload : public ::testing::Test {
     const auto reloading = daemon_.notify().wait_for("RELOADING=1", 5s);
     ASSERT_TRUE(reloading.has_value()) << "no RELOADING=1 after SIGHUP";
     const auto monotonic = reloading->field("MONOTONIC_USEC");
-    ASSERT_TRUE(monotonic.has_value()) << "RELOADING=1 without MONOTONIC_USEC=: "
-                                       << reloading->text;
+    ASSERT_TRUE(monotonic.has_value())
+        << "RELOADING=1 without MONOTONIC_USEC=: " << reloading->text;
     EXPECT_GT(std::stoull(*monotonic), 0ULL);
     const auto ready = daemon_.notify().wait_for("READY=1", 5s);
     ASSERT_TRUE(ready.has_value()) << "no READY=1 after RELOADING=1";

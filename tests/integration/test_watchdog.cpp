@@ -35,8 +35,8 @@ TEST(Watchdog, PingsAtLeastTwicePerInterval) {
         worst_gap_ms, std::chrono::duration<double, std::milli>(pings[i] - pings[i - 1]).count());
   }
   const auto windows = static_cast<std::size_t>(kWindow / kInterval);  // 7 whole intervals
-  std::cout << pings.size() << " WATCHDOG=1 in 3 s (interval 400 ms); worst gap "
-            << worst_gap_ms << " ms\n";
+  std::cout << pings.size() << " WATCHDOG=1 in 3 s (interval 400 ms); worst gap " << worst_gap_ms
+            << " ms\n";
   ::testing::Test::RecordProperty("watchdog_pings_in_3s", std::to_string(pings.size()));
   EXPECT_GE(pings.size(), 2 * windows) << "fewer than two pings per interval";
   // Half the interval is 200 ms; a gap reaching the interval would let systemd kill us.

@@ -142,9 +142,9 @@ std::optional<std::string> ChatClient::read_line(std::chrono::milliseconds timeo
                    : std::string());
   }
   if (*line != expected) {
-    return ::testing::AssertionFailure() << "expected line \"" << escape_bytes(expected)
-                                         << "\"\n               got \"" << escape_bytes(*line)
-                                         << "\"";
+    return ::testing::AssertionFailure()
+           << "expected line \"" << escape_bytes(expected) << "\"\n               got \""
+           << escape_bytes(*line) << "\"";
   }
   return ::testing::AssertionSuccess();
 }
@@ -194,11 +194,21 @@ std::string escape_bytes(std::string_view bytes, std::size_t max_length) {
   for (const char c : bytes.substr(0, max_length)) {
     const auto byte = static_cast<unsigned char>(c);
     switch (c) {
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\0': out += "\\0"; break;
-      case '\\': out += "\\\\"; break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\0':
+        out += "\\0";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
       default:
         if (byte < 0x20 || byte >= 0x7f) {
           static constexpr char kHex[] = "0123456789abcdef";

@@ -45,8 +45,8 @@ void format_pid_into(char* buffer, std::size_t prefix_length, pid_t value) {
 }
 
 // Runs in the child. Only async-signal-safe calls: the parent may have other threads.
-[[noreturn]] void exec_child(const SpawnSpec& spec, int null_fd, int error_fd,
-                             char* const* argv, char* const* envp, char* watchdog_entry) {
+[[noreturn]] void exec_child(const SpawnSpec& spec, int null_fd, int error_fd, char* const* argv,
+                             char* const* envp, char* watchdog_entry) {
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);

@@ -25,9 +25,9 @@ namespace epollchat::test {
 struct SpawnSpec {
   std::vector<std::string> argv;  // argv[0] is the path to exec (no PATH search)
   std::vector<std::string> env;   // the complete environment, "KEY=value"
-  int stdin_fd = -1;   // -1: /dev/null
-  int stdout_fd = -1;  // -1: /dev/null
-  int stderr_fd = -1;  // -1: /dev/null
+  int stdin_fd = -1;              // -1: /dev/null
+  int stdout_fd = -1;             // -1: /dev/null
+  int stderr_fd = -1;             // -1: /dev/null
   // Sets RLIMIT_NOFILE (soft and hard) in the child before exec.
   std::optional<rlim_t> nofile_limit;
   // Exports WATCHDOG_PID=<the child's own pid>, which is only known after fork().

@@ -2,12 +2,12 @@
 
 #include <poll.h>
 
+#include <gtest/gtest.h>
 #include <algorithm>
 #include <array>
-#include <csignal>
 #include <charconv>
+#include <csignal>
 #include <cstdlib>
-#include <gtest/gtest.h>
 #include <iostream>
 #include <stdexcept>
 
@@ -163,14 +163,13 @@ DaemonProcess::~DaemonProcess() {
     }
   }
   if (child_->has_exited()) output_.wait_for_eof(std::chrono::seconds(2));
-  const std::string log = options_.nofile_limit
-                              ? without_fd_starved_vptr_reports(output_.text())
-                              : output_.text();
+  const std::string log =
+      options_.nofile_limit ? without_fd_starved_vptr_reports(output_.text()) : output_.text();
   constexpr std::array kSanitizerReports{"ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
                                          "runtime error:"};
-  const bool sanitizer_report = std::any_of(
-      kSanitizerReports.begin(), kSanitizerReports.end(),
-      [&](const char* marker) { return log.find(marker) != std::string::npos; });
+  const bool sanitizer_report =
+      std::any_of(kSanitizerReports.begin(), kSanitizerReports.end(),
+                  [&](const char* marker) { return log.find(marker) != std::string::npos; });
   if (sanitizer_report) {
     ADD_FAILURE() << "epollchatd (pid " << child_->pid() << ") reported a sanitizer error:\n"
                   << output_.text();
@@ -190,9 +189,9 @@ void DaemonProcess::wait_ready() {
       ready_message_ = message;
       listeners_ = parse_listening_status(message->field("STATUS").value_or(""));
       if (listeners_.empty()) {
-        throw start_failure("sent READY=1 without a parsable 'STATUS=Listening on ...': '" +
-                                message->text + "'",
-                            output_.text());
+        throw start_failure(
+            "sent READY=1 without a parsable 'STATUS=Listening on ...': '" + message->text + "'",
+            output_.text());
       }
       return;
     }
@@ -203,9 +202,9 @@ void DaemonProcess::wait_ready() {
                           output_.text());
     }
     if (deadline.has_expired()) {
-      throw start_failure("sent no READY=1 within " +
-                              std::to_string(options_.ready_timeout.count()) + " ms",
-                          output_.text());
+      throw start_failure(
+          "sent no READY=1 within " + std::to_string(options_.ready_timeout.count()) + " ms",
+          output_.text());
     }
     std::array<pollfd, 2> fds{{{notify_.fd(), POLLIN, 0}, {child_->pidfd(), POLLIN, 0}}};
     ::poll(fds.data(), fds.size(), deadline.poll_timeout());

@@ -46,7 +46,8 @@ UniqueFd listen_on(const std::string& host, std::uint16_t port) {
   if (::bind(fd.get(), address.get(), address.length()) != 0) {
     throw std::system_error(errno, std::generic_category(), "bind " + host);
   }
-  if (::listen(fd.get(), 16) != 0) throw std::system_error(errno, std::generic_category(), "listen");
+  if (::listen(fd.get(), 16) != 0)
+    throw std::system_error(errno, std::generic_category(), "listen");
   return fd;
 }
 

@@ -18,8 +18,8 @@ namespace {
 std::string unique_abstract_name() {
   static std::atomic<unsigned> counter{0};
   std::random_device entropy;
-  return "epollchat-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) +
-         "-" + std::to_string(entropy());
+  return "epollchat-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" +
+         std::to_string(entropy());
 }
 
 }  // namespace
@@ -96,8 +96,7 @@ std::optional<NotifyMessage> NotifySocket::wait_for(
 
 std::optional<NotifyMessage> NotifySocket::wait_for(std::string_view assignment,
                                                     std::chrono::milliseconds timeout) {
-  return wait_for([&](const NotifyMessage& message) { return message.has(assignment); },
-                  timeout);
+  return wait_for([&](const NotifyMessage& message) { return message.has(assignment); }, timeout);
 }
 
 }  // namespace epollchat::test

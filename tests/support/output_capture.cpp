@@ -59,9 +59,7 @@ std::string OutputCapture::text() const {
 
 bool OutputCapture::wait_for(std::string_view needle, std::chrono::milliseconds timeout) const {
   std::unique_lock lock(mutex_);
-  changed_.wait_for(lock, timeout, [&] {
-    return eof_ || text_.find(needle) != std::string::npos;
-  });
+  changed_.wait_for(lock, timeout, [&] { return eof_ || text_.find(needle) != std::string::npos; });
   return text_.find(needle) != std::string::npos;
 }
 

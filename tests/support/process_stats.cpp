@@ -103,7 +103,8 @@ std::vector<ListeningSocket> listening_tcp_sockets(pid_t pid) {
     std::from_chars(digits.data(), digits.data() + digits.size(), inode);
     const int fd = std::stoi(entry->d_name);
     if (const auto it = v4.find(inode); it != v4.end()) result.push_back({fd, AF_INET, it->second});
-    if (const auto it = v6.find(inode); it != v6.end()) result.push_back({fd, AF_INET6, it->second});
+    if (const auto it = v6.find(inode); it != v6.end())
+      result.push_back({fd, AF_INET6, it->second});
   }
   ::closedir(dir);
   return result;

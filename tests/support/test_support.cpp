@@ -75,8 +75,8 @@ TEST(RunCommand, ReportsDeathBySignal) {
 
 TEST(RunCommand, HidesTheTestsOwnSystemdVariablesButPassesExtras) {
   ::setenv("NOTIFY_SOCKET", "@leak", 1);
-  const auto result = run_command({"/bin/sh", "-c", "echo \"[$NOTIFY_SOCKET][$EXTRA]\""},
-                                  {{"EXTRA", "yes"}});
+  const auto result =
+      run_command({"/bin/sh", "-c", "echo \"[$NOTIFY_SOCKET][$EXTRA]\""}, {{"EXTRA", "yes"}});
   ::unsetenv("NOTIFY_SOCKET");
   EXPECT_EQ(result.out, "[][yes]\n");
 }
