@@ -7,7 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <array>
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -87,13 +87,14 @@ bool ChatClient::receive_available() {
     input_.erase(0, consumed_);
     consumed_ = 0;
   }
-  std::array<char, 65536> buffer;
+  // Received straight into the spare tail of input_, so a fast reader copies nothing twice.
+  constexpr std::size_t kChunk = 65536;
   for (;;) {
-    const ssize_t got = ::recv(fd_.get(), buffer.data(), buffer.size(), 0);
-    if (got > 0) {
-      input_.append(buffer.data(), static_cast<std::size_t>(got));
-      continue;
-    }
+    const std::size_t used = input_.size();
+    input_.resize(used + kChunk);
+    const ssize_t got = ::recv(fd_.get(), input_.data() + used, kChunk, 0);
+    input_.resize(used + static_cast<std::size_t>(std::max<ssize_t>(got, 0)));
+    if (got > 0) continue;
     if (got == 0) {
       eof_ = true;
       return false;
