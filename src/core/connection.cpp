@@ -41,12 +41,18 @@ Connection::~Connection() {
 
 bool Connection::queue(const ChunkRef& chunk, std::size_t offset, std::size_t length) {
   if (state_ == State::closed) return false;
-  if (output_.pending_bytes() + length > limits_.max_backlog) {
-    finish(CloseReason::backlog_exceeded);
-    return false;
-  }
   output_.push(chunk, offset, length);
   loop_.defer(*this);
+  if (output_.pending_bytes() > limits_.max_backlog) {
+    // Only what the socket refuses counts against the peer: a turn can queue more than
+    // max_backlog for a reader that keeps up, so write now before judging.
+    flush();
+    if (state_ == State::closed) return false;
+    if (output_.pending_bytes() > limits_.max_backlog) {
+      finish(CloseReason::backlog_exceeded);
+      return false;
+    }
+  }
   return true;
 }
 
@@ -95,17 +101,30 @@ bool Connection::has_rate_allowance(std::int64_t now) {
   return rate_allowance_ > 0;
 }
 
+bool Connection::decode(std::string_view bytes) {
+  const std::size_t consumed = codec_.feed(bytes, *this);
+  if (consumed == bytes.size() || state_ != State::open) return true;
+  held_input_.assign(bytes.substr(consumed));
+  return false;
+}
+
 void Connection::read_input() {
   const std::int64_t now = coarse_now_ns();
   if (!has_rate_allowance(now)) {
     handler_.on_throttled(*this);
     return;
   }
-  const std::span<char> buffer = loop_.read_buffer();
   codec_.set_max_line(limits_.max_line);
   bool got_input = false;
   bool throttled = false;
-  for (int reads = 0;; ++reads) {
+  if (!held_input_.empty()) {
+    got_input = true;
+    std::string held;
+    held.swap(held_input_);
+    throttled = !decode(held);
+  }
+  const std::span<char> buffer = loop_.read_buffer();
+  for (int reads = 0; !throttled && state_ == State::open; ++reads) {
     if (reads == kReadsPerTurn) {
       loop_.resume_next_turn(*this);
       break;
@@ -113,15 +132,9 @@ void Connection::read_input() {
     const ssize_t n = recv(fd_.get(), buffer.data(), buffer.size(), 0);
     if (n > 0) {
       got_input = true;
-      codec_.feed(std::string_view(buffer.data(), static_cast<std::size_t>(n)), *this);
-      // A handler may have closed us (e.g. the server is full of this peer's output).
-      if (state_ != State::open) break;
-      // Over the rate: stop reading and let TCP hold the rest (every line of this read
-      // was accepted; the debt delays the next read).
-      if (limits_.max_rate != 0 && rate_allowance_ <= 0) {
-        throttled = true;
-        break;
-      }
+      // Over the rate: the rest of this read waits in held_input_ and TCP holds what is
+      // still unread, so the sender is slowed down and nothing is lost.
+      throttled = !decode(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
       // A short read emptied the socket buffer, and data arriving later raises a new edge,
       // so the recv() that would only say EAGAIN is skipped. Not after EPOLLRDHUP: the
       // EOF behind the data raises no further edge and must be read now.
@@ -143,6 +156,7 @@ void Connection::read_input() {
     return;
   }
   if (got_input && state_ != State::closed) handler_.on_input_batch_end(*this);
+  // Held input is not counted: the wait is the server's doing, not the peer's.
   if (codec_.has_partial_line()) {
     if (partial_line_since_ == 0) partial_line_since_ = now;
   } else {

@@ -118,6 +118,9 @@ class Connection final : public Watcher, public DeferredTask {
   void on_line_too_long() {
     if (state_ == State::open) handler_.on_line_too_long(*this);
   }
+  [[nodiscard]] bool wants_more() const noexcept {
+    return state_ == State::open && (limits_.max_rate == 0 || rate_allowance_ > 0);
+  }
 
  private:
   enum class State : std::uint8_t {
@@ -127,6 +130,9 @@ class Connection final : public Watcher, public DeferredTask {
   };
 
   void read_input();
+  // Feeds the codec; keeps what it did not take (the peer ran out of rate allowance) in
+  // held_input_ and returns false then.
+  bool decode(std::string_view bytes);
   // Refills the max_rate allowance; false if the peer must wait.
   bool has_rate_allowance(std::int64_t now);
   void flush();
@@ -139,6 +145,9 @@ class Connection final : public Watcher, public DeferredTask {
   const ConnectionLimits& limits_;
   LineCodec codec_;
   OutputQueue output_;
+  // Input already read but not yet decoded because the peer is over max_rate: at most one
+  // read's worth, and allocated only while the peer is throttled.
+  std::string held_input_;
   int error_ = 0;
   double rate_allowance_ = 0;
   std::int64_t rate_refilled_at_ = 0;

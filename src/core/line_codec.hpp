@@ -31,9 +31,10 @@ class LineCodec {
 
   // Feeds `bytes` and calls, in stream order, sink.on_line(std::string_view) for every
   // complete non-empty line (valid only during the call) and sink.on_line_too_long() once
-  // per oversize line.
+  // per oversize line. A sink with `bool wants_more()` can stop the feed after any line;
+  // feed() returns how many bytes it consumed, and the caller feeds the rest later.
   template <typename Sink>
-  void feed(std::string_view bytes, Sink& sink) {
+  std::size_t feed(std::string_view bytes, Sink& sink) {
     const char* cursor = bytes.data();
     const char* const end = cursor + bytes.size();
     // The next LF is searched for once and reused until the cursor passes it, and NULs only
@@ -47,14 +48,18 @@ class LineCodec {
       const char* terminator = nul != nullptr ? nul : newline;
       if (terminator == nullptr) {
         keep_partial(std::string_view(cursor, static_cast<std::size_t>(end - cursor)), sink);
-        return;
+        return bytes.size();
       }
       finish_line(std::string_view(cursor, static_cast<std::size_t>(terminator - cursor)),
                   *terminator == '\n', sink);
       cursor = terminator + 1;
       // A run of NULs is a run of empty lines, which are ignored: skip it in one pass.
       while (cursor < end && *cursor == '\0') ++cursor;
+      if constexpr (requires { sink.wants_more(); }) {
+        if (!sink.wants_more()) break;
+      }
     }
+    return static_cast<std::size_t>(cursor - bytes.data());
   }
 
  private:

@@ -1,11 +1,13 @@
 #include "daemon/config_file.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
+
+#include "core/unique_fd.hpp"
 
 namespace epollchat::daemon {
 namespace {
@@ -56,14 +58,30 @@ void apply_config_text(Settings& settings, std::string_view text, std::string_vi
 }
 
 void apply_config_file(Settings& settings, const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) {
-    throw ConfigError("cannot read config file " + path + ": " + std::strerror(errno));
+  const auto fail = [&](int error) {
+    throw ConfigError("cannot read config file " + path + ": " + std::strerror(error));
+  };
+  const UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) fail(errno);
+  // open() succeeds on a directory; reading it would fail with EISDIR, which a stream
+  // reports as an empty file.
+  struct stat info {};
+  if (fstat(fd.get(), &info) != 0) fail(errno);
+  if (S_ISDIR(info.st_mode)) fail(EISDIR);
+
+  // A config file is a few hundred bytes; anything past this is not one.
+  constexpr std::size_t kMaxConfigSize = 1024 * 1024;
+  std::string contents;
+  char buffer[4096];
+  for (;;) {
+    const ssize_t n = read(fd.get(), buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) fail(errno);
+    if (n == 0) break;
+    contents.append(buffer, static_cast<std::size_t>(n));
+    if (contents.size() > kMaxConfigSize) fail(EFBIG);
   }
-  std::ostringstream contents;
-  contents << file.rdbuf();
-  if (file.bad()) throw ConfigError("cannot read config file " + path + ": read error");
-  apply_config_text(settings, contents.str(), path);
+  apply_config_text(settings, contents, path);
 }
 
 Settings load_settings(const CommandLine& command_line, const std::string& default_config_path) {

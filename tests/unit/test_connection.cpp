@@ -146,6 +146,16 @@ TEST_F(ConnectionTest, ReportsOversizeLinesAndUsesTheCurrentLimit) {
 }
 
 TEST_F(ConnectionTest, BacklogOverTheLimitClosesAndFreesTheQueue) {
+  // A peer that does not read: its socket is full, so queued output cannot leave.
+  std::size_t filler = 0;
+  const std::string block(4096, 'x');
+  for (;;) {
+    const ssize_t n = send(connection_->fd(), block.data(), block.size(), MSG_DONTWAIT);
+    if (n <= 0) break;
+    filler += static_cast<std::size_t>(n);
+  }
+  ASSERT_GT(filler, 0u);
+
   limits_.max_backlog = 100;
   ASSERT_TRUE(queue(std::string(60, 'a')));
   ASSERT_TRUE(queue(std::string(40, 'b'))) << "exactly max_backlog is allowed";
@@ -161,8 +171,23 @@ TEST_F(ConnectionTest, BacklogOverTheLimitClosesAndFreesTheQueue) {
 
   loop_.run_once(0);
   bool eof = false;
-  EXPECT_EQ(read_available(peer_.get(), &eof), "") << "nothing of the dropped queue is sent";
+  EXPECT_EQ(read_available(peer_.get(), &eof), std::string(filler, 'x'))
+      << "nothing of the dropped queue is sent";
   EXPECT_TRUE(eof);
+}
+
+TEST_F(ConnectionTest, BacklogCountsOnlyWhatTheSocketRefuses) {
+  // A reader that keeps up may be handed more than max_backlog in one turn: the queue is
+  // written out before it is judged, so only what the kernel cannot take counts.
+  limits_.max_backlog = 100;
+  ASSERT_TRUE(queue(std::string(80, 'a')));
+  ASSERT_TRUE(queue(std::string(80, 'b')));
+  EXPECT_TRUE(connection_->is_open());
+  EXPECT_FALSE(handler_.closed.has_value());
+  loop_.run_once(0);
+  bool eof = false;
+  EXPECT_EQ(read_available(peer_.get(), &eof), std::string(80, 'a') + std::string(80, 'b'));
+  EXPECT_FALSE(eof);
 }
 
 TEST_F(ConnectionTest, PeerEofCallsPeerFinishedThenClosesAfterTheFlush) {
