@@ -41,6 +41,9 @@ Connection::~Connection() {
 
 bool Connection::queue(const ChunkRef& chunk, std::size_t offset, std::size_t length) {
   if (state_ == State::closed) return false;
+  // Progress is measured from the moment output is waiting, not from the last write of an
+  // earlier burst.
+  if (output_.empty()) last_output_progress_ = coarse_now_ns();
   output_.push(chunk, offset, length);
   loop_.defer(*this);
   if (output_.pending_bytes() > limits_.max_backlog) {
@@ -74,6 +77,23 @@ void Connection::close_after_flush() {
 }
 
 void Connection::close_now(CloseReason reason) { finish(reason); }
+
+void Connection::unpause_reading() {
+  if (!reading_paused_) return;
+  reading_paused_ = false;
+  // Data that arrived while paused raised its edge then; read it without waiting.
+  loop_.resume_next_turn(*this);
+}
+
+void Connection::update_congestion() noexcept {
+  if (state_ == State::closed) return;
+  const std::size_t pending = output_.pending_bytes();
+  const bool congested =
+      congested_ ? pending > limits_.max_backlog / 4 : pending > limits_.max_backlog / 2;
+  if (congested == congested_) return;
+  congested_ = congested;
+  handler_.on_output_congestion(*this, congested);
+}
 
 void Connection::on_events(std::uint32_t events) {
   if (state_ == State::closed) return;
@@ -109,6 +129,8 @@ bool Connection::decode(std::string_view bytes) {
 }
 
 void Connection::read_input() {
+  if (reading_paused_) return;
+  bytes_read_last_batch_ = 0;
   const std::int64_t now = coarse_now_ns();
   if (!has_rate_allowance(now)) {
     handler_.on_throttled(*this);
@@ -132,6 +154,7 @@ void Connection::read_input() {
     const ssize_t n = recv(fd_.get(), buffer.data(), buffer.size(), 0);
     if (n > 0) {
       got_input = true;
+      bytes_read_last_batch_ += static_cast<std::size_t>(n);
       // Over the rate: the rest of this read waits in held_input_ and TCP holds what is
       // still unread, so the sender is slowed down and nothing is lost.
       throttled = !decode(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
@@ -174,11 +197,13 @@ void Connection::flush() {
     const ssize_t n = sendmsg(fd_.get(), &message, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n >= 0) {
       output_.consume(static_cast<std::size_t>(n));
+      if (n > 0) last_output_progress_ = coarse_now_ns();
       continue;
     }
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
       watch_output(true);
+      update_congestion();
       return;
     }
     error_ = errno;
@@ -186,6 +211,7 @@ void Connection::flush() {
     return;
   }
   watch_output(false);
+  update_congestion();
   if (state_ == State::flushing) {
     // Everything is out. shutdown() sends FIN after the queued bytes; the input still
     // unread is drained first, because close() with unread input makes the kernel send
@@ -212,9 +238,18 @@ void Connection::watch_output(bool enable) {
 void Connection::finish(CloseReason reason) noexcept {
   if (state_ == State::closed) return;
   state_ = State::closed;
+  // The owner forgets a closed connection's congestion along with the connection.
+  congested_ = false;
   output_.clear();
   loop_.cancel(*this);
   loop_.unwatch(fd_.get(), *this);
+  if (reason == CloseReason::backlog_exceeded || reason == CloseReason::reader_stalled) {
+    // Reset rather than close: a plain close() would leave the kernel an orphan socket
+    // still trying to push a full send buffer (megabytes) at a peer that does not read,
+    // for as long as its zero-window probes go on.
+    const linger reset_on_close{1, 0};
+    (void)setsockopt(fd_.get(), SOL_SOCKET, SO_LINGER, &reset_on_close, sizeof reset_on_close);
+  }
   fd_.reset();
   handler_.on_closed(*this, reason);
 }

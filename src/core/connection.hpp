@@ -41,6 +41,7 @@ enum class CloseReason {
   peer_closed,       // EOF, everything queued was sent
   peer_reset,        // ECONNRESET, EPIPE, or the like
   backlog_exceeded,  // the peer stopped reading and its output passed max_backlog
+  reader_stalled,    // the owner cut off a congested peer that made no progress
   server_closed,     // close_after_flush() finished
   io_error,          // any other errno; see Connection::error()
 };
@@ -55,6 +56,9 @@ class ConnectionHandler {
   // The peer is over max_rate: the connection stopped reading. It reads again when
   // resume_reading() is called and its allowance has refilled.
   virtual void on_throttled(Connection& connection) = 0;
+  // Unsent output crossed half of max_backlog (true) or fell below a quarter (false).
+  // Ignored by default: only an owner that paces senders cares.
+  virtual void on_output_congestion(Connection& /*connection*/, bool /*congested*/) {}
   // The peer sent EOF; it will send nothing more but may still be reading.
   virtual void on_peer_finished(Connection& connection) = 0;
   // No more I/O will happen; the owner should destroy the connection after this turn.
@@ -92,6 +96,18 @@ class Connection final : public Watcher, public DeferredTask {
   void close_now(CloseReason reason);
   // After on_throttled(): read again from the next turn (throttles again if still over).
   void resume_reading() { loop_.resume_next_turn(*this); }
+  // Stops reading until unpause_reading(): backpressure on a sender while its recipients
+  // cannot keep up. TCP holds what the peer sends meanwhile; nothing is lost.
+  void pause_reading() noexcept { reading_paused_ = true; }
+  void unpause_reading();
+  [[nodiscard]] bool is_reading_paused() const noexcept { return reading_paused_; }
+  // Bytes the last read_input() took from the socket.
+  [[nodiscard]] std::size_t bytes_read_last_batch() const noexcept {
+    return bytes_read_last_batch_;
+  }
+  [[nodiscard]] bool is_congested() const noexcept { return congested_; }
+  // When the socket last took output (coarse_now_ns()), or when output last became pending.
+  [[nodiscard]] std::int64_t last_output_progress() const noexcept { return last_output_progress_; }
 
   [[nodiscard]] bool is_open() const noexcept { return state_ != State::closed; }
   [[nodiscard]] bool is_reading() const noexcept { return state_ == State::open; }
@@ -138,6 +154,7 @@ class Connection final : public Watcher, public DeferredTask {
   void flush();
   void finish(CloseReason reason) noexcept;
   void watch_output(bool enable);
+  void update_congestion() noexcept;
 
   EventLoop& loop_;
   UniqueFd fd_;
@@ -152,8 +169,12 @@ class Connection final : public Watcher, public DeferredTask {
   double rate_allowance_ = 0;
   std::int64_t rate_refilled_at_ = 0;
   std::int64_t partial_line_since_ = 0;
+  std::int64_t last_output_progress_ = 0;
+  std::size_t bytes_read_last_batch_ = 0;
   State state_ = State::open;
   bool watching_output_ = false;
+  bool reading_paused_ = false;
+  bool congested_ = false;
   // EPOLLRDHUP was seen: the EOF must be read even after a short read (see read_input).
   bool peer_hung_up_ = false;
   // What on_closed() reports once State::flushing has sent everything.

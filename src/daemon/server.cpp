@@ -2,6 +2,8 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
+
 #include <cstring>
 #include <system_error>
 
@@ -20,6 +22,8 @@ const char* describe(CloseReason reason) noexcept {
       return "reset the connection";
     case CloseReason::backlog_exceeded:
       return "cut off: output backlog over max-backlog (not reading)";
+    case CloseReason::reader_stalled:
+      return "cut off: read nothing for 3 s with output backlog over half of max-backlog";
     case CloseReason::server_closed:
       return "closed by the server";
     case CloseReason::io_error:
@@ -43,6 +47,19 @@ constexpr auto kThrottleRecheck = std::chrono::milliseconds(50);
 // How often incomplete lines are checked for age; a timeout of N s fires within N+1 s.
 constexpr auto kLineTimeoutSweep = std::chrono::seconds(1);
 
+// A recipient over half of max-backlog that writes nothing for this long is cut off. Long
+// enough for a client that is merely busy; short enough that a stalled one holds heavy
+// senders back only briefly.
+constexpr auto kStallTimeout = std::chrono::seconds(3);
+constexpr auto kStallCheck = std::chrono::milliseconds(250);
+// A sender that filled this much in one batch is flooding, not chatting.
+constexpr std::size_t kHeavyBatchBytes = 64 * 1024;
+
+template <typename Id>
+void erase_id(std::vector<Id>& ids, Id id) {
+  ids.erase(std::remove(ids.begin(), ids.end(), id), ids.end());
+}
+
 }  // namespace
 
 Server::Server(EventLoop& loop, const Log& log, const Settings& settings)
@@ -53,6 +70,7 @@ Server::Server(EventLoop& loop, const Log& log, const Settings& settings)
       room_(pool_),
       throttle_timer_(loop, [this] { resume_throttled(); }),
       line_timeout_timer_(loop, [this] { disconnect_stale_lines(); }),
+      stall_timer_(loop, [this] { cut_off_stalled_readers(); }),
       line_timeout_seconds_(settings.line_timeout) {
   schedule_line_timeouts();
 }
@@ -251,9 +269,60 @@ std::string Server::who_lines() const {
   return protocol::who_lines(names);
 }
 
+void Server::pace_sender(Session& session) {
+  Connection& connection = session.connection();
+  if (congested_.empty() || connection.bytes_read_last_batch() < kHeavyBatchBytes ||
+      connection.is_reading_paused() || !connection.is_reading()) {
+    return;
+  }
+  connection.pause_reading();
+  paused_senders_.push_back(session.id());
+}
+
+void Server::note_congestion(Session& session, bool congested) {
+  if (congested) {
+    congested_.push_back(session.id());
+    if (!stall_timer_.is_armed()) {
+      stall_timer_.arm(std::chrono::duration_cast<std::chrono::microseconds>(kStallCheck),
+                       std::chrono::duration_cast<std::chrono::microseconds>(kStallCheck));
+    }
+    return;
+  }
+  erase_id(congested_, session.id());
+  if (congested_.empty()) resume_paused_senders();
+}
+
+void Server::resume_paused_senders() {
+  stall_timer_.disarm();
+  std::vector<std::uint64_t> paused;
+  paused.swap(paused_senders_);
+  for (const std::uint64_t id : paused) {
+    const auto found = sessions_.find(id);
+    if (found != sessions_.end()) found->second->connection().unpause_reading();
+  }
+}
+
+void Server::cut_off_stalled_readers() {
+  const std::int64_t stalled_before =
+      coarse_now_ns() - std::chrono::duration_cast<std::chrono::nanoseconds>(kStallTimeout).count();
+  // Copied: cutting one off retires it, which edits congested_.
+  const std::vector<std::uint64_t> congested = congested_;
+  for (const std::uint64_t id : congested) {
+    const auto found = sessions_.find(id);
+    if (found == sessions_.end()) continue;
+    Connection& connection = found->second->connection();
+    if (connection.is_open() && connection.last_output_progress() < stalled_before) {
+      connection.close_now(CloseReason::reader_stalled);
+    }
+  }
+}
+
 void Server::retire(Session& session, CloseReason reason) {
+  erase_id(congested_, session.id());
+  if (congested_.empty() && !paused_senders_.empty()) resume_paused_senders();
   const std::string message = "client #" + std::to_string(session.id()) + " " + describe(reason);
-  if (reason == CloseReason::backlog_exceeded || reason == CloseReason::io_error) {
+  if (reason == CloseReason::backlog_exceeded || reason == CloseReason::reader_stalled ||
+      reason == CloseReason::io_error) {
     log_.warning(message + (session.connection().error() != 0
                                 ? std::string(": ") + std::strerror(session.connection().error())
                                 : std::string()));

@@ -81,6 +81,13 @@ class Server final : public ListenerHandler, public DeferredTask {
   [[nodiscard]] std::string who_lines() const;
   // The session is over max-rate and stopped reading; it is resumed shortly.
   void throttle(Session& session);
+  // Backpressure. While some recipient cannot take its output (congested: more than half
+  // of max-backlog unsent), a heavy sender (a full read in one batch) stops being read
+  // until every recipient is below a quarter again; light chatters are never paused. A
+  // congested recipient that makes no progress for kStallTimeout is cut off, so a client
+  // that stops reading cannot hold the senders back for long.
+  void pace_sender(Session& session);
+  void note_congestion(Session& session, bool congested);
   // The session's connection closed; it is destroyed at the end of the turn.
   void retire(Session& session, CloseReason reason);
 
@@ -92,6 +99,8 @@ class Server final : public ListenerHandler, public DeferredTask {
   void refuse_full(UniqueFd connection);
   void release_nickname(const Session& session);
   void resume_throttled();
+  void resume_paused_senders();
+  void cut_off_stalled_readers();
   void disconnect_stale_lines();
   void schedule_line_timeouts();
   void note_status_change() {
@@ -116,8 +125,11 @@ class Server final : public ListenerHandler, public DeferredTask {
   std::unordered_map<std::string, Session*> nicknames_;
   std::vector<std::uint64_t> retired_;
   std::vector<std::uint64_t> throttled_;
+  std::vector<std::uint64_t> congested_;
+  std::vector<std::uint64_t> paused_senders_;
   Timer throttle_timer_;
   Timer line_timeout_timer_;
+  Timer stall_timer_;
   std::size_t line_timeout_seconds_;
   std::uint64_t next_id_ = 1;
   std::uint64_t relayed_ = 0;

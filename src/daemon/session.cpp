@@ -126,7 +126,14 @@ void Session::on_line_too_long(Connection& /*connection*/) {
                          protocol::line_too_long_line(server_.connection_limits().max_line));
 }
 
-void Session::on_input_batch_end(Connection& /*connection*/) { server_.room().flush_staged(); }
+void Session::on_input_batch_end(Connection& /*connection*/) {
+  server_.room().flush_staged();
+  server_.pace_sender(*this);
+}
+
+void Session::on_output_congestion(Connection& /*connection*/, bool congested) {
+  server_.note_congestion(*this, congested);
+}
 
 void Session::on_throttled(Connection& /*connection*/) {
   if (!told_to_slow_down_) {

@@ -45,6 +45,7 @@ class Session final : public ConnectionHandler {
   void on_line_too_long(Connection& connection) override;
   void on_input_batch_end(Connection& connection) override;
   void on_throttled(Connection& connection) override;
+  void on_output_congestion(Connection& connection, bool congested) override;
   void on_peer_finished(Connection& connection) override;
   void on_closed(Connection& connection, CloseReason reason) override;
 
