@@ -54,8 +54,8 @@ class DeliveryTracker {
 
  private:
   struct PairState {
-    std::uint32_t next = 0;     // every seq below this has arrived
-    std::uint64_t beyond = 0;   // bit i: seq next + 1 + i has arrived
+    std::uint32_t next = 0;    // every seq below this has arrived
+    std::uint64_t beyond = 0;  // bit i: seq next + 1 + i has arrived
   };
 
   void count_receipt(std::uint32_t sender, std::uint32_t seq) noexcept;
@@ -64,11 +64,11 @@ class DeliveryTracker {
   std::uint32_t senders_;
   std::uint32_t window_;
   std::vector<std::int64_t> own_receiver_;
-  std::vector<PairState> pairs_;          // [receiver * senders + sender]
-  std::vector<std::uint32_t> holders_;    // [sender * window + seq % window]
+  std::vector<PairState> pairs_;        // [receiver * senders + sender]
+  std::vector<std::uint32_t> holders_;  // [sender * window + seq % window]
   std::vector<std::uint32_t> sent_;
-  std::vector<std::uint32_t> acked_;      // all receivers hold every seq below this
-  std::vector<std::uint32_t> needed_;     // receivers per message of each sender
+  std::vector<std::uint32_t> acked_;   // all receivers hold every seq below this
+  std::vector<std::uint32_t> needed_;  // receivers per message of each sender
   std::uint64_t unique_ = 0;
   std::uint64_t reordered_ = 0;
   std::uint64_t duplicated_ = 0;

@@ -33,7 +33,8 @@ class LatencyHistogram {
  private:
   static constexpr unsigned kSubBits = 5;
   static constexpr std::size_t kLinear = std::size_t{2} << kSubBits;  // 64 exact buckets
-  static constexpr std::size_t kBuckets = kLinear + (64 - kSubBits - 1) * (std::size_t{1} << kSubBits);
+  static constexpr std::size_t kBuckets =
+      kLinear + (64 - kSubBits - 1) * (std::size_t{1} << kSubBits);
 
   static std::size_t bucket_of(std::uint64_t ns) noexcept {
     if (ns < kLinear) return static_cast<std::size_t>(ns);

@@ -64,7 +64,8 @@ Address resolve(const std::string& spec) {
   if (colon == std::string::npos || colon + 1 == spec.size())
     throw std::invalid_argument("invalid server '" + spec + "' (want HOST:PORT)");
   std::string host = spec.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   const std::string port = spec.substr(colon + 1);
   addrinfo hints{};
   hints.ai_socktype = SOCK_STREAM;
@@ -109,10 +110,10 @@ struct LoadGenerator::State {
   std::optional<DeliveryTracker> tracker;
   LatencyHistogram latency;
 
-  std::string frame_template;    // one message as sent: framing around a payload
+  std::string frame_template;  // one message as sent: framing around a payload
   std::size_t payload_offset = 0;
   std::vector<std::string> payload_templates;  // per sender
-  std::string push_prefix;       // redis: a `message` push up to the payload
+  std::string push_prefix;                     // redis: a `message` push up to the payload
 
   std::size_t next_to_open = 0;
   std::size_t in_flight = 0;
@@ -124,7 +125,7 @@ struct LoadGenerator::State {
   std::uint64_t last_delivery_ns = 0;
   bool is_measuring = false;
   bool is_stopping_sends = false;
-  std::string failure;           // first thing that went wrong, if anything
+  std::string failure;  // first thing that went wrong, if anything
 
   // Set up ------------------------------------------------------------------------------
 
@@ -136,7 +137,8 @@ struct LoadGenerator::State {
     if (options.mode == Mode::line || is_idle) {
       // Line mode: every connection is in the room and receives; the first S also send.
       connections.resize(c);
-      for (std::uint32_t i = 0; i < c; ++i) connections[i].receiver = is_idle ? -1 : std::int64_t{i};
+      for (std::uint32_t i = 0; i < c; ++i)
+        connections[i].receiver = is_idle ? -1 : std::int64_t{i};
       for (std::uint32_t i = 0; i < s; ++i) {
         connections[i].sender = i;
         own_receiver[i] = i;
@@ -180,11 +182,13 @@ struct LoadGenerator::State {
     while (in_flight < options.connect_batch && next_to_open < connections.size()) {
       const std::size_t index = next_to_open++;
       const Address& address = addresses[index % addresses.size()];
-      UniqueFd fd(::socket(address.storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+      UniqueFd fd(
+          ::socket(address.storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
       if (!fd) throw std::system_error(errno, std::generic_category(), "socket");
       const int one = 1;
       setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-      if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address.storage), address.length) != 0 &&
+      if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address.storage),
+                    address.length) != 0 &&
           errno != EINPROGRESS)
         throw std::system_error(errno, std::generic_category(), "connect to " + address.text);
       epoll_event event{};
@@ -256,8 +260,8 @@ struct LoadGenerator::State {
 
   void flush(Connection& c, std::size_t index) {
     while (c.out_done < c.out.size()) {
-      const ssize_t n = ::send(c.fd.get(), c.out.data() + c.out_done, c.out.size() - c.out_done,
-                               MSG_NOSIGNAL);
+      const ssize_t n =
+          ::send(c.fd.get(), c.out.data() + c.out_done, c.out.size() - c.out_done, MSG_NOSIGNAL);
       if (n > 0) {
         c.out_done += static_cast<std::size_t>(n);
         continue;
@@ -311,8 +315,9 @@ struct LoadGenerator::State {
         bytes_read += static_cast<std::uint64_t>(n);
         const std::size_t total = have + static_cast<std::size_t>(n);
         const std::uint64_t now = monotonic_ns();
-        const std::size_t used = options.mode == Mode::line ? consume_lines(c, scratch.data(), total, now)
-                                                             : consume_resp(c, scratch.data(), total, now);
+        const std::size_t used = options.mode == Mode::line
+                                     ? consume_lines(c, scratch.data(), total, now)
+                                     : consume_resp(c, scratch.data(), total, now);
         if (c.phase == Phase::closed) return;
         if (total - used > kMaxCarry) {
           fail(c, "unterminated frame of more than 1 MiB from the server");
@@ -341,7 +346,8 @@ struct LoadGenerator::State {
     const char* p = data;
     const char* const end = data + size;
     while (p < end) {
-      const auto* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
+      const auto* nl =
+          static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
       if (nl == nullptr) break;
       handle_line(c, std::string_view(p, static_cast<std::size_t>(nl - p)), now);
       if (c.phase == Phase::closed) return size;
@@ -366,7 +372,8 @@ struct LoadGenerator::State {
           c.max_joined_seen = std::max(c.max_joined_seen, parse_decimal(line.substr(12)));
       } else if (line.starts_with("*** Slow down")) {
         ++slow_downs;  // the server's per-client rate limit (epollchatd --max-rate)
-      } else if (line.starts_with("*** Server full") || line.starts_with("*** Server shutting down")) {
+      } else if (line.starts_with("*** Server full") ||
+                 line.starts_with("*** Server shutting down")) {
         fail(c, "server said: " + std::string(line));
       }
       return;
@@ -385,7 +392,8 @@ struct LoadGenerator::State {
     std::size_t at = 0;
     while (at < size) {
       // Fast path: a message push of the expected shape.
-      if (size - at >= frame_size && std::memcmp(data + at, push_prefix.data(), push_prefix.size()) == 0) {
+      if (size - at >= frame_size &&
+          std::memcmp(data + at, push_prefix.data(), push_prefix.size()) == 0) {
         PayloadFields fields;
         if (parse_payload(data + at + push_prefix.size(), options.size, fields))
           deliver(c, fields, now);
@@ -469,7 +477,8 @@ struct LoadGenerator::State {
         if (c.phase == Phase::closed) continue;
       }
       if (ready_events & (EPOLLIN | EPOLLERR | EPOLLHUP)) read_from(c, index);
-      if ((ready_events & EPOLLOUT) && c.phase != Phase::closed && c.is_watching_output) flush(c, index);
+      if ((ready_events & EPOLLOUT) && c.phase != Phase::closed && c.is_watching_output)
+        flush(c, index);
     }
   }
 
@@ -496,7 +505,8 @@ struct LoadGenerator::State {
         return false;
       }
       if (now >= next_report) {
-        progress(std::to_string(ready) + " of " + std::to_string(connections.size()) + " connections ready");
+        progress(std::to_string(ready) + " of " + std::to_string(connections.size()) +
+                 " connections ready");
         next_report = now + kNsPerSecond;
       }
     }
@@ -514,9 +524,9 @@ struct LoadGenerator::State {
     std::uint64_t last_bytes = bytes_read;
     std::uint64_t last_change = monotonic_ns();
     for (;;) {
-      const bool is_settled = std::all_of(connections.begin(), connections.end(), [&](const Connection& c) {
-        return c.chat_id == last || c.max_joined_seen >= last;
-      });
+      const bool is_settled = std::all_of(
+          connections.begin(), connections.end(),
+          [&](const Connection& c) { return c.chat_id == last || c.max_joined_seen >= last; });
       if (is_settled) return true;
       turn(100);
       if (!failure.empty()) return false;
@@ -551,16 +561,18 @@ struct LoadGenerator::State {
     const double setup_s = static_cast<double>(monotonic_ns() - start) / 1e9;
     const auto after = process_rss_kib(pid);
     if (!is_up || !after) {
-      std::fprintf(stderr, "epollchat-bench: %s\n", failure.empty() ? "cannot read VmRSS" : failure.c_str());
+      std::fprintf(stderr, "epollchat-bench: %s\n",
+                   failure.empty() ? "cannot read VmRSS" : failure.c_str());
       return 1;
     }
-    const double per_connection =
-        (static_cast<double>(*after) - static_cast<double>(*before)) * 1024.0 / static_cast<double>(connections.size());
-    std::printf("RESULT kind=idle mode=%s clients=%zu rss_before_kib=%llu rss_after_kib=%llu "
-                "bytes_per_connection=%s setup_s=%s\n",
-                options.mode == Mode::line ? "line" : "redis", connections.size(),
-                static_cast<unsigned long long>(*before), static_cast<unsigned long long>(*after),
-                format_double(per_connection, 0).c_str(), format_double(setup_s, 2).c_str());
+    const double per_connection = (static_cast<double>(*after) - static_cast<double>(*before)) *
+                                  1024.0 / static_cast<double>(connections.size());
+    std::printf(
+        "RESULT kind=idle mode=%s clients=%zu rss_before_kib=%llu rss_after_kib=%llu "
+        "bytes_per_connection=%s setup_s=%s\n",
+        options.mode == Mode::line ? "line" : "redis", connections.size(),
+        static_cast<unsigned long long>(*before), static_cast<unsigned long long>(*after),
+        format_double(per_connection, 0).c_str(), format_double(setup_s, 2).c_str());
     return 0;
   }
 
@@ -571,10 +583,11 @@ struct LoadGenerator::State {
       return 1;
     }
     const double setup_s = static_cast<double>(monotonic_ns() - setup_start) / 1e9;
-    progress(std::to_string(connections.size()) + " connections ready after " + format_double(setup_s, 2) +
-             " s; sending");
+    progress(std::to_string(connections.size()) + " connections ready after " +
+             format_double(setup_s, 2) + " s; sending");
 
-    const auto server_cpu_start = options.server_pid ? process_cpu_ns(options.server_pid) : std::nullopt;
+    const auto server_cpu_start =
+        options.server_pid ? process_cpu_ns(options.server_pid) : std::nullopt;
     const std::uint64_t own_cpu_start = own_cpu_ns();
     const std::uint64_t start = monotonic_ns();
     is_measuring = true;
@@ -586,7 +599,8 @@ struct LoadGenerator::State {
     for (;;) {
       turn(50);
       const std::uint64_t now = monotonic_ns();
-      if (options.duration_s > 0 && now - start >= seconds_to_ns(options.duration_s)) is_stopping_sends = true;
+      if (options.duration_s > 0 && now - start >= seconds_to_ns(options.duration_s))
+        is_stopping_sends = true;
       for (const std::size_t index : sender_connections) top_up(index);
       if (is_sending_done() && tracker->is_all_delivered()) break;
       if (!failure.empty()) break;
@@ -595,15 +609,16 @@ struct LoadGenerator::State {
         break;
       }
       if (now >= next_report) {
-        progress(format_double(static_cast<double>(now - start) / 1e9, 1) + " s: " +
-                 std::to_string(deliveries) + " deliveries, " +
+        progress(format_double(static_cast<double>(now - start) / 1e9, 1) +
+                 " s: " + std::to_string(deliveries) + " deliveries, " +
                  format_double(static_cast<double>(deliveries - reported) / 1e6, 2) + " M/s");
         reported = deliveries;
         next_report += kNsPerSecond;
       }
     }
     const std::uint64_t own_cpu = own_cpu_ns() - own_cpu_start;
-    const auto server_cpu_end = options.server_pid ? process_cpu_ns(options.server_pid) : std::nullopt;
+    const auto server_cpu_end =
+        options.server_pid ? process_cpu_ns(options.server_pid) : std::nullopt;
     const std::uint64_t end = std::max(last_delivery_ns, start + 1);
     const double seconds = static_cast<double>(end - start) / 1e9;
     const std::uint64_t unique = tracker->unique_deliveries();
@@ -617,11 +632,13 @@ struct LoadGenerator::State {
       server_cpu_s = format_double(ns / 1e9, 3);
     }
     std::uint32_t max_sent = 0;
-    for (std::uint32_t s = 0; s < options.senders; ++s) max_sent = std::max(max_sent, tracker->sent(s));
+    for (std::uint32_t s = 0; s < options.senders; ++s)
+      max_sent = std::max(max_sent, tracker->sent(s));
     const std::uint64_t lost = tracker->lost();
     if (!failure.empty()) std::fprintf(stderr, "epollchat-bench: %s\n", failure.c_str());
     if (is_timed_out)
-      std::fprintf(stderr, "epollchat-bench: no delivery for %.1f s; giving up\n", options.timeout_s);
+      std::fprintf(stderr, "epollchat-bench: no delivery for %.1f s; giving up\n",
+                   options.timeout_s);
     if (lost > 0)
       std::fprintf(stderr, "epollchat-bench: %llu of %llu deliveries lost\n",
                    static_cast<unsigned long long>(lost),
@@ -632,25 +649,28 @@ struct LoadGenerator::State {
         "seconds=%s deliveries=%llu expected=%llu rate=%s p50_us=%s p99_us=%s max_us=%s "
         "lost=%llu reordered=%llu dup=%llu bad=%llu server_cpu_s=%s bench_cpu_s=%s "
         "server_cpu_ns_per_delivery=%s bench_cpu_ns_per_delivery=%s setup_s=%s slow_downs=%llu\n",
-        options.mode == Mode::line ? "line" : "redis", options.clients, options.senders, options.size,
-        options.window, max_sent, connections.size(), format_double(seconds, 3).c_str(),
-        static_cast<unsigned long long>(unique), static_cast<unsigned long long>(tracker->expected()),
+        options.mode == Mode::line ? "line" : "redis", options.clients, options.senders,
+        options.size, options.window, max_sent, connections.size(),
+        format_double(seconds, 3).c_str(), static_cast<unsigned long long>(unique),
+        static_cast<unsigned long long>(tracker->expected()),
         format_double(static_cast<double>(unique) / seconds, 0).c_str(),
         format_double(static_cast<double>(latency.percentile(0.50)) / 1e3, 1).c_str(),
         format_double(static_cast<double>(latency.percentile(0.99)) / 1e3, 1).c_str(),
         format_double(static_cast<double>(latency.max()) / 1e3, 1).c_str(),
-        static_cast<unsigned long long>(lost), static_cast<unsigned long long>(tracker->reordered()),
+        static_cast<unsigned long long>(lost),
+        static_cast<unsigned long long>(tracker->reordered()),
         static_cast<unsigned long long>(tracker->duplicated()),
-        static_cast<unsigned long long>(bad_frames + tracker->out_of_window()), server_cpu_s.c_str(),
-        format_double(static_cast<double>(own_cpu) / 1e9, 3).c_str(), server_cpu.c_str(),
-        format_double(static_cast<double>(own_cpu) * per_delivery, 1).c_str(),
+        static_cast<unsigned long long>(bad_frames + tracker->out_of_window()),
+        server_cpu_s.c_str(), format_double(static_cast<double>(own_cpu) / 1e9, 3).c_str(),
+        server_cpu.c_str(), format_double(static_cast<double>(own_cpu) * per_delivery, 1).c_str(),
         format_double(setup_s, 2).c_str(), static_cast<unsigned long long>(slow_downs));
     std::fflush(stdout);
     return lost == 0 && failure.empty() && !is_timed_out && tracker->duplicated() == 0 ? 0 : 1;
   }
 };
 
-LoadGenerator::LoadGenerator(Options options) : state_(std::make_unique<State>(std::move(options))) {}
+LoadGenerator::LoadGenerator(Options options)
+    : state_(std::make_unique<State>(std::move(options))) {}
 
 LoadGenerator::~LoadGenerator() = default;
 

@@ -76,15 +76,19 @@ Options parse_options(int argc, char** argv) {
     const auto option = [&](std::string_view name) {
       if (arg != name) return false;
       if (!has_value) {
-        if (i + 1 >= argc) throw std::invalid_argument("option " + std::string(name) + " needs a value");
+        if (i + 1 >= argc)
+          throw std::invalid_argument("option " + std::string(name) + " needs a value");
         value = argv[++i];
       }
       return true;
     };
     if (option("--mode")) {
-      if (value == "line") options.mode = Mode::line;
-      else if (value == "redis") options.mode = Mode::redis;
-      else throw std::invalid_argument("invalid mode '" + std::string(value) + "'");
+      if (value == "line")
+        options.mode = Mode::line;
+      else if (value == "redis")
+        options.mode = Mode::redis;
+      else
+        throw std::invalid_argument("invalid mode '" + std::string(value) + "'");
     } else if (option("--server")) {
       options.servers.emplace_back(value);
     } else if (option("--clients")) {
@@ -127,12 +131,14 @@ Options parse_options(int argc, char** argv) {
     // near 256 KiB: far below epollchatd's default 1 MiB backlog limit and redis's pubsub
     // output limit, yet deep enough to keep both busy.
     const std::uint64_t per_message = std::uint64_t{options.size} + 32;
-    const std::uint64_t fit = (256u << 10) / (per_message * (options.senders ? options.senders : 1));
+    const std::uint64_t fit =
+        (256u << 10) / (per_message * (options.senders ? options.senders : 1));
     // And keep the deliveries in flight, senders * window * (clients - 1), near 2 million,
     // so that with 10,000 clients a run is many windows long rather than two.
     const std::uint64_t fan_out = std::uint64_t{options.senders ? options.senders : 1} *
                                   (options.clients > 1 ? options.clients - 1 : 1);
-    const std::uint64_t window = std::min({fit, (std::uint64_t{1} << 21) / fan_out, std::uint64_t{kMaxWindow}});
+    const std::uint64_t window =
+        std::min({fit, (std::uint64_t{1} << 21) / fan_out, std::uint64_t{kMaxWindow}});
     options.window = static_cast<std::uint32_t>(window < 1 ? 1 : window);
   }
   return options;

@@ -14,8 +14,8 @@ enum class Mode { line, redis };
 
 struct Options {
   Mode mode = Mode::line;
-  std::vector<std::string> servers;   // HOST:PORT, clients spread round-robin
-  std::uint32_t clients = 100;        // receivers + 1: every message reaches clients - 1
+  std::vector<std::string> servers;  // HOST:PORT, clients spread round-robin
+  std::uint32_t clients = 100;       // receivers + 1: every message reaches clients - 1
   std::uint32_t senders = 10;
   std::uint32_t messages = 10000;     // per sender (an upper bound when duration is set)
   std::uint32_t size = 64;            // payload bytes, without framing

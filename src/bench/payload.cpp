@@ -71,7 +71,8 @@ bool parse_payload(const char* payload, std::size_t size, PayloadFields& out) no
   const char* const field = payload + kSenderOffset;
   const char sender_digits[8] = {'0', '0', '0', '0', field[0], field[1], field[2], field[3]};
   if (!read_hex8(sender_digits, sender) || !read_hex8(payload + kSeqOffset, seq) ||
-      !read_hex8(payload + kTimeOffset, time_high) || !read_hex8(payload + kTimeOffset + 8, time_low))
+      !read_hex8(payload + kTimeOffset, time_high) ||
+      !read_hex8(payload + kTimeOffset + 8, time_low))
     return false;
   out.sender = static_cast<std::uint32_t>(sender);
   out.seq = static_cast<std::uint32_t>(seq);

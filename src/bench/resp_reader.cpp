@@ -69,7 +69,8 @@ RespStatus read_value(const char* data, std::size_t size, RespValue& value, std:
       for (std::size_t i = 0; i < value.elements; ++i) {
         RespValue element;
         std::size_t used = 0;
-        const RespStatus status = read_value(data + offset, size - offset, element, used, depth + 1);
+        const RespStatus status =
+            read_value(data + offset, size - offset, element, used, depth + 1);
         if (status != RespStatus::complete) return status;
         if (i < 3) value.element[i] = element.type == '$' ? element.text : std::string_view{};
         offset += used;

@@ -13,10 +13,10 @@
 namespace epollchat::bench {
 
 struct RespValue {
-  char type = 0;                 // '+', '-', ':', '$' or '*'
-  std::string_view text;         // simple string, error, integer digits or bulk string
-  std::size_t elements = 0;      // for arrays
-  std::string_view element[3];   // the first three elements of an array, if bulk strings
+  char type = 0;                // '+', '-', ':', '$' or '*'
+  std::string_view text;        // simple string, error, integer digits or bulk string
+  std::size_t elements = 0;     // for arrays
+  std::string_view element[3];  // the first three elements of an array, if bulk strings
 };
 
 enum class RespStatus { complete, incomplete, malformed };
