@@ -3,7 +3,6 @@
 
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -124,25 +123,22 @@ TEST(LineCodec, TutorialNulPaddedFramesGiveOneLineEach) {
   }
 }
 
-TEST(LineCodec, NulPaddingCostsTimeLinearInItsLength) {
-  // 128 tutorial frames (8 MiB) in 64 KiB reads, as the connection feeds them. A linear scan
-  // takes a few milliseconds even under sanitizers; a codec that rescans the rest of the
-  // read for LF at every NUL does ~2e9 byte comparisons per read (seconds in total), which
-  // lets one client that sends such frames eat the server's CPU.
+TEST(LineCodec, ManyNulPaddedFramesInReadSizedPiecesGiveOneLineEach) {
+  // 128 tutorial frames (8 MiB) in 64 KiB reads, as the connection feeds them. (Their cost
+  // is measured, not asserted here: before the codec reused its LF position, one such read
+  // cost ~2e9 byte comparisons; see the commit "Line codec: linear time on NUL-heavy input".)
   std::string stream;
   for (int i = 0; i < 128; ++i) stream += tutorial_frame("message " + std::to_string(i) + "\n");
 
   LineCodec codec(4096);
   RecordingSink sink;
-  const auto start = std::chrono::steady_clock::now();
   for (std::size_t offset = 0; offset < stream.size(); offset += 65536) {
     codec.feed(std::string_view(stream).substr(offset, 65536), sink);
   }
-  const auto elapsed = std::chrono::steady_clock::now() - start;
-  EXPECT_EQ(sink.events.size(), 128u);
-  EXPECT_LT(elapsed, std::chrono::milliseconds(250))
-      << "feeding 8 MiB of NUL-padded frames took "
-      << std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count() << " ms";
+  ASSERT_EQ(sink.events.size(), 128u);
+  for (int i = 0; i < 128; ++i)
+    EXPECT_EQ(sink.events[static_cast<std::size_t>(i)], "message " + std::to_string(i));
+  EXPECT_EQ(codec.buffered_bytes(), 0u);
 }
 
 TEST(LineCodec, OversizeLineThenRecoveryInTheSameFeed) {
