@@ -202,11 +202,18 @@ TEST(ManyConnections, TenThousandAreWelcomedAndClosedWithoutLeaks) {
     EXPECT_EQ(cycle.fds_after, fds_before);
     cycles.push_back(cycle);
   }
+#if defined(__SANITIZE_ADDRESS__)
+  // The daemon is built like this test. AddressSanitizer keeps freed memory in quarantine
+  // on purpose, so its RSS says nothing about the daemon's own reuse; leaks are
+  // LeakSanitizer's job in this build (the harness fails on its report at exit).
+  std::cout << "RSS bounds not checked under AddressSanitizer\n";
+#else
   // No leak: the second cycle reuses what the first one left.
   EXPECT_LT(cycles[1].rss_after, cycles[0].rss_after + 2 * 1024 * 1024);
   // "Near its start": most of what the connections took is returned to the system.
   EXPECT_LT(cycles[1].rss_after,
             rss_before + (cycles[1].rss_full - rss_before) / 2 + 4 * 1024 * 1024);
+#endif
 }
 
 }  // namespace
