@@ -124,7 +124,7 @@ bool Connection::has_rate_allowance(std::int64_t now) {
 bool Connection::decode(std::string_view bytes) {
   const std::size_t consumed = codec_.feed(bytes, *this);
   if (consumed == bytes.size() || state_ != State::open) return true;
-  held_input_.assign(bytes.substr(consumed));
+  held_input_ = std::make_unique<std::string>(bytes.substr(consumed));
   return false;
 }
 
@@ -139,10 +139,11 @@ void Connection::read_input() {
   codec_.set_max_line(limits_.max_line);
   bool got_input = false;
   bool throttled = false;
-  if (!held_input_.empty()) {
+  if (held_input_) {
     got_input = true;
     std::string held;
-    held.swap(held_input_);
+    held.swap(*held_input_);
+    held_input_.reset();
     throttled = !decode(held);
   }
   const std::span<char> buffer = loop_.read_buffer();

@@ -16,6 +16,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <string>
 #include <string_view>
 
 #include "core/event_loop.hpp"
@@ -164,7 +166,8 @@ class Connection final : public Watcher, public DeferredTask {
   OutputQueue output_;
   // Input already read but not yet decoded because the peer is over max_rate: at most one
   // read's worth, and allocated only while the peer is throttled.
-  std::string held_input_;
+  // (Behind a pointer: idle connections are many, throttled ones few.)
+  std::unique_ptr<std::string> held_input_;
   int error_ = 0;
   double rate_allowance_ = 0;
   std::int64_t rate_refilled_at_ = 0;

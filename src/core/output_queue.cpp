@@ -39,7 +39,7 @@ void OutputQueue::grow() {
   for (std::size_t i = 0; i < count_; ++i) ring[i] = at(i);
   heap_ = std::move(ring);
   ring_ = heap_.get();
-  capacity_ = capacity;
+  capacity_ = narrow(capacity);
   head_ = 0;
 }
 
@@ -51,7 +51,7 @@ void OutputQueue::use_inline_segment() noexcept {
 }
 
 std::size_t OutputQueue::iovecs(iovec* iov, std::size_t max) const noexcept {
-  const std::size_t n = std::min(max, count_);
+  const std::size_t n = std::min<std::size_t>(max, count_);
   for (std::size_t i = 0; i < n; ++i) {
     const Segment& segment = at(i);
     iov[i].iov_base = const_cast<char*>(segment.chunk->data() + segment.offset);

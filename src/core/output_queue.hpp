@@ -60,9 +60,11 @@ class OutputQueue {
   Segment inline_{};
   Segment* ring_ = &inline_;
   std::unique_ptr<Segment[]> heap_;
-  std::size_t capacity_ = 1;  // a power of two
-  std::size_t head_ = 0;
-  std::size_t count_ = 0;
+  // 32 bits each: a queue holds far fewer than 4 G segments (max-backlog caps it), and an
+  // idle connection's footprint is what issue 7 counts.
+  std::uint32_t capacity_ = 1;  // a power of two
+  std::uint32_t head_ = 0;
+  std::uint32_t count_ = 0;
   std::size_t pending_bytes_ = 0;
 };
 
