@@ -46,6 +46,11 @@ bool Connection::queue(const ChunkRef& chunk, std::size_t offset, std::size_t le
   if (output_.empty()) last_output_progress_ = coarse_now_ns();
   output_.push(chunk, offset, length);
   loop_.defer(*this);
+  // Congestion is reported as soon as the queue crosses the mark, not only after this
+  // turn's flush: the sender whose batch did it must be paused at the end of that batch,
+  // or its next batch could push a reader that keeps up past max_backlog. If the flush
+  // then drains the queue, the relief is reported as well.
+  if (!congested_ && output_.pending_bytes() > limits_.max_backlog / 2) update_congestion();
   if (output_.pending_bytes() > limits_.max_backlog) {
     // Only what the socket refuses counts against the peer: a turn can queue more than
     // max_backlog for a reader that keeps up, so write now before judging.

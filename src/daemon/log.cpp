@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <string>
 
 namespace epollchat::daemon {
@@ -21,7 +22,9 @@ std::optional<LogLevel> parse_log_level(std::string_view name) noexcept {
 void Log::write(LogLevel level, std::string_view message) const noexcept {
   if (!is_enabled(level)) return;
   try {
-    std::string record = "<" + std::to_string(static_cast<int>(level)) + ">";
+    char prefix[8];
+    const int prefix_length = std::snprintf(prefix, sizeof prefix, "<%d>", static_cast<int>(level));
+    std::string record(prefix, static_cast<std::size_t>(prefix_length));
     record.append(message).push_back('\n');
     std::string_view rest = record;
     while (!rest.empty()) {

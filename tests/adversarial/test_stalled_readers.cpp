@@ -1,7 +1,8 @@
 // Stalled readers: 100 clients that never read (small SO_RCVBUF) while two others chat
 // large lines. Each stalled client is cut off once its pending output passes max-backlog
-// (64 KiB here), the chatting reader gets every line in order, and the daemon's memory stays
-// bounded by about max-backlog per stalled client.
+// (64 KiB here) or, if the writer was paused for it first, once it has been congested
+// without taking a byte for 3 s. The chatting reader gets every line in order, and the
+// daemon's memory stays bounded by about max-backlog per stalled client.
 #include <gtest/gtest.h>
 
 #include <iostream>
@@ -86,8 +87,7 @@ TEST(StalledReaders, EachIsCutOffAtMaxBacklogAndMemoryStaysBounded) {
   int closed = 0;
   for (Member& member : stalled) closed += member.client.read_until_closed(10s) ? 1 : 0;
   EXPECT_EQ(closed, kStalled);
-  const bool cut_off_logged =
-      daemon.stderr_text().find("cut off: output backlog over max-backlog") != std::string::npos;
+  const bool cut_off_logged = daemon.stderr_text().find("cut off: ") != std::string::npos;
   EXPECT_TRUE(cut_off_logged);
 
   const std::size_t bound = rss_before + 2 * kStalled * kMaxBacklog + 16 * 1024 * 1024;
