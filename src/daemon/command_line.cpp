@@ -70,7 +70,8 @@ std::string usage_text() {
          "Options:\n"
          "      --listen ADDR        address to listen on (default 127.0.0.1; ::1 and :: work)\n"
          "      --port N             TCP port (default 8888; 0 lets the kernel choose)\n"
-         "  -c, --config FILE        config file (default " EPOLLCHATD_DEFAULT_CONFIG ")\n"
+         "  -c, --config FILE        config file (default " EPOLLCHATD_DEFAULT_CONFIG
+         ")\n"
          "      --max-clients N      clients served at once (default 1024)\n"
          "      --max-line BYTES     longest accepted line (default 4096)\n"
          "      --max-backlog BYTES  unsent output per client before it is cut off\n"

@@ -138,7 +138,7 @@ TEST(ManyConnections, TenThousandAreWelcomedAndClosedWithoutLeaks) {
   options.extra_args = {"--max-clients", "20000"};
   DaemonProcess daemon(options);
   Member observer = join(daemon.port());
-  const std::size_t fds_before = count_open_fds(daemon.pid());
+  const std::size_t fds_before = settled_open_fds(daemon.pid());
   const std::size_t rss_before = resident_set_bytes(daemon.pid());
 
   // The daemon's sd_notify() blocks once the notify socket's queue (10 datagrams) is full,
@@ -174,7 +174,7 @@ TEST(ManyConnections, TenThousandAreWelcomedAndClosedWithoutLeaks) {
       drain_notify();
     }
     cycle.connect_seconds = elapsed_ms(start) / 1000.0;
-    cycle.fds_full = count_open_fds(daemon.pid());
+    cycle.fds_full = settled_open_fds(daemon.pid());
     cycle.rss_full = resident_set_bytes(daemon.pid());
     EXPECT_EQ(cycle.fds_full, fds_before + count);
     crowd.drain();
@@ -191,7 +191,7 @@ TEST(ManyConnections, TenThousandAreWelcomedAndClosedWithoutLeaks) {
     observer.client.send("alone?\n");
     ASSERT_TRUE(observer.client.expect_line(lines::kAlone));
     cycle.total_seconds = elapsed_ms(start) / 1000.0;
-    cycle.fds_after = count_open_fds(daemon.pid());
+    cycle.fds_after = settled_open_fds(daemon.pid());
     cycle.rss_after = resident_set_bytes(daemon.pid());
 
     std::cout << "cycle " << round + 1 << ": " << count << " connections welcomed in "

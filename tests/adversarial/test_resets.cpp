@@ -43,7 +43,7 @@ TEST(Resets, ResetWhileServerHasOutputQueuedLeaksNothing) {
   DaemonProcess daemon;
   Member writer = join(daemon.port());
   Member observer = join(daemon.port());
-  const std::size_t fds_before = count_open_fds(daemon.pid());
+  const std::size_t fds_before = settled_open_fds(daemon.pid());
 
   constexpr int kVictims = 20;
   constexpr int kLines = 128;  // 512 KiB for each victim, far more than its buffers hold
@@ -66,7 +66,7 @@ TEST(Resets, ResetWhileServerHasOutputQueuedLeaksNothing) {
     ASSERT_TRUE(wait_for_leaves(observer.client, 1));
   }
   ASSERT_TRUE(round_trip(writer, observer, "still alive"));
-  const std::size_t fds_after = count_open_fds(daemon.pid());
+  const std::size_t fds_after = settled_open_fds(daemon.pid());
   std::cout << kVictims << " peers reset with 512 KiB queued for each; daemon fds before "
             << fds_before << ", after " << fds_after << "\n";
   EXPECT_EQ(fds_after, fds_before);
@@ -76,7 +76,7 @@ TEST(Resets, ResetWhileServerHasOutputQueuedLeaksNothing) {
 TEST(Resets, HalfClosedPeerStillReceivesWhatWasQueuedThenIsClosed) {
   DaemonProcess daemon;
   Member observer = join(daemon.port());
-  const std::size_t fds_before = count_open_fds(daemon.pid());
+  const std::size_t fds_before = settled_open_fds(daemon.pid());
 
   // In company first.
   Member peer = join(daemon.port());
@@ -106,7 +106,7 @@ TEST(Resets, HalfClosedPeerStillReceivesWhatWasQueuedThenIsClosed) {
   Member last = join(daemon.port());
   last.client.send("ping\n");
   ASSERT_TRUE(last.client.expect_line(lines::kAlone));
-  const std::size_t fds_after = count_open_fds(daemon.pid());
+  const std::size_t fds_after = settled_open_fds(daemon.pid());
   std::cout << "half-closed peers got their notices and were closed; daemon fds with one "
             << "client before " << fds_before << ", after " << fds_after << "\n";
   EXPECT_EQ(fds_after, fds_before);
@@ -115,7 +115,7 @@ TEST(Resets, HalfClosedPeerStillReceivesWhatWasQueuedThenIsClosed) {
 TEST(Resets, PeersVanishingRightAfterConnectLeakNothing) {
   DaemonProcess daemon;
   Member observer = join(daemon.port());
-  const std::size_t fds_before = count_open_fds(daemon.pid());
+  const std::size_t fds_before = settled_open_fds(daemon.pid());
   constexpr int kPeers = 300;
   for (int i = 0; i < kPeers; ++i) {
     // Connected, never read the welcome: half close with FIN, half abort with RST.
@@ -137,7 +137,7 @@ TEST(Resets, PeersVanishingRightAfterConnectLeakNothing) {
   }
   observer.client.send("alone?\n");
   ASSERT_TRUE(observer.client.expect_line(lines::kAlone));
-  const std::size_t fds_after = count_open_fds(daemon.pid());
+  const std::size_t fds_after = settled_open_fds(daemon.pid());
   std::cout << kPeers << " peers vanished right after connecting; daemon fds before " << fds_before
             << ", after " << fds_after << "\n";
   EXPECT_EQ(fds_after, fds_before);

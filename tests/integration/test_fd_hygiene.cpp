@@ -19,7 +19,7 @@ namespace {
 TEST(FdHygiene, ConnectCloseCyclesLeakNoDescriptors) {
   DaemonProcess daemon;
   Member observer = join(daemon.port());
-  const std::size_t fds_before = count_open_fds(daemon.pid());
+  const std::size_t fds_before = settled_open_fds(daemon.pid());
 
   constexpr int kCycles = 2000;
   int resets = 0;
@@ -56,7 +56,7 @@ TEST(FdHygiene, ConnectCloseCyclesLeakNoDescriptors) {
   observer.client.send("anyone?\n");
   ASSERT_TRUE(observer.client.expect_line(lines::kAlone));
 
-  const std::size_t fds_after = count_open_fds(daemon.pid());
+  const std::size_t fds_after = settled_open_fds(daemon.pid());
   std::cout << "daemon fds with one client: before " << fds_before << ", after " << kCycles
             << " cycles (" << resets << " reset) " << fds_after << "\n";
   ::testing::Test::RecordProperty("fds_before", std::to_string(fds_before));

@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <climits>
@@ -108,6 +109,12 @@ std::vector<ListeningSocket> listening_tcp_sockets(pid_t pid) {
   }
   ::closedir(dir);
   return result;
+}
+
+std::size_t settled_open_fds(pid_t pid) {
+  std::size_t fewest = count_open_fds(pid);
+  for (int sample = 1; sample < 5; ++sample) fewest = std::min(fewest, count_open_fds(pid));
+  return fewest;
 }
 
 }  // namespace epollchat::test

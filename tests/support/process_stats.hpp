@@ -17,6 +17,10 @@ std::size_t resident_set_bytes(pid_t pid);
 
 // The number of entries in /proc/PID/fd. Throws std::system_error if unreadable.
 std::size_t count_open_fds(pid_t pid);
+// count_open_fds() without the daemon's transient descriptors: sd_notify() opens a datagram
+// socket for each STATUS= report and closes it right after sending, so one sample can catch
+// a descriptor that is not a connection. The fewest of a few samples is what stays open.
+std::size_t settled_open_fds(pid_t pid);
 
 // The target of /proc/PID/exe ("" if unreadable). Under valgrind it is the tool
 // (/usr/libexec/valgrind/memcheck-amd64-linux), not the program.
