@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "bench/delivery_tracker.hpp"
+#include "bench/join_barrier.hpp"
 #include "bench/latency_histogram.hpp"
 #include "bench/payload.hpp"
 #include "bench/process_stats.hpp"
@@ -34,8 +35,9 @@ constexpr int kReadsPerTurn = 4;
 constexpr std::size_t kMaxCarry = 1 << 20;
 constexpr int kEpollBatch = 4096;
 constexpr std::uint64_t kNsPerSecond = 1'000'000'000;
-// When the join notices of line mode cannot be used as a barrier, the room counts as
-// settled after this long without a byte.
+// When the join notices of line mode cannot be used as a barrier (a server that announces
+// differently, or a node whose notices never reach the others), the room counts as settled
+// after this long without a byte.
 constexpr std::uint64_t kQuietNs = 1'000'000'000;
 
 enum class Phase { connecting, greeting, ready, closed };
@@ -46,8 +48,6 @@ struct Connection {
   std::int64_t sender = -1;
   Phase phase = Phase::connecting;
   bool is_watching_output = false;
-  std::uint64_t chat_id = 0;
-  std::uint64_t max_joined_seen = 0;
   std::string carry;
   std::string out;
   std::size_t out_done = 0;
@@ -87,13 +87,14 @@ std::string format_double(double value, int decimals) {
   return text;
 }
 
-std::uint64_t parse_decimal(std::string_view text) {
-  std::uint64_t v = 0;
-  for (const char c : text) {
-    if (c < '0' || c > '9') break;
-    v = v * 10 + static_cast<std::uint64_t>(c - '0');
-  }
-  return v;
+// The client's name in `Welcome to the chat room! Your chat ID is: Client #12` (one server)
+// or `... Client #b7:12` (a node of a cluster), spelled as join notices spell it.
+std::string_view welcomed_name(std::string_view line) {
+  constexpr std::string_view kIdIs = "ID is: ";
+  if (const auto at = line.find(kIdIs); at != std::string_view::npos)
+    return line.substr(at + kIdIs.size());
+  const auto at = line.find("Client #");
+  return at == std::string_view::npos ? std::string_view{} : line.substr(at);
 }
 
 }  // namespace
@@ -108,6 +109,7 @@ struct LoadGenerator::State {
   std::vector<std::size_t> sender_connections;
   std::vector<char> scratch = std::vector<char>(kReadBuffer);
   std::optional<DeliveryTracker> tracker;
+  std::optional<JoinBarrier> barrier;  // line mode
   LatencyHistogram latency;
 
   std::string frame_template;  // one message as sent: framing around a payload
@@ -121,6 +123,7 @@ struct LoadGenerator::State {
   std::uint64_t bytes_read = 0;
   std::uint64_t bad_frames = 0;
   std::uint64_t slow_downs = 0;
+  std::uint64_t link_lost = 0;  // `*** Link to other servers lost` notices (epollchatd --redis)
   std::uint64_t deliveries = 0;
   std::uint64_t last_delivery_ns = 0;
   bool is_measuring = false;
@@ -145,6 +148,7 @@ struct LoadGenerator::State {
         sender_connections.push_back(i);
       }
       if (!is_idle) tracker.emplace(c, s, options.window, std::move(own_receiver));
+      barrier.emplace(c);
     } else {
       // Redis mode: C - 1 subscribers, then S publishers that do not subscribe, so each
       // message reaches C - 1 receivers exactly as in line mode.
@@ -367,24 +371,32 @@ struct LoadGenerator::State {
       }
     }
     if (line.starts_with("*** ")) {
-      if (line.starts_with("*** Client #")) {
-        if (line.find(" joined") != std::string_view::npos)
-          c.max_joined_seen = std::max(c.max_joined_seen, parse_decimal(line.substr(12)));
+      // `*** NAME joined (K online)`: K counts the whole cluster with --redis, so only the
+      // name is used.
+      if (const auto joined = line.find(" joined ("); joined != std::string_view::npos) {
+        if (barrier) barrier->note_join(index_of(c), line.substr(4, joined - 4));
       } else if (line.starts_with("*** Slow down")) {
         ++slow_downs;  // the server's per-client rate limit (epollchatd --max-rate)
       } else if (line.starts_with("*** Server full") ||
                  line.starts_with("*** Server shutting down")) {
         fail(c, "server said: " + std::string(line));
+      } else if (line.starts_with("*** Link to other servers lost")) {
+        // A node chatting locally loses the lines of the others: say so at once, the loss
+        // itself shows in the result.
+        if (link_lost++ == 0) progress("a client was told: " + std::string(line.substr(4)));
       }
       return;
     }
     if (line.starts_with("Welcome")) {
-      if (const auto hash = line.rfind('#'); hash != std::string_view::npos)
-        c.chat_id = parse_decimal(line.substr(hash + 1));
+      if (barrier) barrier->note_welcome(index_of(c), welcomed_name(line));
       mark_ready(c);
       return;
     }
     ++bad_frames;
+  }
+
+  std::uint32_t index_of(const Connection& c) const noexcept {
+    return static_cast<std::uint32_t>(&c - connections.data());
   }
 
   std::size_t consume_resp(Connection& c, const char* data, std::size_t size, std::uint64_t now) {
@@ -515,19 +527,14 @@ struct LoadGenerator::State {
   }
 
   // Line mode: every join is announced to the whole room, so C connections cause about
-  // C^2/2 notices. Wait until every client has seen the last client's join notice (chat ids
-  // grow, so it is the last one queued for each), or, if the server announces differently,
-  // until the room has been quiet for a second.
+  // C^2/2 notices. Wait until every pair of clients has been introduced by a join notice
+  // (JoinBarrier), or, if the server announces differently, until the room has been quiet
+  // for a second.
   bool settle_room() {
-    std::uint64_t last = 0;
-    for (const auto& c : connections) last = std::max(last, c.chat_id);
     std::uint64_t last_bytes = bytes_read;
     std::uint64_t last_change = monotonic_ns();
-    for (;;) {
-      const bool is_settled = std::all_of(
-          connections.begin(), connections.end(),
-          [&](const Connection& c) { return c.chat_id == last || c.max_joined_seen >= last; });
-      if (is_settled) return true;
+    std::uint64_t next_report = last_change + kNsPerSecond;
+    while (!barrier->is_settled()) {
       turn(100);
       if (!failure.empty()) return false;
       const std::uint64_t now = monotonic_ns();
@@ -535,10 +542,29 @@ struct LoadGenerator::State {
         last_bytes = bytes_read;
         last_change = now;
       } else if (now - last_change > kQuietNs) {
-        progress("not every client saw the last join notice; going on after a quiet second");
+        progress(std::to_string(barrier->missing_pairs()) +
+                 " pairs of clients saw neither's join notice; going on after a quiet second");
         return true;
       }
+      if (now >= next_report) {
+        progress("join notices: " + std::to_string(barrier->missing_pairs()) +
+                 " pairs of clients still to be introduced");
+        next_report = now + kNsPerSecond;
+      }
     }
+    return true;
+  }
+
+  // CPU time of each --server-pid process, or nothing if there are none or one is gone.
+  std::optional<std::vector<std::uint64_t>> servers_cpu_ns() const {
+    if (options.server_pids.empty()) return std::nullopt;
+    std::vector<std::uint64_t> each;
+    for (const pid_t pid : options.server_pids) {
+      const auto ns = process_cpu_ns(pid);
+      if (!ns) return std::nullopt;
+      each.push_back(*ns);
+    }
+    return each;
   }
 
   static std::uint64_t seconds_to_ns(double seconds) {
@@ -586,8 +612,7 @@ struct LoadGenerator::State {
     progress(std::to_string(connections.size()) + " connections ready after " +
              format_double(setup_s, 2) + " s; sending");
 
-    const auto server_cpu_start =
-        options.server_pid ? process_cpu_ns(options.server_pid) : std::nullopt;
+    const auto server_cpu_start = servers_cpu_ns();
     const std::uint64_t own_cpu_start = own_cpu_ns();
     const std::uint64_t start = monotonic_ns();
     is_measuring = true;
@@ -617,8 +642,7 @@ struct LoadGenerator::State {
       }
     }
     const std::uint64_t own_cpu = own_cpu_ns() - own_cpu_start;
-    const auto server_cpu_end =
-        options.server_pid ? process_cpu_ns(options.server_pid) : std::nullopt;
+    const auto server_cpu_end = servers_cpu_ns();
     const std::uint64_t end = std::max(last_delivery_ns, start + 1);
     const double seconds = static_cast<double>(end - start) / 1e9;
     const std::uint64_t unique = tracker->unique_deliveries();
@@ -626,11 +650,25 @@ struct LoadGenerator::State {
 
     std::string server_cpu = "na";
     std::string server_cpu_s = "na";
+    std::string server_cpu_s_each;
     if (server_cpu_start && server_cpu_end) {
-      const auto ns = static_cast<double>(*server_cpu_end - *server_cpu_start);
-      server_cpu = format_double(ns * per_delivery, 1);
-      server_cpu_s = format_double(ns / 1e9, 3);
+      std::uint64_t total = 0;
+      for (std::size_t i = 0; i < server_cpu_start->size(); ++i) {
+        const std::uint64_t ns = (*server_cpu_end)[i] - (*server_cpu_start)[i];
+        total += ns;
+        if (i > 0) server_cpu_s_each += ',';
+        server_cpu_s_each += format_double(static_cast<double>(ns) / 1e9, 3);
+      }
+      server_cpu = format_double(static_cast<double>(total) * per_delivery, 1);
+      server_cpu_s = format_double(static_cast<double>(total) / 1e9, 3);
     }
+    // Fields beyond those of one server go at the end, only when they apply, so the line
+    // for one server reads as it always has.
+    std::string extra;
+    if (options.servers.size() > 1) extra += " servers=" + std::to_string(options.servers.size());
+    if (options.server_pids.size() > 1)
+      extra += " server_cpu_s_each=" + (server_cpu_s_each.empty() ? "na" : server_cpu_s_each);
+    if (link_lost > 0) extra += " link_lost=" + std::to_string(link_lost);
     std::uint32_t max_sent = 0;
     for (std::uint32_t s = 0; s < options.senders; ++s)
       max_sent = std::max(max_sent, tracker->sent(s));
@@ -648,7 +686,7 @@ struct LoadGenerator::State {
         "RESULT mode=%s clients=%u senders=%u size=%u window=%u messages=%u connections=%zu "
         "seconds=%s deliveries=%llu expected=%llu rate=%s p50_us=%s p99_us=%s max_us=%s "
         "lost=%llu reordered=%llu dup=%llu bad=%llu server_cpu_s=%s bench_cpu_s=%s "
-        "server_cpu_ns_per_delivery=%s bench_cpu_ns_per_delivery=%s setup_s=%s slow_downs=%llu\n",
+        "server_cpu_ns_per_delivery=%s bench_cpu_ns_per_delivery=%s setup_s=%s slow_downs=%llu%s\n",
         options.mode == Mode::line ? "line" : "redis", options.clients, options.senders,
         options.size, options.window, max_sent, connections.size(),
         format_double(seconds, 3).c_str(), static_cast<unsigned long long>(unique),
@@ -663,7 +701,8 @@ struct LoadGenerator::State {
         static_cast<unsigned long long>(bad_frames + tracker->out_of_window()),
         server_cpu_s.c_str(), format_double(static_cast<double>(own_cpu) / 1e9, 3).c_str(),
         server_cpu.c_str(), format_double(static_cast<double>(own_cpu) * per_delivery, 1).c_str(),
-        format_double(setup_s, 2).c_str(), static_cast<unsigned long long>(slow_downs));
+        format_double(setup_s, 2).c_str(), static_cast<unsigned long long>(slow_downs),
+        extra.c_str());
     std::fflush(stdout);
     return lost == 0 && failure.empty() && !is_timed_out && tracker->duplicated() == 0 ? 0 : 1;
   }

@@ -4,9 +4,11 @@
 // connection per turn, up to four when the buffer fills, so no connection starves the
 // rest); senders append as many messages as their window allows to one buffer and write it
 // with one send() per turn. The clock starts only when every connection has been welcomed
-// (line mode: the `Welcome` line, and every client has seen the last client's join notice;
-// redis mode: the SUBSCRIBE confirmation, or PONG for publishers), so connection set-up
-// and the join storm are not measured.
+// (line mode: the `Welcome` line, and of every two clients one has seen the other's join
+// notice, see JoinBarrier; redis mode: the SUBSCRIBE confirmation, or PONG for publishers),
+// so connection set-up and the join storm are not measured. With several --server
+// addresses client i connects to address i mod N: line mode then measures a cluster of
+// epollchatd nodes, every line still due at every other client whichever node it is on.
 // Owns: the epoll fd, every connection, the scratch read buffer.
 // Never: exits, or throws once the connections are up (failures become a result).
 // Lifetime: one run.

@@ -14,9 +14,11 @@ namespace epollchat::bench {
 const char* const kUsage =
     "usage: epollchat-bench [options]\n"
     "  --mode line|redis     epollchatd protocol, or SUBSCRIBE/PUBLISH to redis-server (line)\n"
-    "  --server HOST:PORT    repeatable; clients spread round-robin over the addresses,\n"
-    "                        which must all reach the same room or redis instance\n"
-    "                        (127.0.0.1:8888 in line mode, 127.0.0.1:6379 in redis mode)\n"
+    "  --server HOST:PORT    repeatable; client i connects to the (i mod N)-th address, so\n"
+    "                        senders and receivers spread over all of them; they must all\n"
+    "                        reach one room (epollchatd nodes linked with --redis) or one\n"
+    "                        redis instance (127.0.0.1:8888 in line mode, 127.0.0.1:6379\n"
+    "                        in redis mode)\n"
     "  --clients C           every message reaches C - 1 receivers (100). line: C connections,\n"
     "                        the first S of them also send; redis: C - 1 subscribers plus S\n"
     "                        publishers that do not subscribe\n"
@@ -28,11 +30,14 @@ const char* const kUsage =
     "  --duration SECONDS    stop starting new messages after this long\n"
     "  --timeout SECONDS     give up after this long without progress and report loss (10)\n"
     "  --connect-batch N     connections set up at once (256)\n"
-    "  --server-pid PID      report PID's CPU time (utime+stime, /proc/PID/stat) per delivery\n"
+    "  --server-pid PID      report PID's CPU time (utime+stime, /proc/PID/stat) per delivery;\n"
+    "                        repeatable: the sum, and each one in server_cpu_s_each\n"
     "  --idle-rss PID        open C idle connections and report PID's RSS growth per connection\n"
     "  --channel NAME        redis channel (epollchat-bench)\n"
     "  --quiet               no progress on stderr\n"
-    "Prints one `RESULT key=value ...` line on stdout; exits 1 if anything was lost.\n";
+    "Prints one `RESULT key=value ...` line on stdout; exits 1 if anything was lost. With\n"
+    "several servers it ends in servers=N (and server_cpu_s_each=... with several PIDs,\n"
+    "link_lost=N if a node said it lost its link).\n";
 
 namespace {
 
@@ -108,7 +113,7 @@ Options parse_options(int argc, char** argv) {
     } else if (option("--connect-batch")) {
       options.connect_batch = parse_number<std::uint32_t>("connect batch", value, 1, 100'000);
     } else if (option("--server-pid")) {
-      options.server_pid = parse_number<pid_t>("pid", value, 1, 1 << 30);
+      options.server_pids.push_back(parse_number<pid_t>("pid", value, 1, 1 << 30));
     } else if (option("--idle-rss")) {
       options.idle_rss_pid = parse_number<pid_t>("pid", value, 1, 1 << 30);
     } else if (option("--channel")) {

@@ -14,7 +14,7 @@ enum class Mode { line, redis };
 
 struct Options {
   Mode mode = Mode::line;
-  std::vector<std::string> servers;  // HOST:PORT, clients spread round-robin
+  std::vector<std::string> servers;  // HOST:PORT, clients spread round-robin (one room)
   std::uint32_t clients = 100;       // receivers + 1: every message reaches clients - 1
   std::uint32_t senders = 10;
   std::uint32_t messages = 10000;     // per sender (an upper bound when duration is set)
@@ -23,7 +23,7 @@ struct Options {
   double duration_s = 0;              // stop starting messages after this; 0: no limit
   double timeout_s = 10;              // give up after this long without progress
   std::uint32_t connect_batch = 256;  // connections being set up at once
-  pid_t server_pid = 0;               // report this process's CPU time
+  std::vector<pid_t> server_pids;     // report these processes' CPU time, summed
   pid_t idle_rss_pid = 0;             // idle-memory mode: report this process's RSS growth
   std::string channel = "epollchat-bench";
   bool progress = true;
