@@ -1,5 +1,7 @@
 #include "core/command.hpp"
 
+#include <algorithm>
+
 #include <charconv>
 #include <system_error>
 
@@ -66,6 +68,9 @@ Command parse_command(std::string_view line) noexcept {
   if (equals_ignoring_case(word, "me")) return {CommandKind::me, {}, rest};
   if (equals_ignoring_case(word, "help")) return {CommandKind::help, {}, {}};
   if (equals_ignoring_case(word, "quit")) return {CommandKind::quit, {}, rest};
+  if (equals_ignoring_case(word, "join")) return {CommandKind::join, take_word(rest), {}};
+  if (equals_ignoring_case(word, "part")) return {CommandKind::part, {}, {}};
+  if (equals_ignoring_case(word, "rooms")) return {CommandKind::rooms, {}, {}};
   return {CommandKind::unknown, word, {}};
 }
 
@@ -82,16 +87,40 @@ NicknameProblem check_nickname(std::string_view name) noexcept {
   return NicknameProblem::none;
 }
 
-std::optional<std::uint64_t> parse_client_id(std::string_view target) noexcept {
+std::string lower_case_ascii(std::string_view text) {
+  std::string lower(text);
+  for (char& c : lower) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return lower;
+}
+
+bool is_valid_room_name(std::string_view name) noexcept {
+  if (name.empty() || name.size() > kMaxRoomNameLength) return false;
+  return std::all_of(name.begin(), name.end(), is_nickname_character);
+}
+
+bool is_valid_node_id(std::string_view id) noexcept {
+  if (id.empty() || id.size() > kMaxNodeIdLength) return false;
+  return std::all_of(id.begin(), id.end(),
+                     [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); });
+}
+
+std::optional<ClientTarget> parse_client_target(std::string_view target) noexcept {
   if (target.size() < 2 || target.front() != '#') return std::nullopt;
-  const char* first = target.data() + 1;
-  const char* last = target.data() + target.size();
+  target.remove_prefix(1);
+  ClientTarget result;
+  if (const auto colon = target.find(':'); colon != std::string_view::npos) {
+    result.node = target.substr(0, colon);
+    if (!is_valid_node_id(result.node)) return std::nullopt;
+    target.remove_prefix(colon + 1);
+  }
   // from_chars accepts no sign or blanks for unsigned types; checked anyway for clarity.
-  if (*first < '0' || *first > '9') return std::nullopt;
-  std::uint64_t id = 0;
-  const auto [end, error] = std::from_chars(first, last, id);
+  if (target.empty() || target.front() < '0' || target.front() > '9') return std::nullopt;
+  const char* last = target.data() + target.size();
+  const auto [end, error] = std::from_chars(target.data(), last, result.number);
   if (error != std::errc{} || end != last) return std::nullopt;
-  return id;
+  return result;
 }
 
 }  // namespace epollchat

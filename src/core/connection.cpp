@@ -84,8 +84,7 @@ void Connection::close_after_flush() {
 void Connection::close_now(CloseReason reason) { finish(reason); }
 
 void Connection::unpause_reading() {
-  if (!reading_paused_) return;
-  reading_paused_ = false;
+  if (pauses_ == 0 || --pauses_ != 0) return;
   // Data that arrived while paused raised its edge then; read it without waiting.
   loop_.resume_next_turn(*this);
 }
@@ -134,7 +133,7 @@ bool Connection::decode(std::string_view bytes) {
 }
 
 void Connection::read_input() {
-  if (reading_paused_) return;
+  if (pauses_ != 0) return;
   bytes_read_last_batch_ = 0;
   const std::int64_t now = coarse_now_ns();
   if (!has_rate_allowance(now)) {
@@ -191,7 +190,7 @@ void Connection::read_input() {
   } else {
     partial_line_since_ = 0;
   }
-  if (throttled && state_ == State::open) handler_.on_throttled(*this);
+  if (throttled && state_ == State::open && pauses_ == 0) handler_.on_throttled(*this);
 }
 
 void Connection::flush() {

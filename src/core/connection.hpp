@@ -98,11 +98,13 @@ class Connection final : public Watcher, public DeferredTask {
   void close_now(CloseReason reason);
   // After on_throttled(): read again from the next turn (throttles again if still over).
   void resume_reading() { loop_.resume_next_turn(*this); }
-  // Stops reading until unpause_reading(): backpressure on a sender while its recipients
-  // cannot keep up. TCP holds what the peer sends meanwhile; nothing is lost.
-  void pause_reading() noexcept { reading_paused_ = true; }
+  // Stops reading until as many unpause_reading() calls: backpressure on a sender while its
+  // recipients cannot keep up, or a line that waits for an answer from elsewhere before the
+  // next may be handled. Paused from on_line(), the rest of that read waits unhandled.
+  // TCP holds what the peer sends meanwhile; nothing is lost.
+  void pause_reading() noexcept { ++pauses_; }
   void unpause_reading();
-  [[nodiscard]] bool is_reading_paused() const noexcept { return reading_paused_; }
+  [[nodiscard]] bool is_reading_paused() const noexcept { return pauses_ != 0; }
   // Bytes the last read_input() took from the socket.
   [[nodiscard]] std::size_t bytes_read_last_batch() const noexcept {
     return bytes_read_last_batch_;
@@ -137,7 +139,8 @@ class Connection final : public Watcher, public DeferredTask {
     if (state_ == State::open) handler_.on_line_too_long(*this);
   }
   [[nodiscard]] bool wants_more() const noexcept {
-    return state_ == State::open && (limits_.max_rate == 0 || rate_allowance_ > 0);
+    return state_ == State::open && pauses_ == 0 &&
+           (limits_.max_rate == 0 || rate_allowance_ > 0);
   }
 
  private:
@@ -176,7 +179,7 @@ class Connection final : public Watcher, public DeferredTask {
   std::size_t bytes_read_last_batch_ = 0;
   State state_ = State::open;
   bool watching_output_ = false;
-  bool reading_paused_ = false;
+  std::uint8_t pauses_ = 0;
   bool congested_ = false;
   // EPOLLRDHUP was seen: the EOF must be read even after a short read (see read_input).
   bool peer_hung_up_ = false;

@@ -23,7 +23,11 @@ std::string sanitized(std::string_view text) {
 
 }  // namespace
 
-std::string client_name(std::uint64_t id) { return "Client #" + std::to_string(id); }
+std::string client_name(std::string_view node, std::uint64_t id) {
+  std::string name = "Client #";
+  if (!node.empty()) name.append(node).push_back(':');
+  return name + std::to_string(id);
+}
 
 bool is_control_character(unsigned char c) noexcept { return (c < 0x20 && c != '\t') || c == 0x7f; }
 
@@ -50,8 +54,8 @@ char* write_chat_line(char* out, std::string_view sender, std::string_view text)
   return out;
 }
 
-std::string welcome_line(std::uint64_t id) {
-  return "Welcome to the chat room! Your chat ID is: " + client_name(id) + "\n";
+std::string welcome_line(std::string_view client_name) {
+  return "Welcome to the chat room! Your chat ID is: " + std::string(client_name) + "\n";
 }
 
 std::string joined_line(std::string_view name, std::size_t online) {
@@ -134,30 +138,68 @@ std::string unknown_command_line(std::string_view command) {
 std::string help_lines() {
   return "*** Commands:\n"
          "***   /nick NAME        take a nickname: 1-24 letters, digits, _ or -\n"
-         "***   /who              list who is online, in order of joining\n"
+         "***   /who              list who is in your room, in order of joining\n"
          "***   /msg TARGET TEXT  whisper TEXT to a nickname or #id only\n"
          "***   /me ACTION        tell the others: * NAME ACTION\n"
+         "***   /join ROOM        move to ROOM (1-32 letters, digits, _ or -)\n"
+         "***   /part             go back to the lobby\n"
+         "***   /rooms            list the rooms and how many are in each\n"
          "***   /quit [REASON]    leave; the others see the reason\n"
          "***   /help             this list\n"
          "***   //TEXT            send a chat line that starts with /\n";
 }
 
-std::string who_lines(const std::vector<std::string_view>& names) {
+namespace {
+
+// "*** HEAD a, b, c" continued on further "*** " lines past kWhoLineBody bytes; an item is
+// never split.
+std::string listed_lines(std::string body, const std::vector<std::string_view>& items) {
   std::string out;
-  std::string body = std::to_string(names.size()) + " online: ";
   bool first_on_line = true;
-  for (const std::string_view name : names) {
-    if (!first_on_line && body.size() + 2 + name.size() > kWhoLineBody) {
+  for (const std::string_view item : items) {
+    if (!first_on_line && body.size() + 2 + item.size() > kWhoLineBody) {
       out += notice(body);
       body.clear();
       first_on_line = true;
     }
     if (!first_on_line) body += ", ";
-    body += name;
+    body += item;
     first_on_line = false;
   }
   out += notice(body);
   return out;
 }
+
+}  // namespace
+
+std::string who_lines(const std::vector<std::string_view>& names) {
+  return listed_lines(std::to_string(names.size()) + " online: ", names);
+}
+
+std::string rooms_lines(const std::vector<std::pair<std::string_view, std::size_t>>& rooms) {
+  std::vector<std::string> entries;
+  entries.reserve(rooms.size());
+  for (const auto& [name, count] : rooms) {
+    entries.push_back(std::string(name) + " (" + std::to_string(count) + ")");
+  }
+  return listed_lines("Rooms: ", {entries.begin(), entries.end()});
+}
+
+std::string joined_room_line(std::string_view room, std::size_t online) {
+  return notice("You are now in " + std::string(room) + " (" + std::to_string(online) +
+                " online).");
+}
+
+std::string already_in_room_line(std::string_view room) {
+  return notice("You are already in " + std::string(room) + ".");
+}
+
+std::string invalid_room_line() {
+  return notice("Invalid room name: use 1-32 letters, digits, _ or -");
+}
+
+std::string link_lost_line() { return notice("Link to other servers lost; chatting locally."); }
+
+std::string link_restored_line() { return notice("Link restored."); }
 
 }  // namespace epollchat::protocol

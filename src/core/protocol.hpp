@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace epollchat::protocol {
@@ -16,8 +17,9 @@ namespace epollchat::protocol {
 // Lines a client receives that begin with this are server notices, not chat.
 inline constexpr std::string_view kNoticePrefix = "*** ";
 
-// The name others see for a client without a nickname: "Client #<id>".
-std::string client_name(std::uint64_t id);
+// The name others see for a client without a nickname: "Client #<id>", or with nodes
+// linked "Client #<node>:<id>" (node not empty).
+std::string client_name(std::string_view node, std::uint64_t id);
 
 // Replaces control characters other than TAB (C0 and DEL) by '?', so no peer can move
 // another's cursor or inject terminal escape sequences. Bytes >= 0x80 pass unchanged:
@@ -31,7 +33,7 @@ char* write_sanitized(char* out, std::string_view text) noexcept;
 char* write_chat_line(char* out, std::string_view sender, std::string_view text) noexcept;
 
 // Notices and greetings; each includes its trailing LF.
-std::string welcome_line(std::uint64_t id);
+std::string welcome_line(std::string_view client_name);
 std::string joined_line(std::string_view name, std::size_t online);
 std::string left_line(std::string_view name, std::size_t online);
 std::string alone_line();
@@ -72,5 +74,17 @@ inline constexpr std::size_t kWhoLineBody = 400;
 // "*** N online: a, b, Client #3" in the order given; split into more "*** " lines
 // ("*** d, e") when a line would pass kWhoLineBody bytes.
 std::string who_lines(const std::vector<std::string_view>& names);
+
+// Rooms (issue 10). "*** Rooms: lobby (12), dev (3)" in the order given, continued like
+// who_lines().
+std::string rooms_lines(const std::vector<std::pair<std::string_view, std::size_t>>& rooms);
+// "*** You are now in ROOM (K online)."
+std::string joined_room_line(std::string_view room, std::size_t online);
+std::string already_in_room_line(std::string_view room);
+std::string invalid_room_line();
+
+// The link between nodes (issue 10) went down / came back.
+std::string link_lost_line();
+std::string link_restored_line();
 
 }  // namespace epollchat::protocol

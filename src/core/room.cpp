@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "core/protocol.hpp"
 
@@ -13,8 +14,9 @@ void Room::add(Connection& member) {
 }
 
 void Room::remove(Connection& member) noexcept {
-  // Whatever the member staged is still delivered: it was accepted before it left.
-  if (staged_sender_ == &member) flush_staged();
+  // The staged batch was accepted before the member left: it is delivered as it stands,
+  // whether the member sent it (to the others) or is among its recipients.
+  flush_staged();
   // Linear, to keep join order; thousands of pointers are scanned in microseconds, and
   // this runs once per disconnect, not per message.
   const auto found = std::find(members_.begin(), members_.end(), &member);
@@ -41,14 +43,15 @@ Room::Range Room::append(std::string_view line) {
   return range;
 }
 
-void Room::stage_chat_line(Connection& sender, std::string_view sender_name,
-                           std::string_view text) {
-  if (staged_sender_ != &sender) flush_staged();
+void Room::stage_chat_line(const void* origin, const Connection* except,
+                           std::string_view sender_name, std::string_view text) {
+  if (staged_origin_ != origin) flush_staged();
   const std::size_t length = protocol::chat_line_size(sender_name, text);
   char* out = reserve(length);
   // reserve() may have handed on the batch to start a new chunk.
-  if (staged_sender_ == nullptr) {
-    staged_sender_ = &sender;
+  if (staged_origin_ == nullptr) {
+    staged_origin_ = origin;
+    staged_except_ = except;
     staged_ = Range{chunk_->size(), 0};
   }
   protocol::write_chat_line(out, sender_name, text);
@@ -57,10 +60,9 @@ void Room::stage_chat_line(Connection& sender, std::string_view sender_name,
 }
 
 void Room::flush_staged() {
-  if (staged_sender_ == nullptr) return;
-  const Connection* sender = staged_sender_;
-  staged_sender_ = nullptr;
-  queue_to_all(staged_, sender);
+  if (staged_origin_ == nullptr) return;
+  staged_origin_ = nullptr;
+  queue_to_all(staged_, std::exchange(staged_except_, nullptr));
 }
 
 void Room::broadcast(std::string_view line, const Connection* except) {

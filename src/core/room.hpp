@@ -15,7 +15,9 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/chunk.hpp"
@@ -25,9 +27,11 @@ namespace epollchat {
 
 class Room {
  public:
-  explicit Room(ChunkPool& pool) : pool_(pool) {}
+  Room(ChunkPool& pool, std::string name) : pool_(pool), name_(std::move(name)) {}
   Room(const Room&) = delete;
   Room& operator=(const Room&) = delete;
+
+  [[nodiscard]] const std::string& name() const noexcept { return name_; }
 
   void add(Connection& member);
   void remove(Connection& member) noexcept;
@@ -37,7 +41,15 @@ class Room {
   [[nodiscard]] const std::vector<Connection*>& members() const noexcept { return members_; }
 
   // Adds "<sender_name> says >> <text>" to the batch that goes to everyone but `sender`.
-  void stage_chat_line(Connection& sender, std::string_view sender_name, std::string_view text);
+  void stage_chat_line(Connection& sender, std::string_view sender_name, std::string_view text) {
+    stage_chat_line(&sender, &sender, sender_name, text);
+  }
+  // The same for a sender that is not a member here (on another node): `origin` tells one
+  // such sender's batch from another's; every member receives it.
+  void stage_remote_chat_line(const void* origin, std::string_view sender_name,
+                              std::string_view text) {
+    stage_chat_line(origin, nullptr, sender_name, text);
+  }
   // Queues the staged batch, if any.
   void flush_staged();
 
@@ -54,14 +66,19 @@ class Room {
 
   // `length` bytes of room in the current chunk (a new chunk if needed, after handing on
   // the staged batch, which lives in the old one).
+  void stage_chat_line(const void* origin, const Connection* except, std::string_view sender_name,
+                       std::string_view text);
   char* reserve(std::size_t length);
   Range append(std::string_view line);
   void queue_to_all(const Range& range, const Connection* except);
 
   ChunkPool& pool_;
   ChunkRef chunk_;
+  std::string name_;
   std::vector<Connection*> members_;
-  Connection* staged_sender_ = nullptr;
+  // Who the staged batch is from, and who does not get it (the sender, if a member).
+  const void* staged_origin_ = nullptr;
+  const Connection* staged_except_ = nullptr;
   Range staged_{0, 0};
 };
 

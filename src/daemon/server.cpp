@@ -32,15 +32,6 @@ const char* describe(CloseReason reason) noexcept {
   return "closed";
 }
 
-// The registry key of a nickname: ASCII lower case (nicknames are ASCII by validation).
-std::string folded(std::string_view nickname) {
-  std::string key(nickname);
-  for (char& c : key) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return key;
-}
-
 // How often throttled readers are looked at again: their allowance refills continuously,
 // so this only sets the granularity of the delay.
 constexpr auto kThrottleRecheck = std::chrono::milliseconds(50);
@@ -67,17 +58,26 @@ Server::Server(EventLoop& loop, const Log& log, const Settings& settings)
       log_(log),
       limits_{settings.max_line, settings.max_backlog, settings.max_rate},
       max_clients_(settings.max_clients),
-      room_(pool_),
       throttle_timer_(loop, [this] { resume_throttled(); }),
       line_timeout_timer_(loop, [this] { disconnect_stale_lines(); }),
       stall_timer_(loop, [this] { cut_off_stalled_readers(); }),
       line_timeout_seconds_(settings.line_timeout) {
+  auto lobby = std::make_unique<Room>(pool_, std::string(kLobby));
+  lobby_ = lobby.get();
+  rooms_.emplace(std::string(kLobby), std::move(lobby));
+  if (!settings.redis.empty()) {
+    node_id_ = settings.node_id.empty() ? random_node_id() : settings.node_id;
+    // Checked when the settings were read.
+    link_ = std::make_unique<ClusterLink>(loop_, log_, *RedisAddress::parse(settings.redis),
+                                          node_id_, *this);
+  }
   schedule_line_timeouts();
 }
 
 Server::~Server() {
   loop_.cancel(*this);
-  // Sessions first: their queues hold chunks of the pool, and the room lists them.
+  link_.reset();
+  // Sessions first: their queues hold chunks of the pool, and the rooms list them.
   sessions_.clear();
 }
 
@@ -118,7 +118,7 @@ void Server::disconnect_stale_lines() {
     if (since == 0 || since > oldest_allowed || !connection.is_reading()) continue;
     log_.info("client #" + std::to_string(id) + " disconnected: incomplete line older than " +
               std::to_string(line_timeout_seconds_) + " s");
-    room_.send_to(connection, protocol::line_timeout_line(line_timeout_seconds_));
+    session->reply(protocol::line_timeout_line(line_timeout_seconds_));
     connection.close_after_flush();
   }
 }
@@ -135,9 +135,9 @@ void Server::resume_throttled() {
   waiting.swap(throttled_);
   // A session may be listed twice; resuming twice in one turn is harmless.
   for (const std::uint64_t id : waiting) {
-    const auto found = sessions_.find(id);
-    if (found != sessions_.end() && found->second->connection().is_reading()) {
-      found->second->connection().resume_reading();
+    Session* session = find_session(id);
+    if (session != nullptr && session->connection().is_reading()) {
+      session->connection().resume_reading();
     }
   }
 }
@@ -153,7 +153,8 @@ void Server::on_accepted(UniqueFd fd) {
   const std::uint64_t id = next_id_++;
   std::unique_ptr<Session> session;
   try {
-    session = std::make_unique<Session>(*this, id, std::move(fd));
+    session = std::make_unique<Session>(*this, id, protocol::client_name(node_id_, id),
+                                        std::move(fd));
   } catch (const std::system_error& failure) {
     log_.warning("client #" + std::to_string(id) + " dropped: " + failure.what());
     return;
@@ -173,13 +174,14 @@ void Server::on_accepted(UniqueFd fd) {
   // Written straight to the fresh, empty socket rather than into the room's chunk: there it
   // would sit between consecutive join notices and split every member's otherwise merged
   // queue range into one segment per join.
-  const std::string welcome = protocol::welcome_line(id);
+  const std::string welcome = protocol::welcome_line(joined.name());
   const std::size_t written = joined.connection().write_directly(welcome);
   if (written < welcome.size()) {
-    room_.send_to(joined.connection(), std::string_view(welcome).substr(written));
+    lobby_->send_to(joined.connection(), std::string_view(welcome).substr(written));
   }
-  room_.add(joined.connection());
-  room_.broadcast(protocol::joined_line(joined.name(), room_.size()), &joined.connection());
+  ++present_;
+  enter(joined, *lobby_);
+  if (link_ && told_link_lost_) joined.reply(protocol::link_lost_line());
   note_status_change();
 }
 
@@ -204,69 +206,24 @@ void Server::on_accept_error(int error) {
 }
 
 void Server::leave(Session& session, std::string_view reason) {
-  if (!room_.contains(session.connection())) return;
-  room_.remove(session.connection());
-  if (!shutting_down_) {
-    room_.broadcast(reason.empty() ? protocol::left_line(session.name(), room_.size())
-                                   : protocol::left_line(session.name(), room_.size(), reason),
-                    nullptr);
-  }
+  if (session.room() == nullptr) return;
+  leave_room(session, reason);
+  --present_;
   release_nickname(session);
   note_status_change();
+}
+
+void Server::release_nickname(const Session& session) {
+  if (!session.has_nickname()) return;
+  const std::string key = lower_case_ascii(session.name());
+  const auto found = nicknames_.find(key);
+  if (found != nicknames_.end() && found->second == &session) nicknames_.erase(found);
+  if (link_) link_->release_nickname(key, owner_of(session.id()));
 }
 
 void Server::quit(Session& session, std::string_view reason) {
   leave(session, reason);
   session.connection().close_after_flush();
-}
-
-bool Server::claim_nickname(Session& session, std::string_view nickname) {
-  std::string key = folded(nickname);
-  const auto found = nicknames_.find(key);
-  if (found != nicknames_.end() && found->second != &session) return false;
-  // Same holder (a change of case) keeps its entry; otherwise the old name is freed.
-  if (found == nicknames_.end()) {
-    release_nickname(session);
-    nicknames_.emplace(std::move(key), &session);
-  }
-  session.set_nickname(nickname);
-  return true;
-}
-
-void Server::release_nickname(const Session& session) {
-  if (!session.has_nickname()) return;
-  const auto found = nicknames_.find(folded(session.name()));
-  if (found != nicknames_.end() && found->second == &session) nicknames_.erase(found);
-}
-
-Session* Server::find_member(std::string_view target) {
-  Session* session = nullptr;
-  if (const auto id = parse_client_id(target)) {
-    const auto found = sessions_.find(*id);
-    if (found != sessions_.end()) session = found->second.get();
-  } else if (check_nickname(target) == NicknameProblem::none) {
-    const auto found = nicknames_.find(folded(target));
-    if (found != nicknames_.end()) session = found->second;
-  }
-  // A session that left (and is only sending what was queued) is no longer addressable.
-  if (session == nullptr || !room_.contains(session->connection())) return nullptr;
-  return session;
-}
-
-std::string Server::who_lines() const {
-  // The room knows connections, not sessions; /who is rare, so the way back is a map built
-  // for the reply rather than a pointer kept in every idle connection.
-  std::unordered_map<const Connection*, const Session*> by_connection;
-  by_connection.reserve(sessions_.size());
-  for (const auto& [id, session] : sessions_)
-    by_connection.emplace(&session->connection(), session.get());
-  std::vector<std::string_view> names;
-  names.reserve(room_.size());
-  for (const Connection* member : room_.members()) {
-    const auto found = by_connection.find(member);
-    if (found != by_connection.end()) names.push_back(found->second->name());
-  }
-  return protocol::who_lines(names);
 }
 
 void Server::pace_sender(Session& session) {
@@ -297,8 +254,7 @@ void Server::resume_paused_senders() {
   std::vector<std::uint64_t> paused;
   paused.swap(paused_senders_);
   for (const std::uint64_t id : paused) {
-    const auto found = sessions_.find(id);
-    if (found != sessions_.end()) found->second->connection().unpause_reading();
+    if (Session* session = find_session(id)) session->connection().unpause_reading();
   }
 }
 
@@ -308,9 +264,9 @@ void Server::cut_off_stalled_readers() {
   // Copied: cutting one off retires it, which edits congested_.
   const std::vector<std::uint64_t> congested = congested_;
   for (const std::uint64_t id : congested) {
-    const auto found = sessions_.find(id);
-    if (found == sessions_.end()) continue;
-    Connection& connection = found->second->connection();
+    Session* session = find_session(id);
+    if (session == nullptr) continue;
+    Connection& connection = session->connection();
     if (connection.is_open() && connection.last_output_progress() < stalled_before) {
       connection.close_now(CloseReason::reader_stalled);
     }
@@ -348,7 +304,9 @@ void Server::run_deferred() {
 void Server::begin_shutdown() {
   shutting_down_ = true;
   for (auto& listener : listeners_) listener->stop();
-  room_.broadcast(protocol::shutting_down_line(), nullptr);
+  // The other nodes drop all of this node's clients at once, with their leave notices.
+  if (link_) link_->say_goodbye();
+  broadcast_everywhere(protocol::shutting_down_line());
   for (auto& [id, session] : sessions_) session->connection().close_after_flush();
 }
 

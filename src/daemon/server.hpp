@@ -1,9 +1,17 @@
-// Server: the chat service — listeners, sessions and the room they share.
+// Server: the chat service — listeners, sessions, the rooms they share and, with `redis`
+// set, the link that makes several nodes one chat.
 //
-// Owns: the listening sockets, every session, the room and the chunk pool behind it, and the
-// registry of nicknames (case-insensitively unique; a name is freed when its owner leaves).
+// Owns: the listening sockets, every session, the rooms (lobby always; others while someone
+// is in them) and the chunk pool behind them, the registry of nicknames (case-insensitively
+// unique; a name is freed when its owner leaves), and with a link: the ClusterLink and the
+// directory of clients on other nodes.
 // Never: exits, blocks, or lets one client's failure reach another or the loop; talks to
 // systemd (main does that, from the status it reads here).
+//
+// Remote clients are shown exactly like local ones: their lines are staged into the local
+// room, and counts, /who and /rooms add the directory's figures. What a local client does
+// in a room is published once per input batch (all its chat lines of a read in one message),
+// so the link costs one PUBLISH per batch, not per line.
 // Lifetime: sessions whose connections closed during a turn are destroyed in that turn's
 // deferred phase, after every event of the batch was dispatched.
 #pragma once
@@ -11,6 +19,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -24,13 +33,15 @@
 #include "core/room.hpp"
 #include "core/socket.hpp"
 #include "core/timer.hpp"
+#include "daemon/cluster_directory.hpp"
+#include "daemon/cluster_link.hpp"
 #include "daemon/log.hpp"
 #include "daemon/session.hpp"
 #include "daemon/settings.hpp"
 
 namespace epollchat::daemon {
 
-class Server final : public ListenerHandler, public DeferredTask {
+class Server final : public ListenerHandler, public DeferredTask, public ClusterLinkHandler {
  public:
   Server(EventLoop& loop, const Log& log, const Settings& settings);
   ~Server();
@@ -49,7 +60,12 @@ class Server final : public ListenerHandler, public DeferredTask {
   void begin_shutdown();
   [[nodiscard]] bool has_sessions() const noexcept { return !sessions_.empty(); }
 
-  [[nodiscard]] std::size_t online() const noexcept { return room_.size(); }
+  // Starts the link to other nodes, if `redis` was set.
+  void start_link();
+  // "; link up (3 nodes)" and the like for STATUS=, or "" without a link.
+  [[nodiscard]] std::string link_status() const;
+
+  [[nodiscard]] std::size_t online() const noexcept { return present_; }
   [[nodiscard]] std::uint64_t relayed() const noexcept { return relayed_; }
   // Called once when online() or relayed() first changes after take_status_change().
   void on_status_change(std::function<void()> callback) {
@@ -60,7 +76,18 @@ class Server final : public ListenerHandler, public DeferredTask {
 
   // For sessions.
   [[nodiscard]] EventLoop& loop() noexcept { return loop_; }
-  [[nodiscard]] Room& room() noexcept { return room_; }
+  [[nodiscard]] Room& lobby() noexcept { return *lobby_; }
+  // Local members plus, with the link up, members on other nodes.
+  [[nodiscard]] std::size_t population(const Room& room) const;
+  // Moves the session to the (valid) room `name` with the notices and the reply.
+  void move(Session& session, std::string_view name);
+  // The /rooms reply.
+  [[nodiscard]] std::string rooms_lines() const;
+  // The session said (chat) or did (/me) something in its room: tell the other nodes.
+  void publish_chat(const Session& session, std::string_view text);
+  void publish_action(const Session& session, std::string_view action);
+  // Sends what publish_chat() collected; at the end of the sender's input batch.
+  void flush_published_chat();
   [[nodiscard]] const ConnectionLimits& connection_limits() const noexcept { return limits_; }
   void count_relayed() noexcept {
     ++relayed_;
@@ -72,13 +99,15 @@ class Server final : public ListenerHandler, public DeferredTask {
   void leave(Session& session, std::string_view reason = {});
   // /quit: leaves with `reason`, then closes once its output is out.
   void quit(Session& session, std::string_view reason);
-  // Gives `session` the (valid) nickname, freeing its old one; false if another member
-  // holds it in any case. Others are not told here.
-  bool claim_nickname(Session& session, std::string_view nickname);
-  // The member called `target` (a nickname in any case, or "#<id>"), or null.
-  [[nodiscard]] Session* find_member(std::string_view target);
-  // The /who reply: every member's name, in join order.
-  [[nodiscard]] std::string who_lines() const;
+  // /nick with a valid nickname other than the session's: takes it if nobody here or on
+  // another node holds it, and tells the room; else replies that it is taken. With the link
+  // up, Redis decides; the session reads no further line until it has.
+  void change_nickname(Session& session, std::string_view nickname);
+  // /msg: whispers `text` to `target` (a nickname in any case, "#<id>" or "#<node>:<id>")
+  // on any node, and replies to the sender.
+  void whisper(Session& session, std::string_view target, std::string_view text);
+  // The /who reply: every member's name in the session's room, local ones in join order.
+  [[nodiscard]] std::string who_lines(const Session& session) const;
   // The session is over max-rate and stopped reading; it is resumed shortly.
   void throttle(Session& session);
   // Backpressure. While some recipient cannot take its output (congested: more than half
@@ -91,13 +120,51 @@ class Server final : public ListenerHandler, public DeferredTask {
   // The session's connection closed; it is destroyed at the end of the turn.
   void retire(Session& session, CloseReason reason);
 
+  void on_link_up() override;
+  void on_link_down() override;
+  void on_cluster_message(const ClusterMessage& message) override;
+  void on_link_beat() override;
+  void on_nickname_claim(std::uint64_t request, bool claimed) override;
+
   void on_accepted(UniqueFd connection) override;
   void on_accept_error(int error) override;
   void run_deferred() override;
 
  private:
+  struct PendingClaim {
+    std::uint64_t session;
+    std::string nickname;
+  };
+  // What publish_chat() collected: consecutive lines of one sender.
+  struct OutgoingChat {
+    std::uint64_t sender = 0;
+    std::string room;
+    std::string name;
+    std::string text;
+  };
+
   void refuse_full(UniqueFd connection);
+  Room& room_named(std::string_view name);
+  void drop_room_if_empty(Room& room);
+  void enter(Session& session, Room& room);
+  void leave_room(Session& session, std::string_view reason);
+  // Registers the nickname locally, tells the room and the other nodes.
+  void complete_nickname_change(Session& session, std::string_view nickname);
+  bool nickname_taken(const Session& session, std::string_view nickname) const;
   void release_nickname(const Session& session);
+  [[nodiscard]] Session* find_session(std::uint64_t id);
+  [[nodiscard]] Session* find_local(std::string_view target);
+  [[nodiscard]] std::string owner_of(std::uint64_t id) const;
+  void publish(const ClusterMessage& message);
+  void deliver_remote_chat(const ClusterMessage& message);
+  void publish_roster(std::string_view for_instance);
+  void apply_roster(const ClusterMessage& message);
+  void announce_departures(const std::vector<ClusterDirectory::Departure>& departed);
+  void broadcast_everywhere(std::string_view line);
+  void remote_joined(std::string_view room, std::string_view name);
+  void remote_left(std::string_view room, std::string_view name, std::string_view reason);
+  [[nodiscard]] Room* find_room(std::string_view name);
+  void reclaim_nicknames();
   void resume_throttled();
   void resume_paused_senders();
   void cut_off_stalled_readers();
@@ -117,7 +184,9 @@ class Server final : public ListenerHandler, public DeferredTask {
   // Declared before the room and the sessions: queued chunks go back to the pool when
   // the sessions are destroyed.
   ChunkPool pool_;
-  Room room_;
+  // By lower-case name; `lobby_` is always there.
+  std::map<std::string, std::unique_ptr<Room>, std::less<>> rooms_;
+  Room* lobby_ = nullptr;
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::unordered_map<std::uint64_t, std::unique_ptr<Session>> sessions_;
   // Nicknames in lower case -> their holder. Only named members have an entry, so an idle
@@ -131,6 +200,14 @@ class Server final : public ListenerHandler, public DeferredTask {
   Timer line_timeout_timer_;
   Timer stall_timer_;
   std::size_t line_timeout_seconds_;
+  std::string node_id_;  // empty without a link
+  std::unique_ptr<ClusterLink> link_;
+  ClusterDirectory directory_;
+  std::unordered_map<std::uint64_t, PendingClaim> pending_claims_;
+  OutgoingChat outgoing_chat_;
+  std::size_t beats_ = 0;
+  bool told_link_lost_ = false;
+  std::size_t present_ = 0;  // sessions in a room (connected and not yet left)
   std::uint64_t next_id_ = 1;
   std::uint64_t relayed_ = 0;
   bool shutting_down_ = false;

@@ -70,6 +70,7 @@ void Service::run() {
   log_.notice(std::string("epollchatd ") + EPOLLCHAT_VERSION + " " + listening_status() +
               (socket_activated_ ? " (socket activation)" : ""));
   systemd::notify_ready(listening_status());
+  server_.start_link();
   if (const auto interval = systemd::watchdog_interval()) {
     watchdog_timer_.arm(*interval / 2, *interval / 2);
   }
@@ -110,6 +111,11 @@ void Service::reload() {
       fresh.listen = settings_.listen;
       fresh.port = settings_.port;
     }
+    if (fresh.redis != settings_.redis || fresh.node_id != settings_.node_id) {
+      log_.warning("redis or node-id changed; that takes a restart, keeping the current link");
+      fresh.redis = settings_.redis;
+      fresh.node_id = settings_.node_id;
+    }
     server_.apply_limits(fresh);
     log_.set_level(fresh.log_level);
     settings_ = std::move(fresh);
@@ -132,7 +138,8 @@ void Service::report_status() {
   last_status_report_ = Clock::now();
   server_.take_status_change();
   systemd::notify_status(std::to_string(server_.online()) + " clients online, " +
-                         std::to_string(server_.relayed()) + " messages relayed");
+                         std::to_string(server_.relayed()) + " messages relayed" +
+                         server_.link_status());
 }
 
 }  // namespace epollchat::daemon

@@ -1,15 +1,17 @@
 #include "daemon/session.hpp"
 
+#include <utility>
+
 #include "core/command.hpp"
 #include "core/protocol.hpp"
 #include "daemon/server.hpp"
 
 namespace epollchat::daemon {
 
-Session::Session(Server& server, std::uint64_t id, UniqueFd fd)
+Session::Session(Server& server, std::uint64_t id, std::string name, UniqueFd fd)
     : server_(server),
       id_(id),
-      name_(protocol::client_name(id)),
+      name_(std::move(name)),
       connection_(server.loop(), std::move(fd), *this, server.connection_limits()) {}
 
 void Session::on_line(Connection& /*connection*/, std::string_view line) {
@@ -22,16 +24,21 @@ void Session::on_line(Connection& /*connection*/, std::string_view line) {
 }
 
 void Session::say(std::string_view text) {
-  Room& room = server_.room();
-  if (room.size() <= 1) {
+  if (room_ == nullptr) return;
+  // population() looks at other nodes too, so it is asked only when the room looks empty.
+  if (room_->size() <= 1 && server_.population(*room_) <= 1) {
     reply(protocol::alone_line());
     return;
   }
-  room.stage_chat_line(connection_, name_, text);
+  room_->stage_chat_line(connection_, name_, text);
+  server_.publish_chat(*this, text);
   server_.count_relayed();
 }
 
-void Session::reply(std::string_view line) { server_.room().send_to(connection_, line); }
+void Session::reply(std::string_view line) {
+  // Through the session's room, so the reply keeps its place among the chat it receives.
+  (room_ != nullptr ? *room_ : server_.lobby()).send_to(connection_, line);
+}
 
 void Session::run_command(std::string_view line) {
   const Command command = parse_command(line);
@@ -43,7 +50,7 @@ void Session::run_command(std::string_view line) {
       change_nickname(command.argument);
       return;
     case CommandKind::who:
-      reply(server_.who_lines());
+      reply(server_.who_lines(*this));
       return;
     case CommandKind::msg:
       whisper(command.argument, command.text);
@@ -56,6 +63,15 @@ void Session::run_command(std::string_view line) {
       return;
     case CommandKind::quit:
       server_.quit(*this, command.text);
+      return;
+    case CommandKind::join:
+      join(command.argument);
+      return;
+    case CommandKind::part:
+      join(kLobby);
+      return;
+    case CommandKind::rooms:
+      reply(server_.rooms_lines());
       return;
     case CommandKind::unknown:
       reply(protocol::unknown_command_line(command.argument));
@@ -82,14 +98,7 @@ void Session::change_nickname(std::string_view nickname) {
     reply(protocol::nickname_unchanged_line(name_));
     return;
   }
-  const std::string old_name = name_;
-  if (!server_.claim_nickname(*this, nickname)) {
-    reply(protocol::nickname_taken_line(nickname));
-    return;
-  }
-  Room& room = server_.room();
-  room.broadcast(protocol::renamed_line(old_name, name_), &connection_);
-  reply(protocol::renamed_you_line(name_));
+  server_.change_nickname(*this, nickname);
 }
 
 void Session::whisper(std::string_view target, std::string_view text) {
@@ -97,14 +106,7 @@ void Session::whisper(std::string_view target, std::string_view text) {
     reply(protocol::usage_line("/msg TARGET TEXT (TARGET: a nickname or #id)"));
     return;
   }
-  Session* recipient = server_.find_member(target);
-  if (recipient == nullptr) {
-    reply(protocol::no_such_user_line(target));
-    return;
-  }
-  server_.room().send_to(recipient->connection_, protocol::whisper_line(name_, text));
-  reply(protocol::whisper_sent_line(recipient->name_));
-  server_.count_relayed();
+  server_.whisper(*this, target, text);
 }
 
 void Session::act(std::string_view action) {
@@ -112,22 +114,40 @@ void Session::act(std::string_view action) {
     reply(protocol::usage_line("/me ACTION"));
     return;
   }
-  Room& room = server_.room();
-  if (room.size() <= 1) {
+  if (room_ == nullptr) return;
+  if (room_->size() <= 1 && server_.population(*room_) <= 1) {
     reply(protocol::alone_line());
     return;
   }
-  room.broadcast(protocol::action_line(name_, action), &connection_);
+  room_->broadcast(protocol::action_line(name_, action), &connection_);
+  server_.publish_action(*this, action);
   server_.count_relayed();
 }
 
+void Session::join(std::string_view room) {
+  if (room.empty()) {
+    reply(protocol::usage_line("/join ROOM"));
+    return;
+  }
+  if (!is_valid_room_name(room)) {
+    reply(protocol::invalid_room_line());
+    return;
+  }
+  if (room_ == nullptr) return;
+  if (equals_ignoring_case(room, room_->name())) {
+    reply(protocol::already_in_room_line(room_->name()));
+    return;
+  }
+  server_.move(*this, room);
+}
+
 void Session::on_line_too_long(Connection& /*connection*/) {
-  server_.room().send_to(connection_,
-                         protocol::line_too_long_line(server_.connection_limits().max_line));
+  reply(protocol::line_too_long_line(server_.connection_limits().max_line));
 }
 
 void Session::on_input_batch_end(Connection& /*connection*/) {
-  server_.room().flush_staged();
+  if (room_ != nullptr) room_->flush_staged();
+  server_.flush_published_chat();
   server_.pace_sender(*this);
 }
 
@@ -138,8 +158,7 @@ void Session::on_output_congestion(Connection& /*connection*/, bool congested) {
 void Session::on_throttled(Connection& /*connection*/) {
   if (!told_to_slow_down_) {
     told_to_slow_down_ = true;
-    server_.room().send_to(connection_,
-                           protocol::slow_down_line(server_.connection_limits().max_rate));
+    reply(protocol::slow_down_line(server_.connection_limits().max_rate));
   }
   server_.throttle(*this);
 }

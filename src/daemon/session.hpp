@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "core/connection.hpp"
+#include "core/room.hpp"
 #include "core/unique_fd.hpp"
 
 namespace epollchat::daemon {
@@ -24,8 +25,9 @@ class Server;
 
 class Session final : public ConnectionHandler {
  public:
-  // Throws std::system_error if the connection cannot be watched.
-  Session(Server& server, std::uint64_t id, UniqueFd fd);
+  // `name` is "Client #<id>" (or "Client #<node>:<id>" with a link). Throws
+  // std::system_error if the connection cannot be watched.
+  Session(Server& server, std::uint64_t id, std::string name, UniqueFd fd);
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
@@ -38,6 +40,12 @@ class Session final : public ConnectionHandler {
     name_ = nickname;
     has_nickname_ = true;
   }
+  // The room the session is in; null once it left (it may still be sending what is queued).
+  [[nodiscard]] Room* room() const noexcept { return room_; }
+  // Only the Server calls this.
+  void set_room(Room* room) noexcept { room_ = room; }
+  // Queues a line to this client after everything its room accepted so far.
+  void reply(std::string_view line);
   [[nodiscard]] Connection& connection() noexcept { return connection_; }
   [[nodiscard]] const Connection& connection() const noexcept { return connection_; }
 
@@ -56,11 +64,12 @@ class Session final : public ConnectionHandler {
   void change_nickname(std::string_view nickname);
   void whisper(std::string_view target, std::string_view text);
   void act(std::string_view action);
-  void reply(std::string_view line);
+  void join(std::string_view room);
 
   Server& server_;
   std::uint64_t id_;
   std::string name_;
+  Room* room_ = nullptr;
   bool told_to_slow_down_ = false;
   bool has_nickname_ = false;
   Connection connection_;

@@ -4,7 +4,9 @@
 #include <charconv>
 #include <limits>
 
+#include "core/command.hpp"
 #include "core/socket.hpp"
+#include "daemon/redis_address.hpp"
 
 namespace epollchat::daemon {
 namespace {
@@ -70,6 +72,18 @@ std::optional<std::string> apply_setting(Settings& settings, std::string_view ke
     if (!level)
       return invalid("log level", value, "emerg, alert, crit, err, warning, notice, info or debug");
     settings.log_level = *level;
+    return std::nullopt;
+  }
+  if (key == "redis") {
+    if (!value.empty() && !RedisAddress::parse(value)) {
+      return invalid("redis address", value, "HOST:PORT or /path/to/socket");
+    }
+    settings.redis = std::string(value);
+    return std::nullopt;
+  }
+  if (key == "node-id") {
+    if (!is_valid_node_id(value)) return invalid("node id", value, "1-8 of a-z, 0-9");
+    settings.node_id = std::string(value);
     return std::nullopt;
   }
   return "unknown key '" + std::string(key) + "'";

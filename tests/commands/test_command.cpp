@@ -1,9 +1,12 @@
-// parse_command(), check_nickname() and parse_client_id(): the pure parts of issue 9.
+// parse_command(), check_nickname(), parse_client_target() and the room and node names:
+// the pure parts of issues 9 and 10.
 #include "core/command.hpp"
 
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace epollchat {
 namespace {
@@ -116,17 +119,66 @@ TEST(EqualsIgnoringCase, AsciiOnly) {
   EXPECT_FALSE(equals_ignoring_case("@", "`"));  // 0x40 vs 0x60: not a letter pair
 }
 
-TEST(ParseClientId, OnlyHashAndDigits) {
-  EXPECT_EQ(parse_client_id("#1"), 1u);
-  EXPECT_EQ(parse_client_id("#18446744073709551615"), 18446744073709551615u);
-  EXPECT_FALSE(parse_client_id("#18446744073709551616"));
-  EXPECT_FALSE(parse_client_id("#"));
-  EXPECT_FALSE(parse_client_id("1"));
-  EXPECT_FALSE(parse_client_id("#-1"));
-  EXPECT_FALSE(parse_client_id("#+1"));
-  EXPECT_FALSE(parse_client_id("#1x"));
-  EXPECT_FALSE(parse_client_id("# 1"));
-  EXPECT_FALSE(parse_client_id("alice"));
+std::optional<std::uint64_t> local_number(std::string_view target) {
+  const auto parsed = parse_client_target(target);
+  if (!parsed || !parsed->node.empty()) return std::nullopt;
+  return parsed->number;
+}
+
+TEST(ParseClientTarget, HashAndDigits) {
+  EXPECT_EQ(local_number("#1"), 1u);
+  EXPECT_EQ(local_number("#18446744073709551615"), 18446744073709551615u);
+  EXPECT_FALSE(parse_client_target("#18446744073709551616"));
+  EXPECT_FALSE(parse_client_target("#"));
+  EXPECT_FALSE(parse_client_target("1"));
+  EXPECT_FALSE(parse_client_target("#-1"));
+  EXPECT_FALSE(parse_client_target("#+1"));
+  EXPECT_FALSE(parse_client_target("#1x"));
+  EXPECT_FALSE(parse_client_target("# 1"));
+  EXPECT_FALSE(parse_client_target("alice"));
+}
+
+TEST(ParseClientTarget, NodeQualified) {
+  const auto target = parse_client_target("#b7:12");
+  ASSERT_TRUE(target);
+  EXPECT_EQ(target->node, "b7");
+  EXPECT_EQ(target->number, 12u);
+  EXPECT_TRUE(parse_client_target("#abcdef12:0"));
+  EXPECT_FALSE(parse_client_target("#abcdef123:1"));  // node id over 8 characters
+  EXPECT_FALSE(parse_client_target("#B7:1"));         // node ids are lower case
+  EXPECT_FALSE(parse_client_target("#:1"));
+  EXPECT_FALSE(parse_client_target("#b7:"));
+  EXPECT_FALSE(parse_client_target("#b7:1:2"));
+  EXPECT_FALSE(parse_client_target("#b-7:1"));
+}
+
+TEST(ParseCommand, RoomCommands) {
+  EXPECT_EQ(parse_command("/join dev").kind, CommandKind::join);
+  EXPECT_EQ(parse_command("/JOIN  dev  extra").argument, "dev");
+  EXPECT_EQ(parse_command("/join").argument, "");
+  EXPECT_EQ(parse_command("/part now").kind, CommandKind::part);
+  EXPECT_EQ(parse_command("/Rooms").kind, CommandKind::rooms);
+  EXPECT_EQ(parse_command("/roomsx").kind, CommandKind::unknown);
+}
+
+TEST(RoomName, LettersDigitsUnderscoreDash) {
+  EXPECT_TRUE(is_valid_room_name("lobby"));
+  EXPECT_TRUE(is_valid_room_name("Dev_team-2"));
+  EXPECT_TRUE(is_valid_room_name(std::string(kMaxRoomNameLength, 'r')));
+  EXPECT_FALSE(is_valid_room_name(std::string(kMaxRoomNameLength + 1, 'r')));
+  EXPECT_FALSE(is_valid_room_name(""));
+  EXPECT_FALSE(is_valid_room_name("dev room"));
+  EXPECT_FALSE(is_valid_room_name("d\xc3\xa9v"));
+  EXPECT_FALSE(is_valid_room_name("#dev"));
+}
+
+TEST(NodeId, LowerCaseLettersAndDigits) {
+  EXPECT_TRUE(is_valid_node_id("b7"));
+  EXPECT_TRUE(is_valid_node_id("node0001"));
+  EXPECT_FALSE(is_valid_node_id("node00001"));
+  EXPECT_FALSE(is_valid_node_id(""));
+  EXPECT_FALSE(is_valid_node_id("B7"));
+  EXPECT_FALSE(is_valid_node_id("b_7"));
 }
 
 }  // namespace

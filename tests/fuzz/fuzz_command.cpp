@@ -51,6 +51,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     require(!epollchat::equals_ignoring_case(line.substr(0, 6), "client"));
   }
-  if (epollchat::parse_client_id(line)) require(line.size() >= 2 && line.front() == '#');
+  if (const auto target = epollchat::parse_client_target(line)) {
+    require(line.size() >= 2 && line.front() == '#');
+    require(target->node.empty() || epollchat::is_valid_node_id(target->node));
+  }
+  if (epollchat::is_valid_room_name(line)) {
+    require(!line.empty() && line.size() <= epollchat::kMaxRoomNameLength);
+    require(epollchat::check_nickname(line) != epollchat::NicknameProblem::malformed ||
+            line.size() > epollchat::kMaxNicknameLength);
+  }
   return 0;
 }

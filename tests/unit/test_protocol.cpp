@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 namespace epollchat {
 namespace {
@@ -25,8 +28,10 @@ std::string sanitized(std::string_view text) {
 }
 
 TEST(Protocol, NoticesAndGreetingsHaveTheContractTexts) {
-  EXPECT_EQ(protocol::client_name(7), "Client #7");
-  EXPECT_EQ(protocol::welcome_line(1), "Welcome to the chat room! Your chat ID is: Client #1\n");
+  EXPECT_EQ(protocol::client_name("", 7), "Client #7");
+  EXPECT_EQ(protocol::client_name("b7", 12), "Client #b7:12");
+  EXPECT_EQ(protocol::welcome_line("Client #1"),
+            "Welcome to the chat room! Your chat ID is: Client #1\n");
   EXPECT_EQ(protocol::joined_line("Client #3", 2), "*** Client #3 joined (2 online)\n");
   EXPECT_EQ(protocol::left_line("Client #3", 1), "*** Client #3 left (1 online)\n");
   EXPECT_EQ(protocol::alone_line(), "*** You are alone in the chat room.\n");
@@ -36,8 +41,35 @@ TEST(Protocol, NoticesAndGreetingsHaveTheContractTexts) {
   EXPECT_EQ(protocol::kNoticePrefix, "*** ");
 }
 
+TEST(Protocol, RoomAndLinkLinesHaveTheContractTexts) {
+  EXPECT_EQ(protocol::rooms_lines({{"lobby", 12}, {"dev", 3}}), "*** Rooms: lobby (12), dev (3)\n");
+  EXPECT_EQ(protocol::joined_room_line("dev", 3), "*** You are now in dev (3 online).\n");
+  EXPECT_EQ(protocol::already_in_room_line("lobby"), "*** You are already in lobby.\n");
+  EXPECT_EQ(protocol::invalid_room_line(),
+            "*** Invalid room name: use 1-32 letters, digits, _ or -\n");
+  EXPECT_EQ(protocol::link_lost_line(), "*** Link to other servers lost; chatting locally.\n");
+  EXPECT_EQ(protocol::link_restored_line(), "*** Link restored.\n");
+}
+
+TEST(Protocol, LongRoomListsContinueOnMoreLines) {
+  std::vector<std::pair<std::string_view, std::size_t>> rooms;
+  const std::string name(32, 'r');
+  for (int i = 0; i < 40; ++i) rooms.emplace_back(name, 1);
+  const std::string lines = protocol::rooms_lines(rooms);
+  std::size_t line_count = 0;
+  for (std::size_t start = 0; start < lines.size();) {
+    const std::size_t end = lines.find('\n', start);
+    ASSERT_NE(end, std::string::npos);
+    EXPECT_EQ(lines.compare(start, 4, "*** "), 0);
+    EXPECT_LE(end - start, 4 + protocol::kWhoLineBody);
+    ++line_count;
+    start = end + 1;
+  }
+  EXPECT_GT(line_count, 1u);
+}
+
 TEST(Protocol, LargeIdsAndCountsArePrintedInFull) {
-  EXPECT_EQ(protocol::welcome_line(18446744073709551615u),
+  EXPECT_EQ(protocol::welcome_line(protocol::client_name("", 18446744073709551615u)),
             "Welcome to the chat room! Your chat ID is: Client #18446744073709551615\n");
   EXPECT_EQ(protocol::joined_line("Client #100000", 100000),
             "*** Client #100000 joined (100000 online)\n");

@@ -54,7 +54,7 @@ class RoomTest : public ::testing::Test {
   NullHandler handler_;
   // Declared after the pool and before the room, so connections go first, then the room.
   std::vector<Member> members_;
-  Room room_{pool_};
+  Room room_{pool_, "lobby"};
 };
 
 TEST_F(RoomTest, StagedLinesAreQueuedOnFlushToEveryoneButTheSender) {
@@ -96,6 +96,21 @@ TEST_F(RoomTest, InterleavedSendersKeepTheRoomsOrder) {
   EXPECT_EQ(received(0), "Client #2 says >> b1\n");
   EXPECT_EQ(received(1), "Client #1 says >> a1\nClient #1 says >> a2\n");
   EXPECT_EQ(received(2), "Client #1 says >> a1\nClient #2 says >> b1\nClient #1 says >> a2\n");
+}
+
+TEST_F(RoomTest, RemoteSendersReachEveryMemberInBatchesPerOrigin) {
+  Connection& a = join();
+  join();
+  const int origin_x = 0;
+  const int origin_y = 0;
+  room_.stage_remote_chat_line(&origin_x, "Client #b7:1", "x1");
+  room_.stage_remote_chat_line(&origin_x, "Client #b7:1", "x2");
+  room_.stage_chat_line(a, "Client #1", "a1");
+  room_.stage_remote_chat_line(&origin_y, "Client #c2:5", "y1");
+  room_.flush_staged();
+  const std::string remote_x = "Client #b7:1 says >> x1\nClient #b7:1 says >> x2\n";
+  EXPECT_EQ(received(0), remote_x + "Client #c2:5 says >> y1\n");
+  EXPECT_EQ(received(1), remote_x + "Client #1 says >> a1\nClient #c2:5 says >> y1\n");
 }
 
 TEST_F(RoomTest, SendToAfterStagedLinesKeepsOrder) {
@@ -140,15 +155,16 @@ TEST_F(RoomTest, RemoveFlushesTheMembersStagedLines) {
   EXPECT_EQ(received(0), "") << "a removed member gets no more broadcasts";
 }
 
-TEST_F(RoomTest, RemovingAnotherMemberKeepsTheStagedBatch) {
+TEST_F(RoomTest, AMemberWhoLeavesStillGetsWhatWasStagedBeforeIt) {
   Connection& a = join();
   Connection& b = join();
   join();
   room_.stage_chat_line(a, "Client #1", "hi");
-  room_.remove(b);
+  room_.remove(b);  // e.g. /join elsewhere: the line was accepted while b was here
+  room_.stage_chat_line(a, "Client #1", "after");
   room_.flush_staged();
-  EXPECT_EQ(received(1), "");
-  EXPECT_EQ(received(2), "Client #1 says >> hi\n");
+  EXPECT_EQ(received(1), "Client #1 says >> hi\n");
+  EXPECT_EQ(received(2), "Client #1 says >> hi\nClient #1 says >> after\n");
 }
 
 TEST_F(RoomTest, AddFlushesFirstSoNewcomersGetNoEarlierLines) {
@@ -191,7 +207,7 @@ TEST(RoomSmallChunks, LinesSpanningChunksArriveCompleteAndInOrder) {
   Connection sender(loop, std::move(sender_pair.local), handler, limits);
   Connection reader(loop, std::move(reader_pair.local), handler, limits);
   {
-    Room room(pool);
+    Room room(pool, "lobby");
     room.add(sender);
     room.add(reader);
     std::string expected;

@@ -1,0 +1,281 @@
+#include "daemon/cluster_link.hpp"
+
+#include <hiredis/hiredis.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "core/clock.hpp"
+
+namespace epollchat::daemon {
+namespace {
+
+using std::chrono::duration_cast;
+using std::chrono::microseconds;
+using std::chrono::milliseconds;
+using std::chrono::nanoseconds;
+
+constexpr auto kFirstBackoff = milliseconds(250);
+constexpr auto kMaxBackoff = milliseconds(4000);
+
+// Takes a nickname for ARGV[1] ("<instance> <node>:<id>") or refreshes it; someone else's
+// claim is respected only while that node's key still names the instance that made it, so
+// the nicknames of a node that died are free as soon as the node is forgotten (5 s), not
+// when their own, longer TTL runs out. 1: the caller holds it now; 0: taken.
+constexpr std::string_view kClaimScript = R"lua(
+local owner = redis.call('GET', KEYS[1])
+if owner == ARGV[1] then
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+if owner then
+  local instance, node = string.match(owner, '^(%x+) ([%w]+):')
+  if instance and redis.call('GET', 'epollchat:node:' .. node) == instance then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return 1
+)lua";
+
+constexpr std::string_view kReleaseScript = R"lua(
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+)lua";
+
+std::string random_hex(std::mt19937_64& random, std::size_t digits) {
+  std::string out;
+  while (out.size() < digits) {
+    char buffer[17];
+    std::snprintf(buffer, sizeof buffer, "%016llx", static_cast<unsigned long long>(random()));
+    out += buffer;
+  }
+  out.resize(digits);
+  return out;
+}
+
+std::mt19937_64 seeded_random() {
+  std::random_device device;
+  std::seed_seq seed{device(), device(), device(), device()};
+  return std::mt19937_64(seed);
+}
+
+std::int64_t as_ns(nanoseconds duration) { return duration.count(); }
+
+std::string_view element_text(const redisReply& reply, std::size_t index) {
+  if (reply.type != REDIS_REPLY_ARRAY || index >= reply.elements) return {};
+  const redisReply* element = reply.element[index];
+  if (element == nullptr || element->type != REDIS_REPLY_STRING) return {};
+  return {element->str, element->len};
+}
+
+}  // namespace
+
+std::string random_node_id() {
+  auto random = seeded_random();
+  return random_hex(random, 4);
+}
+
+ClusterLink::ClusterLink(EventLoop& loop, const Log& log, RedisAddress address,
+                         std::string node_id, ClusterLinkHandler& handler)
+    : loop_(loop),
+      log_(log),
+      address_(std::move(address)),
+      node_id_(std::move(node_id)),
+      handler_(handler),
+      publisher_(loop, *this),
+      subscriber_(loop, *this),
+      beat_timer_(loop, [this] { beat(); }),
+      retry_timer_(loop,
+                   [this] {
+                     if (state_ == State::up) return;
+                     if (publisher_.is_open() || subscriber_.is_open()) {
+                       fail("no answer within " +
+                            std::to_string(duration_cast<std::chrono::seconds>(kReplyTimeout)
+                                               .count()) +
+                            " s");
+                     } else {
+                       connect();
+                     }
+                   }),
+      random_(seeded_random()),
+      backoff_(kFirstBackoff) {
+  instance_ = random_hex(random_, kInstanceTokenLength);
+  node_key_ = "epollchat:node:" + node_id_;
+}
+
+ClusterLink::~ClusterLink() {
+  publisher_.close();
+  subscriber_.close();
+}
+
+void ClusterLink::start() { connect(); }
+
+void ClusterLink::connect() {
+  subscribed_ = false;
+  std::string error;
+  if (!publisher_.connect(address_, error) || !subscriber_.connect(address_, error)) {
+    fail(error);
+    return;
+  }
+  // Also the connect timeout: if the link is not up by then, the attempt is dropped.
+  retry_timer_.arm(duration_cast<microseconds>(kReplyTimeout));
+}
+
+void ClusterLink::fail(std::string_view why) {
+  const bool was_up = state_ == State::up;
+  publisher_.close();
+  subscriber_.close();
+  unanswered_.clear();
+  unanswered_bytes_ = 0;
+  subscribed_ = false;
+  beat_timer_.disarm();
+  state_ = State::down;
+  const auto wait = duration_cast<milliseconds>(
+      backoff_ * std::uniform_real_distribution<double>(0.5, 1.0)(random_));
+  backoff_ = std::min(backoff_ * 2, kMaxBackoff);
+  retry_timer_.arm(duration_cast<microseconds>(wait));
+  if (was_up || !announced_down_) {
+    announced_down_ = true;
+    log_.warning("link to Redis at " + address_.to_string() + " " +
+                 (was_up ? "lost" : "not available") + ": " + std::string(why) +
+                 "; chatting locally, retrying");
+    handler_.on_link_down();
+  } else {
+    log_.debug("link to Redis at " + address_.to_string() + ": " + std::string(why));
+  }
+}
+
+bool ClusterLink::send(RedisConnection& connection,
+                       std::initializer_list<std::string_view> arguments, Expect expect,
+                       std::uint64_t request) {
+  std::size_t bytes = 16;
+  for (const std::string_view argument : arguments) bytes += argument.size() + 16;
+  if (!connection.command({arguments.begin(), arguments.size()})) return false;
+  if (&connection == &publisher_) {
+    unanswered_.push_back({bytes, coarse_now_ns(), expect, request});
+    unanswered_bytes_ += bytes;
+  }
+  return true;
+}
+
+void ClusterLink::publish(ClusterMessage message) {
+  if (state_ != State::up) return;
+  message.instance = instance_;
+  message.node = node_id_;
+  const std::string payload = encode_cluster_message(message);
+  if (unanswered_bytes_ + payload.size() > kMaxUnansweredBytes) {
+    ++dropped_;
+    if (!warned_dropping_) {
+      warned_dropping_ = true;
+      log_.warning("Redis is not keeping up: over " + std::to_string(kMaxUnansweredBytes) +
+                   " bytes unanswered; dropping messages to other nodes");
+    }
+    return;
+  }
+  send(publisher_, {"PUBLISH", kChannel, payload});
+}
+
+std::uint64_t ClusterLink::claim_nickname(std::string_view folded_nickname,
+                                          std::string_view owner) {
+  if (state_ != State::up) return 0;
+  const std::uint64_t request = next_request_++;
+  const std::string key = "epollchat:nick:" + std::string(folded_nickname);
+  const std::string value = instance_ + " " + std::string(owner);
+  const std::string ttl =
+      std::to_string(duration_cast<std::chrono::seconds>(kNicknameTtl).count());
+  if (!send(publisher_, {"EVAL", kClaimScript, "1", key, value, ttl}, Expect::nickname_claim,
+            request)) {
+    return 0;
+  }
+  return request;
+}
+
+void ClusterLink::release_nickname(std::string_view folded_nickname, std::string_view owner) {
+  if (state_ != State::up) return;
+  const std::string key = "epollchat:nick:" + std::string(folded_nickname);
+  const std::string value = instance_ + " " + std::string(owner);
+  send(publisher_, {"EVAL", kReleaseScript, "1", key, value});
+}
+
+void ClusterLink::say_goodbye() {
+  if (state_ != State::up) return;
+  publish(cluster_message(ClusterMessageKind::bye));
+  send(publisher_, {"DEL", node_key_});
+  publisher_.flush_now();
+}
+
+void ClusterLink::beat() {
+  if (state_ != State::up) return;
+  const std::int64_t now = coarse_now_ns();
+  const std::int64_t timeout = as_ns(kReplyTimeout);
+  if ((!unanswered_.empty() && now - unanswered_.front().sent_ns > timeout) ||
+      now - own_beat_seen_ns_ > timeout) {
+    fail("no answer for " +
+         std::to_string(duration_cast<std::chrono::seconds>(kReplyTimeout).count()) + " s");
+    return;
+  }
+  const std::string ttl = std::to_string(duration_cast<std::chrono::seconds>(kNodeTtl).count());
+  send(publisher_, {"SET", node_key_, instance_, "EX", ttl});
+  publish(cluster_message(ClusterMessageKind::beat));
+  handler_.on_link_beat();
+}
+
+void ClusterLink::on_redis_connected(RedisConnection& /*connection*/) {
+  if (!publisher_.is_connected() || !subscriber_.is_connected()) return;
+  // The node key first: nickname claims of this node's clients are checked against it.
+  const std::string ttl = std::to_string(duration_cast<std::chrono::seconds>(kNodeTtl).count());
+  send(publisher_, {"SET", node_key_, instance_, "EX", ttl});
+  send(subscriber_, {"SUBSCRIBE", kChannel});
+}
+
+void ClusterLink::on_redis_disconnected(RedisConnection& /*connection*/, std::string_view why) {
+  fail(why);
+}
+
+void ClusterLink::on_redis_reply(RedisConnection& connection, const redisReply& reply) {
+  if (&connection == &subscriber_) {
+    on_subscriber_message(reply);
+    return;
+  }
+  if (unanswered_.empty()) return;
+  const Unanswered answered = unanswered_.front();
+  unanswered_.pop_front();
+  unanswered_bytes_ -= answered.bytes;
+  if (unanswered_bytes_ < kMaxUnansweredBytes / 2) warned_dropping_ = false;
+  if (reply.type == REDIS_REPLY_ERROR) {
+    log_.warning("Redis refused a command: " + std::string(reply.str, reply.len));
+  }
+  if (answered.expect == Expect::nickname_claim) {
+    handler_.on_nickname_claim(answered.request,
+                               reply.type == REDIS_REPLY_INTEGER && reply.integer == 1);
+  }
+}
+
+void ClusterLink::on_subscriber_message(const redisReply& reply) {
+  const std::string_view kind = element_text(reply, 0);
+  if (kind == "message") {
+    const auto message = decode_cluster_message(element_text(reply, 2));
+    if (!message) {
+      log_.debug("ignored a malformed message on " + std::string(kChannel));
+      return;
+    }
+    if (message->instance == instance_) {
+      if (message->kind == ClusterMessageKind::beat) own_beat_seen_ns_ = coarse_now_ns();
+      return;
+    }
+    handler_.on_cluster_message(*message);
+    return;
+  }
+  if (kind == "subscribe" && state_ != State::up) {
+    state_ = State::up;
+    announced_down_ = false;
+    backoff_ = kFirstBackoff;
+    retry_timer_.disarm();
+    own_beat_seen_ns_ = coarse_now_ns();
+    beat_timer_.arm(duration_cast<microseconds>(kBeatInterval),
+                    duration_cast<microseconds>(kBeatInterval));
+    log_.notice("link to Redis at " + address_.to_string() + " up (node " + node_id_ + ")");
+    handler_.on_link_up();
+  }
+}
+
+}  // namespace epollchat::daemon

@@ -1,0 +1,284 @@
+// Server, continued: the link to other nodes (issue 10) — what this node publishes, and
+// what it does with what the others publish.
+#include <chrono>
+#include <map>
+#include <utility>
+
+#include "core/clock.hpp"
+#include "core/command.hpp"
+#include "core/protocol.hpp"
+#include "daemon/server.hpp"
+
+namespace epollchat::daemon {
+namespace {
+
+// One sender's chat lines go out in one message up to about this size.
+constexpr std::size_t kMaxChatBatchBytes = 64 * 1024;
+
+// How many heartbeats apart nickname claims are refreshed: a third of their TTL.
+constexpr auto kNicknameRefreshBeats =
+    static_cast<std::size_t>(ClusterLink::kNicknameTtl / ClusterLink::kBeatInterval / 3);
+
+}  // namespace
+
+void Server::start_link() {
+  if (link_) link_->start();
+}
+
+std::string Server::link_status() const {
+  if (!link_) return {};
+  std::string status;
+  switch (link_->state()) {
+    case ClusterLink::State::connecting:
+      status = "; link connecting";
+      break;
+    case ClusterLink::State::up:
+      status = "; link up (" + std::to_string(directory_.node_count() + 1) + " nodes)";
+      break;
+    case ClusterLink::State::down:
+      status = "; link down, retrying";
+      break;
+  }
+  if (link_->dropped() != 0) status += ", " + std::to_string(link_->dropped()) + " dropped";
+  return status;
+}
+
+void Server::publish(const ClusterMessage& message) {
+  if (!link_ || !link_->is_up()) return;
+  // Chat collected earlier goes first, so the others see this node's order.
+  flush_published_chat();
+  link_->publish(message);
+}
+
+void Server::publish_chat(const Session& session, std::string_view text) {
+  if (!link_ || !link_->is_up()) return;
+  OutgoingChat& batch = outgoing_chat_;
+  if (batch.sender != session.id() || batch.text.size() > kMaxChatBatchBytes) {
+    flush_published_chat();
+    batch.sender = session.id();
+    batch.room = session.room()->name();
+    batch.name = session.name();
+  } else {
+    // LF separates the lines of a batch: a chat line cannot contain one.
+    batch.text.push_back('\n');
+  }
+  batch.text.append(text);
+}
+
+void Server::publish_action(const Session& session, std::string_view action) {
+  ClusterMessage acted = cluster_message(ClusterMessageKind::action);
+  acted.id = session.id();
+  acted.room = session.room()->name();
+  acted.name = session.name();
+  acted.text = action;
+  publish(acted);
+}
+
+void Server::flush_published_chat() {
+  OutgoingChat& batch = outgoing_chat_;
+  if (batch.sender == 0) return;
+  ClusterMessage chat = cluster_message(ClusterMessageKind::chat);
+  chat.id = batch.sender;
+  chat.room = batch.room;
+  chat.name = batch.name;
+  chat.text = batch.text;
+  batch.sender = 0;
+  if (link_ && link_->is_up()) link_->publish(chat);
+  batch.text.clear();
+}
+
+void Server::publish_roster(std::string_view for_instance) {
+  std::string entries;
+  for (const auto& [id, session] : sessions_) {
+    if (const Room* room = session->room()) {
+      append_roster_entry(entries, RosterEntry{id, room->name(), session->name()});
+    }
+  }
+  ClusterMessage roster = cluster_message(ClusterMessageKind::roster);
+  roster.target_instance = for_instance;
+  roster.text = entries;
+  publish(roster);
+}
+
+void Server::broadcast_everywhere(std::string_view line) {
+  for (auto& [name, room] : rooms_) room->broadcast(line, nullptr);
+}
+
+void Server::on_link_up() {
+  if (told_link_lost_) {
+    told_link_lost_ = false;
+    broadcast_everywhere(protocol::link_restored_line());
+  }
+  // The others learn this node's clients (with notices for what they missed), and this
+  // node theirs (without: its clients were told the link was down).
+  publish_roster(link_->instance());
+  publish(cluster_message(ClusterMessageKind::sync));
+  reclaim_nicknames();
+  note_status_change();
+}
+
+void Server::on_link_down() {
+  outgoing_chat_.sender = 0;
+  outgoing_chat_.text.clear();
+  directory_.clear();
+  // Claims in flight get no answer now: their sessions take the name on this node's word.
+  auto pending = std::exchange(pending_claims_, {});
+  for (auto& [request, claim] : pending) {
+    Session* session = find_session(claim.session);
+    if (session == nullptr) continue;
+    session->connection().unpause_reading();
+    if (session->room() != nullptr && !nickname_taken(*session, claim.nickname)) {
+      complete_nickname_change(*session, claim.nickname);
+    } else if (session->room() != nullptr) {
+      session->reply(protocol::nickname_taken_line(claim.nickname));
+    }
+  }
+  if (!told_link_lost_ && !shutting_down_) {
+    told_link_lost_ = true;
+    broadcast_everywhere(protocol::link_lost_line());
+  }
+  note_status_change();
+}
+
+void Server::on_link_beat() {
+  const std::int64_t oldest =
+      coarse_now_ns() -
+      std::chrono::duration_cast<std::chrono::nanoseconds>(ClusterLink::kNodeTtl).count();
+  announce_departures(directory_.expire(oldest));
+  if (++beats_ % kNicknameRefreshBeats == 0) reclaim_nicknames();
+}
+
+void Server::reclaim_nicknames() {
+  // Refreshes this node's claims and, after an outage, takes them again. A name someone
+  // else took meanwhile stays with both until one of them leaves or renames; delivery
+  // during an outage is at-most-once, and so is this.
+  for (const auto& [key, session] : nicknames_) link_->claim_nickname(key, owner_of(session->id()));
+}
+
+void Server::remote_joined(std::string_view room_name, std::string_view name) {
+  if (Room* room = find_room(room_name)) {
+    room->broadcast(protocol::joined_line(name, population(*room)), nullptr);
+  }
+}
+
+void Server::remote_left(std::string_view room_name, std::string_view name,
+                         std::string_view reason) {
+  if (Room* room = find_room(room_name)) {
+    const std::size_t online = population(*room);
+    room->broadcast(reason.empty() ? protocol::left_line(name, online)
+                                   : protocol::left_line(name, online, reason),
+                    nullptr);
+  }
+}
+
+void Server::announce_departures(const std::vector<ClusterDirectory::Departure>& departed) {
+  for (const auto& gone : departed) remote_left(gone.client.room, gone.client.name, {});
+  if (!departed.empty()) note_status_change();
+}
+
+void Server::apply_roster(const ClusterMessage& message) {
+  // A roster answering this node's own sync only fills the directory: its clients were
+  // told the link was down and back. Any other roster is news, and differences are told.
+  const bool announce = message.target_instance != link_->instance();
+  std::map<std::uint64_t, RemoteClient> before;
+  const auto known = directory_.nodes().find(message.node);
+  if (known != directory_.nodes().end() && known->second.instance == message.instance) {
+    before = known->second.clients;
+  }
+  directory_.remove_node(message.node);
+  announce_departures(directory_.heard_from(message.node, message.instance, coarse_now_ns()));
+  std::vector<std::pair<std::string, std::string>> arrivals;
+  for_each_roster_entry(message.text, [&](const RosterEntry& entry) {
+    directory_.set(message.node, entry.id, entry.room, entry.name);
+    const auto old = before.find(entry.id);
+    const bool unchanged = old != before.end() && old->second.room == entry.room;
+    if (old != before.end()) before.erase(old);
+    if (!unchanged) arrivals.emplace_back(std::string(entry.room), std::string(entry.name));
+  });
+  note_status_change();
+  if (!announce) return;
+  for (const auto& [id, client] : before) remote_left(client.room, client.name, {});
+  for (const auto& [room, name] : arrivals) remote_joined(room, name);
+}
+
+void Server::deliver_remote_chat(const ClusterMessage& message) {
+  // A sender not yet known (its join was missed) is evidently in the room.
+  const RemoteClient& sender = directory_.set(message.node, message.id, message.room, message.name);
+  Room* room = find_room(message.room);
+  if (room == nullptr || room->size() == 0) return;
+  std::string_view lines = message.text;
+  while (!lines.empty()) {
+    const auto end = lines.find('\n');
+    const std::string_view line = lines.substr(0, end);
+    lines.remove_prefix(end == std::string_view::npos ? lines.size() : end + 1);
+    if (line.empty()) continue;
+    room->stage_remote_chat_line(&sender, message.name, line);
+    ++relayed_;
+  }
+  room->flush_staged();
+  note_status_change();
+}
+
+void Server::on_cluster_message(const ClusterMessage& message) {
+  if (shutting_down_) return;
+  switch (message.kind) {
+    case ClusterMessageKind::bye:
+      announce_departures(directory_.remove_node(message.node));
+      return;
+    case ClusterMessageKind::roster:
+      apply_roster(message);
+      return;
+    default:
+      break;
+  }
+  announce_departures(directory_.heard_from(message.node, message.instance, coarse_now_ns()));
+  switch (message.kind) {
+    case ClusterMessageKind::join: {
+      const RemoteClient* known = directory_.find(message.node, message.id);
+      if (known != nullptr && known->room == message.room) return;
+      directory_.set(message.node, message.id, message.room, message.name);
+      remote_joined(message.room, message.name);
+      note_status_change();
+      return;
+    }
+    case ClusterMessageKind::leave:
+      if (const auto removed = directory_.remove(message.node, message.id)) {
+        remote_left(removed->room, message.name, message.text);
+        note_status_change();
+      }
+      return;
+    case ClusterMessageKind::rename:
+      directory_.set(message.node, message.id, message.room, message.name);
+      if (Room* room = find_room(message.room)) {
+        room->broadcast(protocol::renamed_line(message.old_name, message.name), nullptr);
+      }
+      return;
+    case ClusterMessageKind::chat:
+      deliver_remote_chat(message);
+      return;
+    case ClusterMessageKind::action:
+      directory_.set(message.node, message.id, message.room, message.name);
+      if (Room* room = find_room(message.room)) {
+        room->broadcast(protocol::action_line(message.name, message.text), nullptr);
+        count_relayed();
+      }
+      return;
+    case ClusterMessageKind::whisper:
+      if (message.target_node != node_id_) return;
+      if (Session* recipient = find_session(message.target_id);
+          recipient != nullptr && recipient->room() != nullptr) {
+        recipient->reply(protocol::whisper_line(message.name, message.text));
+        count_relayed();
+      }
+      return;
+    case ClusterMessageKind::sync:
+      publish_roster(message.instance);
+      return;
+    case ClusterMessageKind::beat:
+    case ClusterMessageKind::roster:
+    case ClusterMessageKind::bye:
+      return;
+  }
+}
+
+}  // namespace epollchat::daemon
