@@ -139,8 +139,7 @@ class Connection final : public Watcher, public DeferredTask {
     if (state_ == State::open) handler_.on_line_too_long(*this);
   }
   [[nodiscard]] bool wants_more() const noexcept {
-    return state_ == State::open && pauses_ == 0 &&
-           (limits_.max_rate == 0 || rate_allowance_ > 0);
+    return state_ == State::open && pauses_ == 0 && (limits_.max_rate == 0 || rate_allowance_ > 0);
   }
 
  private:

@@ -74,8 +74,8 @@ std::string random_node_id() {
   return random_hex(random, 4);
 }
 
-ClusterLink::ClusterLink(EventLoop& loop, const Log& log, RedisAddress address,
-                         std::string node_id, ClusterLinkHandler& handler)
+ClusterLink::ClusterLink(EventLoop& loop, const Log& log, RedisAddress address, std::string node_id,
+                         ClusterLinkHandler& handler)
     : loop_(loop),
       log_(log),
       address_(std::move(address)),
@@ -84,18 +84,18 @@ ClusterLink::ClusterLink(EventLoop& loop, const Log& log, RedisAddress address,
       publisher_(loop, *this),
       subscriber_(loop, *this),
       beat_timer_(loop, [this] { beat(); }),
-      retry_timer_(loop,
-                   [this] {
-                     if (state_ == State::up) return;
-                     if (publisher_.is_open() || subscriber_.is_open()) {
-                       fail("no answer within " +
-                            std::to_string(duration_cast<std::chrono::seconds>(kReplyTimeout)
-                                               .count()) +
-                            " s");
-                     } else {
-                       connect();
-                     }
-                   }),
+      retry_timer_(
+          loop,
+          [this] {
+            if (state_ == State::up) return;
+            if (publisher_.is_open() || subscriber_.is_open()) {
+              fail("no answer within " +
+                   std::to_string(duration_cast<std::chrono::seconds>(kReplyTimeout).count()) +
+                   " s");
+            } else {
+              connect();
+            }
+          }),
       random_(seeded_random()),
       backoff_(kFirstBackoff) {
   instance_ = random_hex(random_, kInstanceTokenLength);
@@ -180,8 +180,7 @@ std::uint64_t ClusterLink::claim_nickname(std::string_view folded_nickname,
   const std::uint64_t request = next_request_++;
   const std::string key = "epollchat:nick:" + std::string(folded_nickname);
   const std::string value = instance_ + " " + std::string(owner);
-  const std::string ttl =
-      std::to_string(duration_cast<std::chrono::seconds>(kNicknameTtl).count());
+  const std::string ttl = std::to_string(duration_cast<std::chrono::seconds>(kNicknameTtl).count());
   if (!send(publisher_, {"EVAL", kClaimScript, "1", key, value, ttl}, Expect::nickname_claim,
             request)) {
     return 0;

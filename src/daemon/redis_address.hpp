@@ -14,7 +14,7 @@
 namespace epollchat::daemon {
 
 struct RedisAddress {
-  std::string host;       // numeric, without brackets; empty for a unix socket
+  std::string host;  // numeric, without brackets; empty for a unix socket
   std::uint16_t port = 0;
   std::string unix_path;  // empty for TCP
 

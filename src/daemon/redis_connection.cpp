@@ -18,10 +18,9 @@ RedisConnection::~RedisConnection() { close(); }
 
 bool RedisConnection::connect(const RedisAddress& address, std::string& error) {
   close();
-  redisAsyncContext* context =
-      address.unix_path.empty()
-          ? redisAsyncConnect(address.host.c_str(), address.port)
-          : redisAsyncConnectUnix(address.unix_path.c_str());
+  redisAsyncContext* context = address.unix_path.empty()
+                                   ? redisAsyncConnect(address.host.c_str(), address.port)
+                                   : redisAsyncConnectUnix(address.unix_path.c_str());
   if (context == nullptr) {
     error = "out of memory";
     return false;

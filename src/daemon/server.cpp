@@ -153,8 +153,8 @@ void Server::on_accepted(UniqueFd fd) {
   const std::uint64_t id = next_id_++;
   std::unique_ptr<Session> session;
   try {
-    session = std::make_unique<Session>(*this, id, protocol::client_name(node_id_, id),
-                                        std::move(fd));
+    session =
+        std::make_unique<Session>(*this, id, protocol::client_name(node_id_, id), std::move(fd));
   } catch (const std::system_error& failure) {
     log_.warning("client #" + std::to_string(id) + " dropped: " + failure.what());
     return;

@@ -21,6 +21,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -206,6 +207,8 @@ class Server final : public ListenerHandler, public DeferredTask, public Cluster
   std::unordered_map<std::uint64_t, PendingClaim> pending_claims_;
   OutgoingChat outgoing_chat_;
   std::size_t beats_ = 0;
+  // Nodes dropped from the directory without leave notices when the link went down.
+  std::set<std::string, std::less<>> forgotten_quietly_;
   bool told_link_lost_ = false;
   std::size_t present_ = 0;  // sessions in a room (connected and not yet left)
   std::uint64_t next_id_ = 1;

@@ -120,6 +120,7 @@ void Server::on_link_up() {
 void Server::on_link_down() {
   outgoing_chat_.sender = 0;
   outgoing_chat_.text.clear();
+  for (const auto& [node, state] : directory_.nodes()) forgotten_quietly_.emplace(node);
   directory_.clear();
   // Claims in flight get no answer now: their sessions take the name on this node's word.
   auto pending = std::exchange(pending_claims_, {});
@@ -177,27 +178,45 @@ void Server::announce_departures(const std::vector<ClusterDirectory::Departure>&
 }
 
 void Server::apply_roster(const ClusterMessage& message) {
-  // A roster answering this node's own sync only fills the directory: its clients were
-  // told the link was down and back. Any other roster is news, and differences are told.
-  const bool announce = message.target_instance != link_->instance();
-  std::map<std::uint64_t, RemoteClient> before;
+  // Differences are news, except in the rosters that answer this node's own sync and those
+  // of nodes it forgot without a word when its link went down: its clients were told the
+  // link was down and back, not that those people left.
   const auto known = directory_.nodes().find(message.node);
-  if (known != directory_.nodes().end() && known->second.instance == message.instance) {
-    before = known->second.clients;
+  const bool same_instance =
+      known != directory_.nodes().end() && known->second.instance == message.instance;
+  bool forgotten_quietly = false;
+  if (const auto forgotten = forgotten_quietly_.find(message.node);
+      known == directory_.nodes().end() && forgotten != forgotten_quietly_.end()) {
+    forgotten_quietly_.erase(forgotten);
+    forgotten_quietly = true;
   }
-  directory_.remove_node(message.node);
-  announce_departures(directory_.heard_from(message.node, message.instance, coarse_now_ns()));
+  const bool announce = message.target_instance != link_->instance() && !forgotten_quietly;
+  std::vector<ClusterDirectory::Departure> departed = directory_.remove_node(message.node);
+  std::map<std::uint64_t, RemoteClient> before;
+  if (same_instance) {
+    for (auto& gone : departed) before.emplace(gone.id, std::move(gone.client));
+  } else if (announce) {
+    // The node restarted: its former clients are gone.
+    announce_departures(departed);
+  }
+  directory_.heard_from(message.node, message.instance, coarse_now_ns());
   std::vector<std::pair<std::string, std::string>> arrivals;
+  std::vector<std::pair<std::string, std::string>> moves_out;
   for_each_roster_entry(message.text, [&](const RosterEntry& entry) {
     directory_.set(message.node, entry.id, entry.room, entry.name);
     const auto old = before.find(entry.id);
-    const bool unchanged = old != before.end() && old->second.room == entry.room;
-    if (old != before.end()) before.erase(old);
-    if (!unchanged) arrivals.emplace_back(std::string(entry.room), std::string(entry.name));
+    if (old != before.end()) {
+      const bool moved = old->second.room != entry.room;
+      if (moved) moves_out.emplace_back(std::move(old->second.room), std::move(old->second.name));
+      before.erase(old);
+      if (!moved) return;
+    }
+    arrivals.emplace_back(std::string(entry.room), std::string(entry.name));
   });
   note_status_change();
   if (!announce) return;
   for (const auto& [id, client] : before) remote_left(client.room, client.name, {});
+  for (const auto& [room, name] : moves_out) remote_left(room, name, {});
   for (const auto& [room, name] : arrivals) remote_joined(room, name);
 }
 

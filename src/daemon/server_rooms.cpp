@@ -182,9 +182,7 @@ void Server::complete_nickname_change(Session& session, std::string_view nicknam
   session.reply(protocol::renamed_you_line(session.name()));
 }
 
-std::string Server::owner_of(std::uint64_t id) const {
-  return node_id_ + ":" + std::to_string(id);
-}
+std::string Server::owner_of(std::uint64_t id) const { return node_id_ + ":" + std::to_string(id); }
 
 Session* Server::find_local(std::string_view target) {
   Session* session = nullptr;

@@ -28,9 +28,8 @@ struct Settings {
 
 // The keys, as config keys and (with "--") long options.
 inline constexpr std::string_view kSettingKeys[] = {
-    "listen",      "port",     "max-clients",  "max-line",
-    "max-backlog", "max-rate", "line-timeout", "log-level",
-    "redis",       "node-id",
+    "listen",   "port",         "max-clients", "max-line", "max-backlog",
+    "max-rate", "line-timeout", "log-level",   "redis",    "node-id",
 };
 
 [[nodiscard]] bool is_setting_key(std::string_view key) noexcept;

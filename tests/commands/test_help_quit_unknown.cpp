@@ -14,7 +14,8 @@ TEST(Help, ListsEveryCommandAsNotices) {
   Member a = join(daemon.port());
   a.client.send("/help\n");
   EXPECT_TRUE(a.client.expect_line("*** Commands:"));
-  for (const std::string command : {"/nick", "/who", "/msg", "/me", "/join", "/part", "/rooms", "/quit", "/help", "//"}) {
+  for (const std::string command :
+       {"/nick", "/who", "/msg", "/me", "/join", "/part", "/rooms", "/quit", "/help", "//"}) {
     const auto line = a.client.read_line();
     ASSERT_TRUE(line);
     EXPECT_TRUE(line->starts_with("***   " + command)) << *line;
