@@ -76,8 +76,7 @@ std::string random_node_id() {
 
 ClusterLink::ClusterLink(EventLoop& loop, const Log& log, RedisAddress address, std::string node_id,
                          ClusterLinkHandler& handler)
-    : loop_(loop),
-      log_(log),
+    : log_(log),
       address_(std::move(address)),
       node_id_(std::move(node_id)),
       handler_(handler),

@@ -114,7 +114,6 @@ class ClusterLink final : RedisConnectionHandler {
   void on_redis_disconnected(RedisConnection& connection, std::string_view why) override;
   void on_redis_reply(RedisConnection& connection, const redisReply& reply) override;
 
-  EventLoop& loop_;
   const Log& log_;
   RedisAddress address_;
   std::string node_id_;
@@ -132,7 +131,6 @@ class ClusterLink final : RedisConnectionHandler {
   std::chrono::milliseconds backoff_;
   std::deque<Unanswered> unanswered_;
   std::size_t unanswered_bytes_ = 0;
-  std::int64_t subscribe_sent_ns_ = 0;
   std::int64_t own_beat_seen_ns_ = 0;
   std::uint64_t next_request_ = 1;
   std::uint64_t dropped_ = 0;

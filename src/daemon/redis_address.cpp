@@ -22,6 +22,8 @@ std::optional<RedisAddress> RedisAddress::parse(std::string_view text) {
     if (close == std::string_view::npos) return std::nullopt;
     const std::string_view rest = host.substr(close + 1);
     host = host.substr(1, close - 1);
+    // Brackets are for IPv6 literals only.
+    if (host.find(':') == std::string_view::npos) return std::nullopt;
     if (!rest.empty()) {
       if (rest.front() != ':') return std::nullopt;
       port = rest.substr(1);
