@@ -110,6 +110,8 @@ TEST(RedisAddress, RefusesBareIpv6AndBrokenBrackets) {
            "[::1]x:6379",
            "[]:6379",
            "[]",
+           "[127.0.0.1]:6379",  // brackets are for IPv6 literals only
+           "[localhost]:6379",
        }) {
     EXPECT_FALSE(RedisAddress::parse(text)) << text;
   }
