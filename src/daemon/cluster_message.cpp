@@ -57,16 +57,23 @@ bool is_known_kind(char kind) {
   return std::string_view("JLNCAWBRSX").find(kind) != std::string_view::npos;
 }
 
-bool decode_roster_entry(std::string_view line, std::string_view node, RosterEntry& entry) {
+// "id\troom\tname" into its fields; false if it does not have that shape.
+bool split_roster_entry(std::string_view line, RosterEntry& entry) {
   const auto first_tab = line.find('\t');
+  if (first_tab == std::string_view::npos) return false;
   const auto second_tab = line.find('\t', first_tab + 1);
-  if (first_tab == std::string_view::npos || second_tab == std::string_view::npos) return false;
+  if (second_tab == std::string_view::npos) return false;
   const auto id = parse_number(line.substr(0, first_tab));
   if (!id) return false;
   entry.id = *id;
   entry.room = line.substr(first_tab + 1, second_tab - first_tab - 1);
   entry.name = line.substr(second_tab + 1);
-  return is_room_field(entry.room) && is_valid_remote_name(entry.name, node, entry.id);
+  return true;
+}
+
+bool decode_roster_entry(std::string_view line, std::string_view node, RosterEntry& entry) {
+  return split_roster_entry(line, entry) && is_room_field(entry.room) &&
+         is_valid_remote_name(entry.name, node, entry.id);
 }
 
 }  // namespace
@@ -209,13 +216,9 @@ void for_each_roster_entry(std::string_view entries,
   std::string_view line;
   while (!entries.empty()) {
     if (!take_field(entries, line)) line = std::exchange(entries, std::string_view());
-    const auto first_tab = line.find('\t');
-    const auto second_tab = line.find('\t', first_tab + 1);
     RosterEntry entry;
-    entry.id = parse_number(line.substr(0, first_tab)).value_or(0);
-    entry.room = line.substr(first_tab + 1, second_tab - first_tab - 1);
-    entry.name = line.substr(second_tab + 1);
-    each(entry);
+    // The node is only needed to validate names, which decode already did.
+    if (split_roster_entry(line, entry)) each(entry);
   }
 }
 
