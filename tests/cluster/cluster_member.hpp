@@ -1,0 +1,118 @@
+// ClusterMember: a test's chat client on one node of a cluster, known by its display name.
+//
+// Owns: one ChatClient and the name others see it by: "Client #n2:1" from its welcome line,
+// or the nickname it took. Also here: the protocol lines of issue 10 spelled out whole, and
+// the waits the cluster tests share (settling a cluster's view, fencing with a marker line).
+// Never: sleeps: every step waits for a reply line against a deadline.
+// Lifetime: the connection closes with the object.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <chrono>
+#include <cstdint>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "support/chat_client.hpp"
+#include "support/deadline.hpp"
+
+namespace epollchat::test {
+
+// Replies that cross a node and Redis: generous, for ASan builds on a busy machine.
+inline constexpr std::chrono::milliseconds kCrossNodeTimeout{std::chrono::seconds(10)};
+// For a cluster's views of who is where to agree after joins.
+inline constexpr std::chrono::milliseconds kSettleTimeout{std::chrono::seconds(15)};
+
+struct ClusterMember {
+  ChatClient client;
+  std::string name;
+};
+
+// Connects and reads the welcome line (its name follows "Your chat ID is: "). Throws
+// std::runtime_error with the reason if the first line is not a welcome.
+ClusterMember connect_member(std::uint16_t port);
+
+// The lines of the chat protocol with names that may carry a node id.
+namespace cluster_lines {
+
+inline constexpr std::string_view kWelcomePrefix = "Welcome to the chat room! Your chat ID is: ";
+inline constexpr std::string_view kLinkLost = "*** Link to other servers lost; chatting locally.";
+inline constexpr std::string_view kLinkRestored = "*** Link restored.";
+inline constexpr std::string_view kAlone = "*** You are alone in the chat room.";
+
+inline std::string client_name(std::string_view node_id, int number) {
+  return "Client #" + std::string(node_id) + ":" + std::to_string(number);
+}
+inline std::string welcome(std::string_view name) {
+  return std::string(kWelcomePrefix) + std::string(name);
+}
+inline std::string joined(std::string_view name, int online) {
+  return "*** " + std::string(name) + " joined (" + std::to_string(online) + " online)";
+}
+inline std::string left(std::string_view name, int online) {
+  return "*** " + std::string(name) + " left (" + std::to_string(online) + " online)";
+}
+inline std::string says(std::string_view name, std::string_view text) {
+  return std::string(name) + " says >> " + std::string(text);
+}
+inline std::string action(std::string_view name, std::string_view text) {
+  return "* " + std::string(name) + " " + std::string(text);
+}
+inline std::string whispers(std::string_view name, std::string_view text) {
+  return std::string(name) + " whispers >> " + std::string(text);
+}
+inline std::string sent_to(std::string_view name) {
+  return "*** Sent to " + std::string(name) + ".";
+}
+inline std::string known_as(std::string_view old_name, std::string_view new_name) {
+  return "*** " + std::string(old_name) + " is now known as " + std::string(new_name);
+}
+inline std::string nickname_taken(std::string_view nickname) {
+  return "*** Nickname " + std::string(nickname) + " is taken.";
+}
+inline std::string now_in(std::string_view room, int online) {
+  return "*** You are now in " + std::string(room) + " (" + std::to_string(online) + " online).";
+}
+inline std::string already_in(std::string_view room) {
+  return "*** You are already in " + std::string(room) + ".";
+}
+
+}  // namespace cluster_lines
+
+// Sends /nick NAME, reads up to the confirmation (skipping notices before it) and takes the
+// new name for `member`.
+::testing::AssertionResult take_nickname(ClusterMember& member, std::string_view nickname,
+                                         std::chrono::milliseconds timeout = kCrossNodeTimeout);
+
+// `from` says `marker`; `to`'s next line must be that chat line. When both lines travel the
+// same path (same sender node, same Redis channel, same receiving node), this proves that
+// nothing sent to `to` before the marker was delivered in between.
+::testing::AssertionResult expect_nothing_before_marker(
+    ClusterMember& from, ClusterMember& to, std::string_view marker = "marker",
+    std::chrono::milliseconds timeout = kCrossNodeTimeout);
+
+// Sends /rooms and returns the reply's first line ("*** Rooms: ..."), skipping other lines
+// before it. Empty if none came in time.
+std::string query_rooms(ClusterMember& member, const Deadline& deadline);
+
+// Asks each member `/rooms` until the reply is `expected_rooms` (e.g. "*** Rooms: lobby (3)"):
+// then its node has learnt every join counted there and has already queued any notice about
+// them to that member, before the reply, so the member's stream is quiet from here on.
+// Lines read on the way are dropped. Between two asks it waits for the member's next line
+// for at most 50 ms, so a cluster still settling is not flooded with commands.
+::testing::AssertionResult settle(const std::vector<ClusterMember*>& members,
+                                  std::string_view expected_rooms,
+                                  std::chrono::milliseconds timeout = kSettleTimeout);
+
+// /who's reply: the count on its first line and every name listed (over continuation lines).
+struct WhoReply {
+  int count = -1;
+  std::multiset<std::string> names;
+};
+// Sends /who and reads its reply, which must be the member's next line(s). On a missing or
+// malformed reply the failure is added to the test and count is -1.
+WhoReply query_who(ClusterMember& member, std::chrono::milliseconds timeout = kCrossNodeTimeout);
+
+}  // namespace epollchat::test

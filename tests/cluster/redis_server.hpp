@@ -1,0 +1,90 @@
+// RedisServer: a private redis-server for one test, on a loopback port or a unix socket.
+//
+// Owns: the redis-server process (continued if paused, stopped with SIGTERM and reaped by the
+// destructor), a TempDir that is its working directory (--dir) and holds its unix socket, and
+// the capture of its log. Persistence is off (--save '' --appendonly no): every start is an
+// empty database. The binary comes from $REDIS_SERVER, which meson sets from
+// find_program('redis-server').
+// Never: sleeps. Readiness is redis's own "ready to accept connections" log line, confirmed by
+// a connection answering PING with +PONG; every wait is bounded by a deadline.
+// Lifetime: the address (port or socket path) is chosen once, by the constructor, and stays
+// the same across stop() and start(), so daemons started with --redis ADDR find it again.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "support/child_process.hpp"
+#include "support/output_capture.hpp"
+#include "support/temp_dir.hpp"
+
+namespace epollchat::test {
+
+enum class RedisTransport { tcp, unix_socket };
+
+struct RedisOptions {
+  RedisTransport transport = RedisTransport::tcp;
+  // False: choose the address but serve nothing there until start() (for "Redis unreachable
+  // at start"). The port is one that was free when chosen.
+  bool start = true;
+  std::chrono::milliseconds ready_timeout{std::chrono::seconds(15)};
+};
+
+class RedisServer {
+ public:
+  explicit RedisServer(RedisOptions options = {});  // throws, with redis's log, if not ready
+  RedisServer(const RedisServer&) = delete;
+  RedisServer& operator=(const RedisServer&) = delete;
+  // Stops redis if it runs (SIGCONT first if paused, then SIGTERM; SIGKILL after 10 s), and
+  // prints its log if the current test failed.
+  ~RedisServer();
+
+  // The value for epollchatd's --redis: "127.0.0.1:PORT" or the socket's absolute path.
+  [[nodiscard]] std::string address() const;
+  // The TCP port; 0 with a unix socket.
+  [[nodiscard]] std::uint16_t port() const { return port_; }
+  // The unix socket's path; empty with TCP.
+  [[nodiscard]] const std::filesystem::path& socket_path() const { return socket_path_; }
+
+  [[nodiscard]] bool is_running() const;
+  [[nodiscard]] bool is_paused() const { return paused_; }
+  [[nodiscard]] pid_t pid() const;
+
+  // Starts redis on the address (again, after stop()) and waits until it answers PING.
+  // Throws std::runtime_error with redis's log if it exits or is not ready in time.
+  void start();
+  // SIGTERM, then waits for the exit. Throws if redis is still there after 10 s.
+  void stop();
+  // SIGSTOP / SIGCONT: a stuck Redis that holds its connections open and answers nothing.
+  void pause();
+  void resume();
+
+  // Connects afresh and sends PING; true if +PONG comes back within `timeout`.
+  [[nodiscard]] bool ping(std::chrono::milliseconds timeout) const;
+
+  // Everything redis has logged, over all its runs so far.
+  [[nodiscard]] std::string log() const;
+
+ private:
+  // One attempt to start; false if the port was taken meanwhile (only then).
+  bool try_start();
+
+  RedisOptions options_;
+  TempDir dir_;
+  std::uint16_t port_ = 0;
+  std::filesystem::path socket_path_;
+  std::string previous_runs_log_;
+  std::unique_ptr<OutputCapture> output_;
+  std::unique_ptr<ChildProcess> child_;
+  bool paused_ = false;
+};
+
+// The redis-server binary: $REDIS_SERVER if set, else /usr/bin/redis-server.
+std::string redis_server_path();
+
+}  // namespace epollchat::test
