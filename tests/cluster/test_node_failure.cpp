@@ -77,6 +77,9 @@ TEST_F(ClusterNodeFailure, KilledNodesUsersLeaveEverywhereWithinTenSeconds) {
   const WhoReply who = query_who(b_);
   EXPECT_EQ(who.count, 2);
   EXPECT_EQ(who.names, (Names{a_.name, b_.name}));
+  // epollchatd(8): "the nicknames of a node that died are free again within 5 s"; its node
+  // key expires with the TTL that also made the others forget its users.
+  EXPECT_TRUE(take_nickname(b_, "dora"));
 }
 
 TEST_F(ClusterNodeFailure, StoppedNodesUsersLeaveEverywhereAtOnce) {
