@@ -68,7 +68,8 @@ Command parse_command(std::string_view line) noexcept {
   if (equals_ignoring_case(word, "me")) return {CommandKind::me, {}, rest};
   if (equals_ignoring_case(word, "help")) return {CommandKind::help, {}, {}};
   if (equals_ignoring_case(word, "quit")) return {CommandKind::quit, {}, rest};
-  if (equals_ignoring_case(word, "join")) return {CommandKind::join, take_word(rest), {}};
+  // Like /nick: the whole rest is the name, so "/join two words" is refused, not "two".
+  if (equals_ignoring_case(word, "join")) return {CommandKind::join, rest, {}};
   if (equals_ignoring_case(word, "part")) return {CommandKind::part, {}, {}};
   if (equals_ignoring_case(word, "rooms")) return {CommandKind::rooms, {}, {}};
   return {CommandKind::unknown, word, {}};

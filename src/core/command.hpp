@@ -28,7 +28,7 @@ enum class CommandKind : std::uint8_t {
   me,       // /me ACTION: `text` ACTION (may be empty)
   help,     // /help (arguments ignored)
   quit,     // /quit [REASON]: `text` REASON (may be empty)
-  join,     // /join ROOM: `argument` is ROOM (may be empty or malformed: check it)
+  join,     // /join ROOM: `argument` is everything after the command word (check it)
   part,     // /part (arguments ignored)
   rooms,    // /rooms (arguments ignored)
   unknown,  // `argument` is the command word without '/', as sent (may be empty)

@@ -61,6 +61,7 @@ Server::Server(EventLoop& loop, const Log& log, const Settings& settings)
       throttle_timer_(loop, [this] { resume_throttled(); }),
       line_timeout_timer_(loop, [this] { disconnect_stale_lines(); }),
       stall_timer_(loop, [this] { cut_off_stalled_readers(); }),
+      sync_timer_(loop, [this] { finish_sync(); }),
       line_timeout_seconds_(settings.line_timeout) {
   auto lobby = std::make_unique<Room>(pool_, std::string(kLobby));
   lobby_ = lobby.get();

@@ -80,6 +80,8 @@ class Server final : public ListenerHandler, public DeferredTask, public Cluster
   [[nodiscard]] Room& lobby() noexcept { return *lobby_; }
   // Local members plus, with the link up, members on other nodes.
   [[nodiscard]] std::size_t population(const Room& room) const;
+  // Whether a line said in `room` would reach nobody ("You are alone in the chat room.").
+  [[nodiscard]] bool is_alone(const Room& room) const;
   // Moves the session to the (valid) room `name` with the notices and the reply.
   void move(Session& session, std::string_view name);
   // The /rooms reply.
@@ -163,7 +165,10 @@ class Server final : public ListenerHandler, public DeferredTask, public Cluster
   void announce_departures(const std::vector<ClusterDirectory::Departure>& departed);
   void broadcast_everywhere(std::string_view line);
   void remote_joined(std::string_view room, std::string_view name);
-  void remote_left(std::string_view room, std::string_view name, std::string_view reason);
+  // `still_leaving`: others leaving the room with it, already gone from the directory.
+  void remote_left(std::string_view room, std::string_view name, std::string_view reason,
+                   std::size_t still_leaving = 0);
+  void finish_sync();
   [[nodiscard]] Room* find_room(std::string_view name);
   void reclaim_nicknames();
   void resume_throttled();
@@ -200,12 +205,14 @@ class Server final : public ListenerHandler, public DeferredTask, public Cluster
   Timer throttle_timer_;
   Timer line_timeout_timer_;
   Timer stall_timer_;
+  Timer sync_timer_;
   std::size_t line_timeout_seconds_;
   std::string node_id_;  // empty without a link
   std::unique_ptr<ClusterLink> link_;
   ClusterDirectory directory_;
   std::unordered_map<std::uint64_t, PendingClaim> pending_claims_;
   OutgoingChat outgoing_chat_;
+  bool syncing_ = false;
   std::size_t beats_ = 0;
   // Nodes dropped from the directory without leave notices when the link went down.
   std::set<std::string, std::less<>> forgotten_quietly_;

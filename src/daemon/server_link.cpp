@@ -19,6 +19,10 @@ constexpr std::size_t kMaxChatBatchBytes = 64 * 1024;
 constexpr auto kNicknameRefreshBeats =
     static_cast<std::size_t>(ClusterLink::kNicknameTtl / ClusterLink::kBeatInterval / 3);
 
+// How long after the link comes up the others' rosters are awaited (see on_link_up). They
+// answer at once; this covers a busy node and Redis, and delays nothing but two notices.
+constexpr auto kSyncPeriod = std::chrono::milliseconds(500);
+
 }  // namespace
 
 void Server::start_link() {
@@ -105,10 +109,10 @@ void Server::broadcast_everywhere(std::string_view line) {
 }
 
 void Server::on_link_up() {
-  if (told_link_lost_) {
-    told_link_lost_ = false;
-    broadcast_everywhere(protocol::link_restored_line());
-  }
+  // Until the other nodes' rosters are in, this node does not know who else is in a room:
+  // for a moment nobody is told they are alone, and "Link restored." waits until then.
+  syncing_ = true;
+  sync_timer_.arm(std::chrono::duration_cast<std::chrono::microseconds>(kSyncPeriod));
   // The others learn this node's clients (with notices for what they missed), and this
   // node theirs (without: its clients were told the link was down).
   publish_roster(link_->instance());
@@ -117,7 +121,21 @@ void Server::on_link_up() {
   note_status_change();
 }
 
+void Server::finish_sync() {
+  syncing_ = false;
+  if (told_link_lost_ && link_ && link_->is_up()) {
+    told_link_lost_ = false;
+    broadcast_everywhere(protocol::link_restored_line());
+  }
+}
+
+bool Server::is_alone(const Room& room) const {
+  return room.size() <= 1 && population(room) <= 1 && !(link_ && link_->is_up() && syncing_);
+}
+
 void Server::on_link_down() {
+  syncing_ = false;
+  sync_timer_.disarm();
   outgoing_chat_.sender = 0;
   outgoing_chat_.text.clear();
   for (const auto& [node, state] : directory_.nodes()) forgotten_quietly_.emplace(node);
@@ -162,10 +180,10 @@ void Server::remote_joined(std::string_view room_name, std::string_view name) {
   }
 }
 
-void Server::remote_left(std::string_view room_name, std::string_view name,
-                         std::string_view reason) {
+void Server::remote_left(std::string_view room_name, std::string_view name, std::string_view reason,
+                         std::size_t still_leaving) {
   if (Room* room = find_room(room_name)) {
-    const std::size_t online = population(*room);
+    const std::size_t online = population(*room) + still_leaving;
     room->broadcast(reason.empty() ? protocol::left_line(name, online)
                                    : protocol::left_line(name, online, reason),
                     nullptr);
@@ -173,8 +191,16 @@ void Server::remote_left(std::string_view room_name, std::string_view name,
 }
 
 void Server::announce_departures(const std::vector<ClusterDirectory::Departure>& departed) {
-  for (const auto& gone : departed) remote_left(gone.client.room, gone.client.name, {});
-  if (!departed.empty()) note_status_change();
+  if (departed.empty()) return;
+  // They are gone from the directory already; each notice counts those not yet announced,
+  // so the counts fall one by one as if they had left one after another.
+  std::map<std::string_view, std::size_t> still_leaving;
+  for (const auto& gone : departed) ++still_leaving[gone.client.room];
+  for (const auto& gone : departed) {
+    const std::size_t after_this = --still_leaving[gone.client.room];
+    remote_left(gone.client.room, gone.client.name, {}, after_this);
+  }
+  note_status_change();
 }
 
 void Server::apply_roster(const ClusterMessage& message) {
@@ -190,7 +216,11 @@ void Server::apply_roster(const ClusterMessage& message) {
     forgotten_quietly_.erase(forgotten);
     forgotten_quietly = true;
   }
-  const bool announce = message.target_instance != link_->instance() && !forgotten_quietly;
+  // While syncing, a node not known yet is part of the state this node's clients are
+  // about to be told is restored, not news.
+  const bool unknown_while_syncing = syncing_ && known == directory_.nodes().end();
+  const bool announce =
+      message.target_instance != link_->instance() && !forgotten_quietly && !unknown_while_syncing;
   std::vector<ClusterDirectory::Departure> departed = directory_.remove_node(message.node);
   std::map<std::uint64_t, RemoteClient> before;
   if (same_instance) {

@@ -25,8 +25,9 @@ void Session::on_line(Connection& /*connection*/, std::string_view line) {
 
 void Session::say(std::string_view text) {
   if (room_ == nullptr) return;
-  // population() looks at other nodes too, so it is asked only when the room looks empty.
-  if (room_->size() <= 1 && server_.population(*room_) <= 1) {
+  // The room's own size is the hot path's check; other nodes are asked about only when it
+  // looks empty.
+  if (room_->size() <= 1 && server_.is_alone(*room_)) {
     reply(protocol::alone_line());
     return;
   }
@@ -115,7 +116,7 @@ void Session::act(std::string_view action) {
     return;
   }
   if (room_ == nullptr) return;
-  if (room_->size() <= 1 && server_.population(*room_) <= 1) {
+  if (room_->size() <= 1 && server_.is_alone(*room_)) {
     reply(protocol::alone_line());
     return;
   }

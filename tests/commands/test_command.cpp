@@ -154,7 +154,8 @@ TEST(ParseClientTarget, NodeQualified) {
 
 TEST(ParseCommand, RoomCommands) {
   EXPECT_EQ(parse_command("/join dev").kind, CommandKind::join);
-  EXPECT_EQ(parse_command("/JOIN  dev  extra").argument, "dev");
+  EXPECT_EQ(parse_command("/JOIN  dev ").argument, "dev");
+  EXPECT_EQ(parse_command("/join two words").argument, "two words");  // refused later
   EXPECT_EQ(parse_command("/join").argument, "");
   EXPECT_EQ(parse_command("/part now").kind, CommandKind::part);
   EXPECT_EQ(parse_command("/Rooms").kind, CommandKind::rooms);
