@@ -73,6 +73,10 @@ class RedisConnection final : public Watcher {
   static void del_write(void* data);
   static void cleanup(void* data);
 
+  // At most this many of hiredis's 16 KiB reads per turn, so a flood from Redis cannot
+  // keep the loop from the clients.
+  static constexpr int kReadsPerTurn = 16;
+
   void add_interest(std::uint32_t event) noexcept;
   void remove_interest(std::uint32_t event) noexcept;
   void set_interest(std::uint32_t interest);
