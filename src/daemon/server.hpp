@@ -137,6 +137,8 @@ class Server final : public ListenerHandler, public DeferredTask, public Cluster
   struct PendingClaim {
     std::uint64_t session;
     std::string nickname;
+    // A refresh of a name the session holds (else /nick, with the session paused).
+    bool refresh = false;
   };
   // What publish_chat() collected: consecutive lines of one sender.
   struct OutgoingChat {
@@ -171,6 +173,8 @@ class Server final : public ListenerHandler, public DeferredTask, public Cluster
   void finish_sync();
   [[nodiscard]] Room* find_room(std::string_view name);
   void reclaim_nicknames();
+  // Another node's client holds the session's nickname (taken while the link was down).
+  void lose_nickname(Session& session);
   void resume_throttled();
   void resume_paused_senders();
   void cut_off_stalled_readers();

@@ -144,7 +144,7 @@ void Server::on_link_down() {
   auto pending = std::exchange(pending_claims_, {});
   for (auto& [request, claim] : pending) {
     Session* session = find_session(claim.session);
-    if (session == nullptr) continue;
+    if (session == nullptr || claim.refresh) continue;
     session->connection().unpause_reading();
     if (session->room() != nullptr && !nickname_taken(*session, claim.nickname)) {
       complete_nickname_change(*session, claim.nickname);
@@ -168,10 +168,15 @@ void Server::on_link_beat() {
 }
 
 void Server::reclaim_nicknames() {
-  // Refreshes this node's claims and, after an outage, takes them again. A name someone
-  // else took meanwhile stays with both until one of them leaves or renames; delivery
-  // during an outage is at-most-once, and so is this.
-  for (const auto& [key, session] : nicknames_) link_->claim_nickname(key, owner_of(session->id()));
+  // Refreshes this node's claims and, after an outage, takes them again. A name another
+  // node's client took meanwhile stays with that one: the client here gets its
+  // "Client #..." name back (on_nickname_claim).
+  for (const auto& [key, session] : nicknames_) {
+    const std::uint64_t request = link_->claim_nickname(key, owner_of(session->id()));
+    if (request != 0) {
+      pending_claims_.emplace(request, PendingClaim{session->id(), session->name(), true});
+    }
+  }
 }
 
 void Server::remote_joined(std::string_view room_name, std::string_view name) {

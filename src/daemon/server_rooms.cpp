@@ -148,6 +148,13 @@ void Server::on_nickname_claim(std::uint64_t request, bool claimed) {
   const PendingClaim claim = std::move(found->second);
   pending_claims_.erase(found);
   Session* session = find_session(claim.session);
+  if (claim.refresh) {
+    if (!claimed && session != nullptr && session->room() != nullptr && session->has_nickname() &&
+        equals_ignoring_case(session->name(), claim.nickname)) {
+      lose_nickname(*session);
+    }
+    return;
+  }
   if (session == nullptr || session->room() == nullptr) {
     if (claimed) link_->release_nickname(lower_case_ascii(claim.nickname), owner_of(claim.session));
     if (session != nullptr) session->connection().unpause_reading();
@@ -159,6 +166,26 @@ void Server::on_nickname_claim(std::uint64_t request, bool claimed) {
     return;
   }
   complete_nickname_change(*session, claim.nickname);
+}
+
+void Server::lose_nickname(Session& session) {
+  const std::string old_name = session.name();
+  const auto found = nicknames_.find(lower_case_ascii(old_name));
+  if (found != nicknames_.end() && found->second == &session) nicknames_.erase(found);
+  session.drop_nickname(protocol::client_name(node_id_, session.id()));
+  log_.notice("client #" + std::to_string(session.id()) + " lost the nickname " + old_name +
+              " to a client of another node (taken while the link was down)");
+  if (Room* room = session.room()) {
+    room->broadcast(protocol::renamed_line(old_name, session.name()), &session.connection());
+    ClusterMessage renamed = cluster_message(ClusterMessageKind::rename);
+    renamed.id = session.id();
+    renamed.room = room->name();
+    renamed.old_name = old_name;
+    renamed.name = session.name();
+    publish(renamed);
+  }
+  session.reply(protocol::nickname_taken_line(old_name));
+  session.reply(protocol::renamed_you_line(session.name()));
 }
 
 void Server::complete_nickname_change(Session& session, std::string_view nickname) {

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "core/connection.hpp"
 #include "core/room.hpp"
@@ -39,6 +40,11 @@ class Session final : public ConnectionHandler {
   void set_nickname(std::string_view nickname) {
     name_ = nickname;
     has_nickname_ = true;
+  }
+  // Back to "Client #..." (the Server lost the nickname to another node's client).
+  void drop_nickname(std::string client_name) {
+    name_ = std::move(client_name);
+    has_nickname_ = false;
   }
   // The room the session is in; null once it left (it may still be sending what is queued).
   [[nodiscard]] Room* room() const noexcept { return room_; }

@@ -1,0 +1,67 @@
+// A nickname taken on two nodes while Redis was away: when the link is back, one client
+// keeps it and the other is told it is taken and gets its "Client #..." name back, so the
+// nickname is unique in the cluster again.
+#include <gtest/gtest.h>
+
+#include <optional>
+#include <string>
+
+#include "cluster/link_faults.hpp"
+
+namespace epollchat::test {
+namespace {
+
+using namespace cluster_lines;
+
+// Reads `member`'s lines until the reply to its "/nick bob": true if it holds bob.
+std::optional<bool> holds_bob_after_asking(ClusterMember& member) {
+  member.client.send("/nick bob\n");
+  const Deadline deadline(kCrossNodeTimeout);
+  while (true) {
+    const auto line = member.client.read_line(deadline.remaining());
+    if (!line) return std::nullopt;
+    if (*line == "*** You are already known as bob.") return true;
+    // The one that lost bob may have this line twice: when it lost the name, and now.
+    if (*line == nickname_taken("bob")) return false;
+  }
+}
+
+TEST(NickPartition, ANicknameTakenTwiceDuringAnOutageEndsWithOneHolder) {
+  ClusterOptions options;
+  options.nodes = 2;
+  Cluster cluster(options);
+  ClusterMember a = connect_member(cluster.port(0));
+  ClusterMember b = connect_member(cluster.port(1));
+  ASSERT_TRUE(settle({&a, &b}, "*** Rooms: lobby (2)"));
+
+  cluster.redis().stop();
+  ASSERT_TRUE(a.client.skip_until_line(kLinkLost, kLostTimeout));
+  ASSERT_TRUE(b.client.skip_until_line(kLinkLost, kLostTimeout));
+  // Each node can only check its own clients now: both get the name.
+  a.client.send("/nick bob\n");
+  ASSERT_TRUE(a.client.skip_until_line("*** You are now known as bob."));
+  b.client.send("/nick bob\n");
+  ASSERT_TRUE(b.client.skip_until_line("*** You are now known as bob."));
+
+  cluster.redis().start();
+  ASSERT_TRUE(a.client.skip_until_line(kLinkRestored, kRestoredTimeout));
+  ASSERT_TRUE(b.client.skip_until_line(kLinkRestored, kRestoredTimeout));
+
+  const auto a_holds = holds_bob_after_asking(a);
+  const auto b_holds = holds_bob_after_asking(b);
+  ASSERT_TRUE(a_holds.has_value());
+  ASSERT_TRUE(b_holds.has_value());
+  EXPECT_NE(*a_holds, *b_holds) << "exactly one of the two keeps bob";
+
+  // The other is known by its id again, everywhere.
+  ClusterMember& holder = *a_holds ? a : b;
+  ClusterMember& loser = *a_holds ? b : a;
+  holder.client.send("/who\n");
+  // Local members first, then the other node's.
+  EXPECT_TRUE(holder.client.skip_until_line("*** 2 online: bob, " + loser.name, kCrossNodeTimeout));
+  loser.client.send("after the loss\n");
+  EXPECT_TRUE(holder.client.skip_until_line(says(loser.name, "after the loss"), kCrossNodeTimeout));
+}
+
+}  // namespace
+}  // namespace epollchat::test
