@@ -3,17 +3,13 @@
 #include <algorithm>
 #include <cerrno>
 #include <system_error>
+#include <vector>
 
 namespace epollchat {
 namespace {
 
 [[noreturn]] void throw_errno(const char* what) {
   throw std::system_error(errno, std::generic_category(), what);
-}
-
-template <typename T>
-void erase_value(std::vector<T*>& list, T* value) {
-  list.erase(std::remove(list.begin(), list.end(), value), list.end());
 }
 
 }  // namespace
@@ -43,7 +39,7 @@ void EventLoop::unwatch(int fd, Watcher& watcher) noexcept {
   if (fd >= 0) (void)epoll_ctl(epoll_fd_.get(), EPOLL_CTL_DEL, fd, nullptr);
   if (watcher.resume_pending_) {
     watcher.resume_pending_ = false;
-    erase_value(to_resume_, &watcher);
+    std::erase(to_resume_, &watcher);
   }
 }
 

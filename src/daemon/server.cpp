@@ -2,10 +2,9 @@
 
 #include <sys/socket.h>
 
-#include <algorithm>
-
 #include <cstring>
 #include <system_error>
+#include <vector>
 
 #include "core/clock.hpp"
 #include "core/command.hpp"
@@ -45,11 +44,6 @@ constexpr auto kStallTimeout = std::chrono::seconds(3);
 constexpr auto kStallCheck = std::chrono::milliseconds(250);
 // A sender that filled this much in one batch is flooding, not chatting.
 constexpr std::size_t kHeavyBatchBytes = 64 * 1024;
-
-template <typename Id>
-void erase_id(std::vector<Id>& ids, Id id) {
-  ids.erase(std::remove(ids.begin(), ids.end(), id), ids.end());
-}
 
 }  // namespace
 
@@ -246,7 +240,7 @@ void Server::note_congestion(Session& session, bool congested) {
     }
     return;
   }
-  erase_id(congested_, session.id());
+  std::erase(congested_, session.id());
   if (congested_.empty()) resume_paused_senders();
 }
 
@@ -275,7 +269,7 @@ void Server::cut_off_stalled_readers() {
 }
 
 void Server::retire(Session& session, CloseReason reason) {
-  erase_id(congested_, session.id());
+  std::erase(congested_, session.id());
   if (congested_.empty() && !paused_senders_.empty()) resume_paused_senders();
   const std::string message = "client #" + std::to_string(session.id()) + " " + describe(reason);
   if (reason == CloseReason::backlog_exceeded || reason == CloseReason::reader_stalled ||
