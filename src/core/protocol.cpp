@@ -62,8 +62,10 @@ std::string joined_line(std::string_view name, std::size_t online) {
   return notice(std::string(name) + " joined (" + std::to_string(online) + " online)");
 }
 
-std::string left_line(std::string_view name, std::size_t online) {
-  return notice(std::string(name) + " left (" + std::to_string(online) + " online)");
+std::string left_line(std::string_view name, std::size_t online, std::string_view reason) {
+  std::string body = std::string(name) + " left (" + std::to_string(online) + " online)";
+  if (!reason.empty()) body += ": " + sanitized(reason);
+  return notice(body);
 }
 
 std::string alone_line() { return notice("You are alone in the chat room."); }
@@ -86,11 +88,6 @@ std::string slow_down_line(std::size_t max_rate) {
 std::string line_timeout_line(std::size_t seconds) {
   return notice("Line timeout: an incomplete line waited over " + std::to_string(seconds) +
                 " s; disconnecting.");
-}
-
-std::string left_line(std::string_view name, std::size_t online, std::string_view reason) {
-  return notice(std::string(name) + " left (" + std::to_string(online) +
-                " online): " + sanitized(reason));
 }
 
 std::string renamed_line(std::string_view old_name, std::string_view new_name) {

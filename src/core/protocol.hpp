@@ -35,7 +35,8 @@ char* write_chat_line(char* out, std::string_view sender, std::string_view text)
 // Notices and greetings; each includes its trailing LF.
 std::string welcome_line(std::string_view client_name);
 std::string joined_line(std::string_view name, std::size_t online);
-std::string left_line(std::string_view name, std::size_t online);
+// "*** NAME left (K online)", or with a /quit reason "*** NAME left (K online): REASON".
+std::string left_line(std::string_view name, std::size_t online, std::string_view reason = {});
 std::string alone_line();
 std::string line_too_long_line(std::size_t max_line);
 std::string server_full_line(std::size_t max_clients);
@@ -47,8 +48,6 @@ std::string line_timeout_line(std::size_t seconds);
 // unknown command word, a target that matched no one) is sanitized like chat text; names
 // are either "Client #<id>" or validated nicknames and are copied as they are.
 
-// "*** NAME left (K online): REASON" — the /quit form of left_line().
-std::string left_line(std::string_view name, std::size_t online, std::string_view reason);
 // "*** OLD is now known as NEW" to the others; "*** You are now known as NEW." to the sender.
 std::string renamed_line(std::string_view old_name, std::string_view new_name);
 std::string renamed_you_line(std::string_view new_name);

@@ -189,9 +189,7 @@ void Server::remote_left(std::string_view room_name, std::string_view name, std:
                          std::size_t still_leaving) {
   if (Room* room = find_room(room_name)) {
     const std::size_t online = population(*room) + still_leaving;
-    room->broadcast(reason.empty() ? protocol::left_line(name, online)
-                                   : protocol::left_line(name, online, reason),
-                    nullptr);
+    room->broadcast(protocol::left_line(name, online, reason), nullptr);
   }
 }
 

@@ -55,9 +55,7 @@ void Server::leave_room(Session& session, std::string_view reason) {
   session.set_room(nullptr);
   if (!shutting_down_) {
     const std::size_t online = population(room);
-    room.broadcast(reason.empty() ? protocol::left_line(session.name(), online)
-                                  : protocol::left_line(session.name(), online, reason),
-                   nullptr);
+    room.broadcast(protocol::left_line(session.name(), online, reason), nullptr);
     ClusterMessage left = cluster_message(ClusterMessageKind::leave);
     left.id = session.id();
     left.room = room.name();
