@@ -155,6 +155,11 @@ class Server final : public ListenerHandler, public DeferredTask, public Cluster
   void leave_room(Session& session, std::string_view reason);
   // Registers the nickname locally, tells the room and the other nodes.
   void complete_nickname_change(Session& session, std::string_view nickname);
+  // Redis answered a claim (or, with `claimed` true, the link went down before it did and
+  // this node decides alone).
+  void resolve_claim(const PendingClaim& claim, bool claimed);
+  // "*** OLD is now known as NEW" to the session's room and the other nodes.
+  void announce_rename(const Session& session, std::string_view old_name);
   bool nickname_taken(const Session& session, std::string_view nickname) const;
   void release_nickname(const Session& session);
   [[nodiscard]] Session* find_session(std::uint64_t id);

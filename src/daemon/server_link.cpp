@@ -141,17 +141,8 @@ void Server::on_link_down() {
   for (const auto& [node, state] : directory_.nodes()) forgotten_quietly_.emplace(node);
   directory_.clear();
   // Claims in flight get no answer now: their sessions take the name on this node's word.
-  auto pending = std::exchange(pending_claims_, {});
-  for (auto& [request, claim] : pending) {
-    Session* session = find_session(claim.session);
-    if (session == nullptr || claim.refresh) continue;
-    session->connection().unpause_reading();
-    if (session->room() != nullptr && !nickname_taken(*session, claim.nickname)) {
-      complete_nickname_change(*session, claim.nickname);
-    } else if (session->room() != nullptr) {
-      session->reply(protocol::nickname_taken_line(claim.nickname));
-    }
-  }
+  const auto pending = std::exchange(pending_claims_, {});
+  for (const auto& [request, claim] : pending) resolve_claim(claim, true);
   if (!told_link_lost_ && !shutting_down_) {
     told_link_lost_ = true;
     broadcast_everywhere(protocol::link_lost_line());

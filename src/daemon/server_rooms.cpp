@@ -145,6 +145,10 @@ void Server::on_nickname_claim(std::uint64_t request, bool claimed) {
   if (found == pending_claims_.end()) return;
   const PendingClaim claim = std::move(found->second);
   pending_claims_.erase(found);
+  resolve_claim(claim, claimed);
+}
+
+void Server::resolve_claim(const PendingClaim& claim, bool claimed) {
   Session* session = find_session(claim.session);
   if (claim.refresh) {
     if (!claimed && session != nullptr && session->room() != nullptr && session->has_nickname() &&
@@ -166,6 +170,18 @@ void Server::on_nickname_claim(std::uint64_t request, bool claimed) {
   complete_nickname_change(*session, claim.nickname);
 }
 
+void Server::announce_rename(const Session& session, std::string_view old_name) {
+  Room* room = session.room();
+  if (room == nullptr) return;
+  room->broadcast(protocol::renamed_line(old_name, session.name()), &session.connection());
+  ClusterMessage renamed = cluster_message(ClusterMessageKind::rename);
+  renamed.id = session.id();
+  renamed.room = room->name();
+  renamed.old_name = old_name;
+  renamed.name = session.name();
+  publish(renamed);
+}
+
 void Server::lose_nickname(Session& session) {
   const std::string old_name = session.name();
   const auto found = nicknames_.find(lower_case_ascii(old_name));
@@ -173,15 +189,7 @@ void Server::lose_nickname(Session& session) {
   session.drop_nickname(protocol::client_name(node_id_, session.id()));
   log_.notice("client #" + std::to_string(session.id()) + " lost the nickname " + old_name +
               " to a client of another node (taken while the link was down)");
-  if (Room* room = session.room()) {
-    room->broadcast(protocol::renamed_line(old_name, session.name()), &session.connection());
-    ClusterMessage renamed = cluster_message(ClusterMessageKind::rename);
-    renamed.id = session.id();
-    renamed.room = room->name();
-    renamed.old_name = old_name;
-    renamed.name = session.name();
-    publish(renamed);
-  }
+  announce_rename(session, old_name);
   session.reply(protocol::nickname_taken_line(old_name));
   session.reply(protocol::renamed_you_line(session.name()));
 }
@@ -195,15 +203,7 @@ void Server::complete_nickname_change(Session& session, std::string_view nicknam
     nicknames_.emplace(std::move(key), &session);
   }
   session.set_nickname(nickname);
-  if (Room* room = session.room()) {
-    room->broadcast(protocol::renamed_line(old_name, session.name()), &session.connection());
-    ClusterMessage renamed = cluster_message(ClusterMessageKind::rename);
-    renamed.id = session.id();
-    renamed.room = room->name();
-    renamed.old_name = old_name;
-    renamed.name = session.name();
-    publish(renamed);
-  }
+  announce_rename(session, old_name);
   session.reply(protocol::renamed_you_line(session.name()));
 }
 
