@@ -23,14 +23,19 @@ void Session::on_line(Connection& /*connection*/, std::string_view line) {
   say(line);
 }
 
-void Session::say(std::string_view text) {
-  if (room_ == nullptr) return;
+bool Session::has_audience() {
+  if (room_ == nullptr) return false;  // left: only finishing its output
   // The room's own size is the hot path's check; other nodes are asked about only when it
   // looks empty.
   if (room_->size() <= 1 && server_.is_alone(*room_)) {
     reply(protocol::alone_line());
-    return;
+    return false;
   }
+  return true;
+}
+
+void Session::say(std::string_view text) {
+  if (!has_audience()) return;
   room_->stage_chat_line(connection_, name_, text);
   server_.publish_chat(*this, text);
   server_.count_relayed();
@@ -115,11 +120,7 @@ void Session::act(std::string_view action) {
     reply(protocol::usage_line("/me ACTION"));
     return;
   }
-  if (room_ == nullptr) return;
-  if (room_->size() <= 1 && server_.is_alone(*room_)) {
-    reply(protocol::alone_line());
-    return;
-  }
+  if (!has_audience()) return;
   room_->broadcast(protocol::action_line(name_, action), &connection_);
   server_.publish_action(*this, action);
   server_.count_relayed();

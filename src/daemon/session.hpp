@@ -64,6 +64,9 @@ class Session final : public ConnectionHandler {
   void on_closed(Connection& connection, CloseReason reason) override;
 
  private:
+  // Whether anyone would hear the session in its room; if nobody would, it is told it is
+  // alone (and a session that left is silently not heard).
+  bool has_audience();
   // Chat text (a plain line, or `//text` without its first '/').
   void say(std::string_view text);
   void run_command(std::string_view line);
