@@ -105,9 +105,7 @@ std::optional<std::pair<std::string, std::uint64_t>> ClusterDirectory::find_by_n
 }
 
 std::size_t ClusterDirectory::count(std::string_view room) const {
-  // Heterogeneous lookup in unordered_map is C++20 but needs a transparent hash; rooms are
-  // short, so the key copy is cheap.
-  const auto found = room_counts_.find(std::string(room));
+  const auto found = room_counts_.find(room);
   return found == room_counts_.end() ? 0 : found->second;
 }
 

@@ -13,7 +13,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -63,7 +62,8 @@ class ClusterDirectory {
   // Names of the remote clients in `room`, node by node.
   [[nodiscard]] std::vector<std::string_view> names_in(std::string_view room) const;
   // Rooms with remote clients, and how many.
-  [[nodiscard]] const std::unordered_map<std::string, std::size_t>& room_counts() const noexcept {
+  [[nodiscard]] const std::map<std::string, std::size_t, std::less<>>& room_counts()
+      const noexcept {
     return room_counts_;
   }
   [[nodiscard]] const std::map<std::string, Node, std::less<>>& nodes() const noexcept {
@@ -76,7 +76,9 @@ class ClusterDirectory {
   std::vector<Departure> take_clients(const std::string& node_id, Node& node);
 
   std::map<std::string, Node, std::less<>> nodes_;
-  std::unordered_map<std::string, std::size_t> room_counts_;
+  // Ordered with a transparent comparator, so population() looks a room up by its name's
+  // view without building a string; there are few rooms.
+  std::map<std::string, std::size_t, std::less<>> room_counts_;
 };
 
 }  // namespace epollchat::daemon
