@@ -134,7 +134,6 @@ bool Connection::decode(std::string_view bytes) {
 
 void Connection::read_input() {
   if (pauses_ != 0) return;
-  bytes_read_last_batch_ = 0;
   const std::int64_t now = coarse_now_ns();
   if (!has_rate_allowance(now)) {
     handler_.on_throttled(*this);
@@ -143,6 +142,7 @@ void Connection::read_input() {
   codec_.set_max_line(limits_.max_line);
   bool got_input = false;
   bool throttled = false;
+  std::size_t batch_bytes = 0;
   if (held_input_) {
     got_input = true;
     std::string held;
@@ -159,7 +159,7 @@ void Connection::read_input() {
     const ssize_t n = recv(fd_.get(), buffer.data(), buffer.size(), 0);
     if (n > 0) {
       got_input = true;
-      bytes_read_last_batch_ += static_cast<std::size_t>(n);
+      batch_bytes += static_cast<std::size_t>(n);
       // Over the rate: the rest of this read waits in held_input_ and TCP holds what is
       // still unread, so the sender is slowed down and nothing is lost.
       throttled = !decode(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
@@ -170,7 +170,7 @@ void Connection::read_input() {
       continue;
     }
     if (n == 0) {
-      if (got_input) handler_.on_input_batch_end(*this);
+      if (got_input) end_batch(batch_bytes, now);
       got_input = false;
       state_ = State::flushing;
       handler_.on_peer_finished(*this);
@@ -183,7 +183,7 @@ void Connection::read_input() {
     finish(is_peer_gone(error_) ? CloseReason::peer_reset : CloseReason::io_error);
     return;
   }
-  if (got_input && state_ != State::closed) handler_.on_input_batch_end(*this);
+  if (got_input && state_ != State::closed) end_batch(batch_bytes, now);
   // Held input is not counted: the wait is the server's doing, not the peer's.
   if (codec_.has_partial_line()) {
     if (partial_line_since_ == 0) partial_line_since_ = now;
@@ -191,6 +191,11 @@ void Connection::read_input() {
     partial_line_since_ = 0;
   }
   if (throttled && state_ == State::open && pauses_ == 0) handler_.on_throttled(*this);
+}
+
+void Connection::end_batch(std::size_t bytes, std::int64_t now) {
+  recent_input_.add(bytes, now);
+  handler_.on_input_batch_end(*this);
 }
 
 void Connection::flush() {

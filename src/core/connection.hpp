@@ -21,6 +21,7 @@
 #include <string_view>
 
 #include "core/event_loop.hpp"
+#include "core/input_meter.hpp"
 #include "core/line_codec.hpp"
 #include "core/output_queue.hpp"
 #include "core/unique_fd.hpp"
@@ -105,10 +106,10 @@ class Connection final : public Watcher, public DeferredTask {
   void pause_reading() noexcept { ++pauses_; }
   void unpause_reading();
   [[nodiscard]] bool is_reading_paused() const noexcept { return pauses_ != 0; }
-  // Bytes the last read_input() took from the socket.
-  [[nodiscard]] std::size_t bytes_read_last_batch() const noexcept {
-    return bytes_read_last_batch_;
-  }
+  // Bytes the peer sent lately, as of its last batch: every batch adds what it read, and
+  // kRecentInputDrainPerSecond drains away each second (see InputMeter).
+  [[nodiscard]] std::uint64_t recent_input_bytes() const noexcept { return recent_input_.level(); }
+  static constexpr std::uint64_t kRecentInputDrainPerSecond = 64 * 1024;
   [[nodiscard]] bool is_congested() const noexcept { return congested_; }
   // When the socket last took output (coarse_now_ns()), or when output last became pending.
   [[nodiscard]] std::int64_t last_output_progress() const noexcept { return last_output_progress_; }
@@ -155,6 +156,8 @@ class Connection final : public Watcher, public DeferredTask {
   bool decode(std::string_view bytes);
   // Refills the max_rate allowance; false if the peer must wait.
   bool has_rate_allowance(std::int64_t now);
+  // A batch of input was read and handed to the codec: meters it, tells the handler.
+  void end_batch(std::size_t bytes, std::int64_t now);
   void flush();
   void finish(CloseReason reason) noexcept;
   void watch_output(bool enable);
@@ -175,7 +178,7 @@ class Connection final : public Watcher, public DeferredTask {
   std::int64_t rate_refilled_at_ = 0;
   std::int64_t partial_line_since_ = 0;
   std::int64_t last_output_progress_ = 0;
-  std::size_t bytes_read_last_batch_ = 0;
+  InputMeter recent_input_{kRecentInputDrainPerSecond};
   State state_ = State::open;
   bool watching_output_ = false;
   std::uint8_t pauses_ = 0;

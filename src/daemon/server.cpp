@@ -42,8 +42,11 @@ constexpr auto kLineTimeoutSweep = std::chrono::seconds(1);
 // senders back only briefly.
 constexpr auto kStallTimeout = std::chrono::seconds(3);
 constexpr auto kStallCheck = std::chrono::milliseconds(250);
-// A sender that filled this much in one batch is flooding, not chatting.
-constexpr std::size_t kHeavyBatchBytes = 64 * 1024;
+// A sender that sent this much beyond Connection::kRecentInputDrainPerSecond (a full read
+// at once, or more than 64 KiB/s for a while) is flooding, not chatting. Judged by rate,
+// not by batch size: a writer whose lines the server reads as fast as they come arrives
+// in small batches however fast it goes.
+constexpr std::uint64_t kHeavySenderBytes = 64 * 1024;
 
 }  // namespace
 
@@ -223,7 +226,7 @@ void Server::quit(Session& session, std::string_view reason) {
 
 void Server::pace_sender(Session& session) {
   Connection& connection = session.connection();
-  if (congested_.empty() || connection.bytes_read_last_batch() < kHeavyBatchBytes ||
+  if (congested_.empty() || connection.recent_input_bytes() < kHeavySenderBytes ||
       connection.is_reading_paused() || !connection.is_reading()) {
     return;
   }

@@ -114,8 +114,9 @@ class Server final : public ListenerHandler, public DeferredTask, public Cluster
   // The session is over max-rate and stopped reading; it is resumed shortly.
   void throttle(Session& session);
   // Backpressure. While some recipient cannot take its output (congested: more than half
-  // of max-backlog unsent), a heavy sender (a full read in one batch) stops being read
-  // until every recipient is below a quarter again; light chatters are never paused. A
+  // of max-backlog unsent), a heavy sender (64 KiB sent beyond a drain of 64 KiB/s:
+  // a full read at once, or a sustained flood in small reads) stops being read until every
+  // recipient is below a quarter again; chatters under 64 KiB/s are never paused. A
   // congested recipient that makes no progress for kStallTimeout is cut off, so a client
   // that stops reading cannot hold the senders back for long.
   void pace_sender(Session& session);

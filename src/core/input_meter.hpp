@@ -1,0 +1,46 @@
+// InputMeter: how much a peer has sent lately, as a leaky bucket.
+//
+// Each batch of input pours its bytes in; the bucket drains at a fixed rate. The level
+// therefore tells a flood from chatting whatever the batches look like: a sender that
+// outpaces the drain rate fills it even in small reads (a fast writer whose every line is
+// read as soon as it arrives), while a chatter well under the rate keeps it near empty.
+// Pure arithmetic on timestamps the caller passes (coarse_now_ns()); owns no resource.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace epollchat {
+
+class InputMeter {
+ public:
+  explicit InputMeter(std::uint64_t drain_bytes_per_second) noexcept
+      : drain_bytes_per_second_(static_cast<double>(drain_bytes_per_second)) {}
+
+  // Adds a batch of `bytes` read at `now_ns`, after draining what the time since the last
+  // batch took away.
+  void add(std::size_t bytes, std::int64_t now_ns) noexcept {
+    drain(now_ns);
+    level_ += bytes;
+  }
+
+  // The level as of the last add(): the bytes sent lately beyond what the drain rate allows.
+  [[nodiscard]] std::uint64_t level() const noexcept { return level_; }
+
+ private:
+  void drain(std::int64_t now_ns) noexcept {
+    const std::int64_t elapsed_ns = now_ns - last_ns_;
+    last_ns_ = now_ns;
+    if (elapsed_ns <= 0 || level_ == 0) return;
+    // In floating point: elapsed time times rate overflows 64 bits after a long silence.
+    const double drained = static_cast<double>(elapsed_ns) * 1e-9 * drain_bytes_per_second_;
+    level_ =
+        drained >= static_cast<double>(level_) ? 0 : level_ - static_cast<std::uint64_t>(drained);
+  }
+
+  double drain_bytes_per_second_;
+  std::uint64_t level_ = 0;
+  std::int64_t last_ns_ = 0;
+};
+
+}  // namespace epollchat
