@@ -36,6 +36,17 @@ redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 return 1
 )lua";
 
+// Takes or refreshes the node key for ARGV[1] (this process's instance token). 0: another
+// running process holds the same node id, and a second node under one id would blur ids and
+// nickname ownership, so this one stays off the link until the key is free.
+constexpr std::string_view kNodeClaimScript = R"lua(
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return 1
+)lua";
+
+// Deletes KEYS[1] only while it still holds ARGV[1]: a key is released by its owner only.
 constexpr std::string_view kReleaseScript = R"lua(
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -109,7 +120,6 @@ ClusterLink::~ClusterLink() {
 void ClusterLink::start() { connect(); }
 
 void ClusterLink::connect() {
-  subscribed_ = false;
   std::string error;
   if (!publisher_.connect(address_, error) || !subscriber_.connect(address_, error)) {
     fail(error);
@@ -125,7 +135,6 @@ void ClusterLink::fail(std::string_view why) {
   subscriber_.close();
   unanswered_.clear();
   unanswered_bytes_ = 0;
-  subscribed_ = false;
   beat_timer_.disarm();
   state_ = State::down;
   const auto wait = duration_cast<milliseconds>(
@@ -197,7 +206,7 @@ void ClusterLink::release_nickname(std::string_view folded_nickname, std::string
 void ClusterLink::say_goodbye() {
   if (state_ != State::up) return;
   publish(cluster_message(ClusterMessageKind::bye));
-  send(publisher_, {"DEL", node_key_});
+  send(publisher_, {"EVAL", kReleaseScript, "1", node_key_, instance_});
   publisher_.flush_now();
 }
 
@@ -211,18 +220,34 @@ void ClusterLink::beat() {
          std::to_string(duration_cast<std::chrono::seconds>(kReplyTimeout).count()) + " s");
     return;
   }
-  const std::string ttl = std::to_string(duration_cast<std::chrono::seconds>(kNodeTtl).count());
-  send(publisher_, {"SET", node_key_, instance_, "EX", ttl});
+  claim_node_id();
   publish(cluster_message(ClusterMessageKind::beat));
   handler_.on_link_beat();
 }
 
 void ClusterLink::on_redis_connected(RedisConnection& /*connection*/) {
   if (!publisher_.is_connected() || !subscriber_.is_connected()) return;
-  // The node key first: nickname claims of this node's clients are checked against it.
+  // The node key first: nickname claims of this node's clients are checked against it, and
+  // only a node that holds its id may join the others (SUBSCRIBE follows the claim's reply).
+  claim_node_id();
+}
+
+void ClusterLink::claim_node_id() {
   const std::string ttl = std::to_string(duration_cast<std::chrono::seconds>(kNodeTtl).count());
-  send(publisher_, {"SET", node_key_, instance_, "EX", ttl});
-  send(subscriber_, {"SUBSCRIBE", kChannel});
+  send(publisher_, {"EVAL", kNodeClaimScript, "1", node_key_, instance_, ttl}, Expect::node_claim);
+}
+
+void ClusterLink::on_node_claim(const redisReply& reply) {
+  if (reply.type != REDIS_REPLY_INTEGER) {
+    fail("could not claim node id " + node_id_);
+    return;
+  }
+  if (reply.integer != 1) {
+    fail("node id " + node_id_ +
+         " is held by another running epollchatd; give each node its own node-id");
+    return;
+  }
+  if (state_ != State::up) send(subscriber_, {"SUBSCRIBE", kChannel});
 }
 
 void ClusterLink::on_redis_disconnected(RedisConnection& /*connection*/, std::string_view why) {
@@ -242,7 +267,9 @@ void ClusterLink::on_redis_reply(RedisConnection& connection, const redisReply& 
   if (reply.type == REDIS_REPLY_ERROR) {
     log_.warning("Redis refused a command: " + std::string(reply.str, reply.len));
   }
-  if (answered.expect == Expect::nickname_claim) {
+  if (answered.expect == Expect::node_claim) {
+    on_node_claim(reply);
+  } else if (answered.expect == Expect::nickname_claim) {
     handler_.on_nickname_claim(answered.request,
                                reply.type == REDIS_REPLY_INTEGER && reply.integer == 1);
   }

@@ -14,6 +14,9 @@
 // heartbeat not echoed, for kReplyTimeout means Redis is stuck or gone: the link is dropped
 // and retried with exponential backoff (250 ms doubling to 4 s, each wait drawn from its
 // upper half at random, so restarted nodes do not reconnect in lockstep).
+// The node key also makes the id exclusive: it is taken only if absent or already this
+// process's, so a second process started with a node id in use stays off the link (and
+// says why) until the first is gone: it said goodbye, or its key expired 5 s after it died.
 #pragma once
 
 #include <chrono>
@@ -95,7 +98,7 @@ class ClusterLink final : RedisConnectionHandler {
   void say_goodbye();
 
  private:
-  enum class Expect : std::uint8_t { ignore, subscribed, nickname_claim };
+  enum class Expect : std::uint8_t { ignore, node_claim, nickname_claim };
   struct Unanswered {
     std::size_t bytes;
     std::int64_t sent_ns;
@@ -106,6 +109,11 @@ class ClusterLink final : RedisConnectionHandler {
   void connect();
   void fail(std::string_view why);
   void beat();
+  // Takes or refreshes epollchat:node:<id>; the answer goes to on_node_claim().
+  void claim_node_id();
+  // Subscribes after the first successful claim; drops the link if another process holds
+  // the id.
+  void on_node_claim(const redisReply& reply);
   bool send(RedisConnection& connection, std::initializer_list<std::string_view> arguments,
             Expect expect = Expect::ignore, std::uint64_t request = 0);
   void on_subscriber_message(const redisReply& reply);
@@ -126,7 +134,6 @@ class ClusterLink final : RedisConnectionHandler {
   Timer retry_timer_;
   std::mt19937_64 random_;
   State state_ = State::connecting;
-  bool subscribed_ = false;
   bool announced_down_ = false;
   std::chrono::milliseconds backoff_;
   std::deque<Unanswered> unanswered_;
