@@ -34,8 +34,26 @@ bool is_control_character(unsigned char c) noexcept { return (c < 0x20 && c != '
 char* write_sanitized(char* out, std::string_view text) noexcept {
   // A plain byte loop: the compiler vectorises it, and it is the only per-byte work a
   // relayed line costs besides the copy into the shared chunk.
+  char* const start = out;
   for (const char c : text) {
     *out++ = is_control_character(static_cast<unsigned char>(c)) ? '?' : c;
+  }
+  // C1 controls are rare: memchr finds their lead byte fast, or finds none.
+  constexpr unsigned char kC1Lead = 0xc2;
+  constexpr unsigned char kC1First = 0x80;
+  constexpr unsigned char kC1Last = 0x9f;
+  char* lead = start;
+  while ((lead = static_cast<char*>(
+              std::memchr(lead, kC1Lead, static_cast<std::size_t>(out - lead)))) != nullptr) {
+    if (lead + 1 == out) break;
+    const auto next = static_cast<unsigned char>(lead[1]);
+    if (next >= kC1First && next <= kC1Last) {
+      lead[0] = '?';
+      lead[1] = '?';
+      lead += 2;
+    } else {
+      lead += 1;
+    }
   }
   return out;
 }

@@ -21,9 +21,11 @@ inline constexpr std::string_view kNoticePrefix = "*** ";
 // linked "Client #<node>:<id>" (node not empty).
 std::string client_name(std::string_view node, std::uint64_t id);
 
-// Replaces control characters other than TAB (C0 and DEL) by '?', so no peer can move
-// another's cursor or inject terminal escape sequences. Bytes >= 0x80 pass unchanged:
-// invalid UTF-8 is the receiving terminal's business, not a control sequence.
+// Replaces control characters other than TAB by '?', so no peer can move another's cursor
+// or inject terminal escape sequences: C0 and DEL bytes, and the C1 controls U+0080-U+009F
+// in their UTF-8 form (0xC2 0x80-0x9F, both bytes), which a UTF-8 terminal may obey like
+// ESC sequences (U+009B is CSI). Other bytes >= 0x80 pass unchanged: invalid UTF-8 is the
+// receiving terminal's business, not a control sequence.
 // Writes text.size() bytes at `out` and returns the end.
 char* write_sanitized(char* out, std::string_view text) noexcept;
 [[nodiscard]] bool is_control_character(unsigned char c) noexcept;

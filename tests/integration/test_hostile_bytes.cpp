@@ -1,6 +1,7 @@
-// Bytes from peers: control characters (other than TAB) are replaced by '?', so no client can
-// send terminal escape sequences to others; bytes >= 0x80 (UTF-8 or not) pass unchanged; and
-// random binary garbage neither crashes the server nor ends the connection.
+// Bytes from peers: control characters (other than TAB; C1 ones in their UTF-8 form too) are
+// replaced by '?', so no client can send terminal escape sequences to others; other bytes
+// >= 0x80 (UTF-8 or not) pass unchanged; and random binary garbage neither crashes the server
+// nor ends the connection.
 #include <gtest/gtest.h>
 
 #include <random>
@@ -25,9 +26,15 @@ class HostileBytes : public ::testing::Test {
 // What the contract says the server relays for one input line (without its terminator).
 std::string sanitized(std::string_view text) {
   std::string out;
-  for (const char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    out += (byte < 0x20 && c != '\t') || byte == 0x7f ? '?' : c;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    const auto next = i + 1 < text.size() ? static_cast<unsigned char>(text[i + 1]) : 0;
+    if (byte == 0xc2 && next >= 0x80 && next <= 0x9f) {
+      out += "??";
+      ++i;
+      continue;
+    }
+    out += (byte < 0x20 && byte != '\t') || byte == 0x7f ? '?' : text[i];
   }
   return out;
 }
@@ -35,6 +42,16 @@ std::string sanitized(std::string_view text) {
 TEST_F(HostileBytes, ControlCharactersAreReplacedAndTabKept) {
   sender_.client.send("red \x1b[31mALERT\x1b[0m\a\b\ttab\x7f\x01\n");
   EXPECT_TRUE(receiver_.client.expect_line(lines::says(sender_.id, "red ?[31mALERT?[0m??\ttab??")));
+}
+
+TEST_F(HostileBytes, C1ControlsInUtf8AreReplacedAndOtherUtf8Kept) {
+  // U+009B is CSI: "\xc2\x9b" "31m" would turn a UTF-8 terminal red like ESC [ 31m.
+  sender_.client.send(
+      "\xc2\x9b"
+      "31mred\xc2\x9b"
+      "0m caf\xc3\xa9 \xc2\xa9 \xc2\x85\n");
+  EXPECT_TRUE(receiver_.client.expect_line(
+      lines::says(sender_.id, "??31mred??0m caf\xc3\xa9 \xc2\xa9 ??")));
 }
 
 TEST_F(HostileBytes, CarriageReturnInsideALineIsReplaced) {

@@ -96,6 +96,24 @@ TEST(Protocol, EveryC0ByteButTabAndDelBecomeQuestionMarks) {
   }
 }
 
+TEST(Protocol, C1ControlsInUtf8BecomeTwoQuestionMarks) {
+  // U+009B (CSI) and U+0085 (NEL), U+0080 and U+009F at the ends of the range.
+  EXPECT_EQ(sanitized("\xc2\x9b"
+                      "2Jwiped"s),
+            "??2Jwiped");
+  EXPECT_EQ(sanitized("a\xc2\x85"
+                      "b\xc2\x80\xc2\x9f"s),
+            "a??b????");
+  EXPECT_EQ(chat_line("Client #1",
+                      "\xc2\x9b"
+                      "31mred"s),
+            "Client #1 says >> ??31mred\n");
+  // Printable characters with the same lead byte, and a lead byte at the very end, pass.
+  EXPECT_EQ(sanitized("\xc2\xa0\xc2\xa9\xc2\xc2\x9b\xc2"s), "\xc2\xa0\xc2\xa9\xc2??\xc2");
+  // The same bytes split: a C0 byte between them breaks the pair.
+  EXPECT_EQ(sanitized("\xc2\x1b\x9b"s), "\xc2?\x9b");
+}
+
 TEST(Protocol, TabAndHighBytesPassUnchanged) {
   const std::string text = "a\tb \x80\xc3\xa9\xff invalid \xc3 utf-8"s;
   EXPECT_EQ(sanitized(text), text);
