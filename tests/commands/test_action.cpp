@@ -9,13 +9,10 @@ namespace {
 
 TEST(Action, OthersSeeItSenderDoesNot) {
   DaemonProcess daemon;
-  Member a = join(daemon.port());
-  Member b = join(daemon.port());
-  ASSERT_TRUE(a.client.expect_line(lines::joined(b.id, 2)));
+  auto [a, b] = join_quiet<2>(daemon.port());
   a.client.send("/me waves\n");
   EXPECT_TRUE(b.client.expect_line("* " + client_name(a.id) + " waves"));
-  ASSERT_TRUE(take_nickname(a, "alice"));
-  ASSERT_TRUE(b.client.expect_line("*** " + client_name(a.id) + " is now known as alice"));
+  ASSERT_TRUE(take_nickname_seen_by(a, "alice", {&b}));
   a.client.send("/me  waves \x1b[1m back\n");
   EXPECT_TRUE(b.client.expect_line("* alice waves ?[1m back"));
   // a's next line is b's marker: no echo of its own actions.
@@ -24,9 +21,7 @@ TEST(Action, OthersSeeItSenderDoesNot) {
 
 TEST(Action, EmptyIsAUsageNotice) {
   DaemonProcess daemon;
-  Member a = join(daemon.port());
-  Member b = join(daemon.port());
-  ASSERT_TRUE(a.client.expect_line(lines::joined(b.id, 2)));
+  auto [a, b] = join_quiet<2>(daemon.port());
   a.client.send("/me\n/me   \n");
   EXPECT_TRUE(a.client.expect_line("*** Usage: /me ACTION"));
   EXPECT_TRUE(a.client.expect_line("*** Usage: /me ACTION"));

@@ -11,19 +11,14 @@ namespace {
 
 TEST(CommandOrder, NoticesKeepTheirPlaceAmongStagedChat) {
   DaemonProcess daemon;
-  Member a = join(daemon.port());
-  Member b = join(daemon.port());
-  Member c = join(daemon.port());
-  ASSERT_TRUE(a.client.expect_line(lines::joined(b.id, 2)));
-  ASSERT_TRUE(a.client.expect_line(lines::joined(c.id, 3)));
-  ASSERT_TRUE(b.client.expect_line(lines::joined(c.id, 3)));
+  auto [a, b, c] = join_quiet<3>(daemon.port());
 
   // One send, so the server most likely reads it at once and stages the chat lines.
   a.client.send("one\n/nick alice\ntwo\n/me waves\nthree\n/msg #" + std::to_string(b.id) +
                 " psst\nfour\n/who\n/xyz\nfive\n");
   for (Member* other : {&b, &c}) {
     EXPECT_TRUE(other->client.expect_line(lines::says(a.id, "one")));
-    EXPECT_TRUE(other->client.expect_line("*** " + client_name(a.id) + " is now known as alice"));
+    EXPECT_TRUE(other->client.expect_line(renamed_notice(client_name(a.id), "alice")));
     EXPECT_TRUE(other->client.expect_line("alice says >> two"));
     EXPECT_TRUE(other->client.expect_line("* alice waves"));
     EXPECT_TRUE(other->client.expect_line("alice says >> three"));

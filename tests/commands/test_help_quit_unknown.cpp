@@ -27,11 +27,8 @@ TEST(Help, ListsEveryCommandAsNotices) {
 
 TEST(Quit, WithReasonOthersSeeItAndTheConnectionCloses) {
   DaemonProcess daemon;
-  Member a = join(daemon.port());
-  Member b = join(daemon.port());
-  ASSERT_TRUE(a.client.expect_line(lines::joined(b.id, 2)));
-  ASSERT_TRUE(take_nickname(a, "alice"));
-  ASSERT_TRUE(b.client.expect_line("*** " + client_name(a.id) + " is now known as alice"));
+  auto [a, b] = join_quiet<2>(daemon.port());
+  ASSERT_TRUE(take_nickname_seen_by(a, "alice", {&b}));
   a.client.send("/quit  gone \x1b fishing \nnot relayed\n");
   EXPECT_TRUE(b.client.expect_line("*** alice left (1 online): gone ? fishing"));
   const auto rest = a.client.read_until_closed();
@@ -43,9 +40,7 @@ TEST(Quit, WithReasonOthersSeeItAndTheConnectionCloses) {
 
 TEST(Quit, WithoutReasonIsThePlainLeaveNotice) {
   DaemonProcess daemon;
-  Member a = join(daemon.port());
-  Member b = join(daemon.port());
-  ASSERT_TRUE(a.client.expect_line(lines::joined(b.id, 2)));
+  auto [a, b] = join_quiet<2>(daemon.port());
   b.client.send("/QUIT\n");
   EXPECT_TRUE(a.client.expect_line(lines::left(b.id, 1)));
   EXPECT_TRUE(b.client.read_until_closed());
@@ -53,9 +48,7 @@ TEST(Quit, WithoutReasonIsThePlainLeaveNotice) {
 
 TEST(Unknown, IsAnsweredAndNotBroadcast) {
   DaemonProcess daemon;
-  Member a = join(daemon.port());
-  Member b = join(daemon.port());
-  ASSERT_TRUE(a.client.expect_line(lines::joined(b.id, 2)));
+  auto [a, b] = join_quiet<2>(daemon.port());
   a.client.send("/xyz foo bar\n/\n/nickname x\n/x\x1b\n");
   EXPECT_TRUE(a.client.expect_line("*** Unknown command /xyz; try /help."));
   EXPECT_TRUE(a.client.expect_line("*** Unknown command /; try /help."));
@@ -73,9 +66,7 @@ TEST(Unknown, AloneStillAnswered) {
 
 TEST(DoubleSlash, SendsTheChatLineWithOneSlash) {
   DaemonProcess daemon;
-  Member a = join(daemon.port());
-  Member b = join(daemon.port());
-  ASSERT_TRUE(a.client.expect_line(lines::joined(b.id, 2)));
+  auto [a, b] = join_quiet<2>(daemon.port());
   a.client.send("//nick x\n//\n");
   EXPECT_TRUE(b.client.expect_line(lines::says(a.id, "/nick x")));
   EXPECT_TRUE(b.client.expect_line(lines::says(a.id, "/")));

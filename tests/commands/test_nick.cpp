@@ -12,12 +12,10 @@ namespace {
 
 TEST(Nick, OthersAreToldAndSenderGetsConfirmation) {
   DaemonProcess daemon;
-  Member a = join(daemon.port());
-  Member b = join(daemon.port());
-  ASSERT_TRUE(a.client.expect_line(lines::joined(b.id, 2)));
+  auto [a, b] = join_quiet<2>(daemon.port());
 
   ASSERT_TRUE(take_nickname(a, "alice"));
-  EXPECT_TRUE(b.client.expect_line("*** " + client_name(a.id) + " is now known as alice"));
+  EXPECT_TRUE(b.client.expect_line(renamed_notice(client_name(a.id), "alice")));
   a.client.send("hi\n");
   EXPECT_TRUE(b.client.expect_line("alice says >> hi"));
 
@@ -33,11 +31,8 @@ TEST(Nick, OthersAreToldAndSenderGetsConfirmation) {
 
 TEST(Nick, TakenCaseInsensitively) {
   DaemonProcess daemon;
-  Member a = join(daemon.port());
-  Member b = join(daemon.port());
-  ASSERT_TRUE(a.client.expect_line(lines::joined(b.id, 2)));
-  ASSERT_TRUE(take_nickname(a, "alice"));
-  ASSERT_TRUE(b.client.expect_line("*** " + client_name(a.id) + " is now known as alice"));
+  auto [a, b] = join_quiet<2>(daemon.port());
+  ASSERT_TRUE(take_nickname_seen_by(a, "alice", {&b}));
 
   b.client.send("/nick ALICE\n");
   EXPECT_TRUE(b.client.expect_line("*** Nickname ALICE is taken."));
@@ -46,9 +41,7 @@ TEST(Nick, TakenCaseInsensitively) {
 
 TEST(Nick, InvalidNamesAreRefusedWithAReason) {
   DaemonProcess daemon;
-  Member a = join(daemon.port());
-  Member b = join(daemon.port());
-  ASSERT_TRUE(a.client.expect_line(lines::joined(b.id, 2)));
+  auto [a, b] = join_quiet<2>(daemon.port());
   const std::string malformed = "*** Invalid nickname: use 1-24 letters, digits, _ or -";
   const std::vector<std::string> malformed_names = {"two words",          "a!b",      "caf\xc3\xa9",
                                                     std::string(25, 'x'), "a\x1b[2J", "#3"};
@@ -65,8 +58,7 @@ TEST(Nick, InvalidNamesAreRefusedWithAReason) {
   a.client.send("/nick\n");
   EXPECT_TRUE(a.client.expect_line("*** Usage: /nick NAME"));
   EXPECT_TRUE(take_nickname(a, std::string(24, 'x')));
-  EXPECT_TRUE(b.client.expect_line("*** " + client_name(a.id) + " is now known as " +
-                                   std::string(24, 'x')));
+  EXPECT_TRUE(b.client.expect_line(renamed_notice(client_name(a.id), std::string(24, 'x'))));
 }
 
 TEST(Nick, AloneStillGetsReplies) {
@@ -80,11 +72,8 @@ TEST(Nick, AloneStillGetsReplies) {
 
 TEST(Nick, LeaveNoticeUsesNameAndFreesIt) {
   DaemonProcess daemon;
-  Member a = join(daemon.port());
-  Member b = join(daemon.port());
-  ASSERT_TRUE(a.client.expect_line(lines::joined(b.id, 2)));
-  ASSERT_TRUE(take_nickname(a, "alice"));
-  ASSERT_TRUE(b.client.expect_line("*** " + client_name(a.id) + " is now known as alice"));
+  auto [a, b] = join_quiet<2>(daemon.port());
+  ASSERT_TRUE(take_nickname_seen_by(a, "alice", {&b}));
 
   a.client.close();
   EXPECT_TRUE(b.client.expect_line("*** alice left (1 online)"));
@@ -99,11 +88,8 @@ TEST(Nick, LeaveNoticeUsesNameAndFreesIt) {
 
 TEST(Nick, FreedAfterQuit) {
   DaemonProcess daemon;
-  Member a = join(daemon.port());
-  Member b = join(daemon.port());
-  ASSERT_TRUE(a.client.expect_line(lines::joined(b.id, 2)));
-  ASSERT_TRUE(take_nickname(a, "alice"));
-  ASSERT_TRUE(b.client.expect_line("*** " + client_name(a.id) + " is now known as alice"));
+  auto [a, b] = join_quiet<2>(daemon.port());
+  ASSERT_TRUE(take_nickname_seen_by(a, "alice", {&b}));
   a.client.send("/quit\n");
   EXPECT_TRUE(b.client.expect_line("*** alice left (1 online)"));
   EXPECT_TRUE(take_nickname(b, "alice"));

@@ -13,13 +13,8 @@ namespace {
 class Whisper : public ::testing::Test {
  protected:
   void SetUp() override {
-    for (int i = 0; i < 3; ++i) members_.push_back(join(daemon_.port()));
-    ASSERT_TRUE(a().client.expect_line(lines::joined(b().id, 2)));
-    ASSERT_TRUE(a().client.expect_line(lines::joined(c().id, 3)));
-    ASSERT_TRUE(b().client.expect_line(lines::joined(c().id, 3)));
-    ASSERT_TRUE(take_nickname(a(), "alice"));
-    ASSERT_TRUE(b().client.expect_line("*** " + client_name(a().id) + " is now known as alice"));
-    ASSERT_TRUE(c().client.expect_line("*** " + client_name(a().id) + " is now known as alice"));
+    members_ = join_quiet(daemon_.port(), 3);
+    ASSERT_TRUE(take_nickname_seen_by(a(), "alice", {&b(), &c()}));
   }
 
   // alice (named), then two clients without nicknames, in join order.
