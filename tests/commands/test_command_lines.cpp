@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/protocol.hpp"
+#include "name_list.hpp"
 
 namespace epollchat::protocol {
 namespace {
@@ -71,13 +72,7 @@ TEST(CommandLines, LongWhoSplitsBetweenNamesKeepingOrder) {
     EXPECT_LE(line.size(), 4 + kWhoLineBody);
     std::string body = line.substr(4);
     if (i == 0) body = body.substr(body.find(": ") + 2);
-    std::size_t start = 0;
-    while (true) {
-      const std::size_t comma = body.find(", ", start);
-      seen.push_back(body.substr(start, comma - start));
-      if (comma == std::string::npos) break;
-      start = comma + 2;
-    }
+    test::append_listed_names(body, seen);
   }
   EXPECT_EQ(seen, storage);
 }

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "name_list.hpp"
 #include "support/daemon_process.hpp"
 
 namespace epollchat::test {
@@ -67,13 +68,7 @@ TEST(Who, LongListSplitsAcrossLines) {
       ASSERT_TRUE(body.starts_with(head)) << *line;
       body = body.substr(head.size());
     }
-    std::size_t start = 0;
-    while (true) {
-      const std::size_t comma = body.find(", ", start);
-      seen.push_back(body.substr(start, comma - start));
-      if (comma == std::string::npos) break;
-      start = comma + 2;
-    }
+    append_listed_names(body, seen);
   }
   EXPECT_GT(line_count, 1);
   EXPECT_EQ(seen, expected);
