@@ -25,7 +25,12 @@ Cluster::Cluster(ClusterOptions options) : redis_(options.redis) {
 ::testing::AssertionResult Cluster::wait_for_status(std::size_t index, std::string_view fragment,
                                                     std::size_t mark,
                                                     std::chrono::milliseconds timeout) {
-  NotifySocket& notify = node(index).notify();
+  return test::wait_for_status(node(index), fragment, mark, timeout);
+}
+
+::testing::AssertionResult wait_for_status(DaemonProcess& daemon, std::string_view fragment,
+                                           std::size_t mark, std::chrono::milliseconds timeout) {
+  NotifySocket& notify = daemon.notify();
   const auto matches = [&](const NotifyMessage& message) {
     const auto status = message.field("STATUS");
     return status && status->find(fragment) != std::string::npos;
@@ -43,8 +48,8 @@ Cluster::Cluster(ClusterOptions options) : redis_(options.redis) {
     }
   }
   return ::testing::AssertionFailure()
-         << "node " << node_id(index) << " sent no STATUS= containing '" << fragment << "' within "
-         << timeout.count() << " ms; its last STATUS=" << last;
+         << "epollchatd (pid " << daemon.pid() << ") sent no STATUS= containing '" << fragment
+         << "' within " << timeout.count() << " ms; its last STATUS=" << last;
 }
 
 ::testing::AssertionResult Cluster::wait_for_link_up(std::chrono::milliseconds timeout) {

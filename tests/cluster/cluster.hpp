@@ -70,6 +70,12 @@ class Cluster {
   std::vector<std::unique_ptr<DaemonProcess>> nodes_;
 };
 
+// Waits until a STATUS= of `daemon` (any node, in a Cluster or not), received at or after
+// notify datagram number `mark`, contains `fragment`.
+::testing::AssertionResult wait_for_status(DaemonProcess& daemon, std::string_view fragment,
+                                           std::size_t mark = 0,
+                                           std::chrono::milliseconds timeout = kLinkTimeout);
+
 // The STATUS= fragment of a node whose link is up with `nodes` nodes known.
 inline std::string link_up_status(std::size_t nodes) {
   return "; link up (" + std::to_string(nodes) + " nodes)";

@@ -25,11 +25,7 @@ TEST(NodeIdConflict, SecondNodeWithTheSameIdWaitsUntilTheFirstIsGone) {
   DaemonProcess newcomer(newcomer_options);
   const std::string refusal = "node id " + Cluster::node_id(0) + " is held by another running";
   ASSERT_TRUE(newcomer.wait_for_stderr(refusal, kLinkTimeout)) << newcomer.stderr_text();
-  const auto down = [](const NotifyMessage& message) {
-    const auto status = message.field("STATUS");
-    return status && status->find(kLinkDownStatus) != std::string::npos;
-  };
-  ASSERT_TRUE(newcomer.notify().wait_for(down, kLinkTimeout));
+  ASSERT_TRUE(wait_for_status(newcomer, kLinkDownStatus));
 
   // Its client is told the link is down; the cluster counts neither it nor its client.
   ClusterMember newcomer_member = connect_member(newcomer.port());
