@@ -85,10 +85,11 @@ std::string random_node_id() {
   return random_hex(random, 4);
 }
 
-ClusterLink::ClusterLink(EventLoop& loop, const Log& log, RedisAddress address, std::string node_id,
-                         ClusterLinkHandler& handler)
+ClusterLink::ClusterLink(EventLoop& loop, const Log& log, RedisAddress address,
+                         std::string password, std::string node_id, ClusterLinkHandler& handler)
     : log_(log),
       address_(std::move(address)),
+      password_(std::move(password)),
       node_id_(std::move(node_id)),
       handler_(handler),
       publisher_(loop, *this),
@@ -120,6 +121,7 @@ ClusterLink::~ClusterLink() {
 void ClusterLink::start() { connect(); }
 
 void ClusterLink::connect() {
+  subscriber_authenticating_ = false;
   std::string error;
   if (!publisher_.connect(address_, error) || !subscriber_.connect(address_, error)) {
     fail(error);
@@ -227,6 +229,13 @@ void ClusterLink::beat() {
 
 void ClusterLink::on_redis_connected(RedisConnection& /*connection*/) {
   if (!publisher_.is_connected() || !subscriber_.is_connected()) return;
+  // Commands are pipelined: with a wrong password, what follows AUTH is refused as well, and
+  // the AUTH reply, which comes first, says why.
+  if (!password_.empty()) {
+    send(publisher_, {"AUTH", password_}, Expect::auth);
+    send(subscriber_, {"AUTH", password_});
+    subscriber_authenticating_ = true;
+  }
   // The node key first: nickname claims of this node's clients are checked against it, and
   // only a node that holds its id may join the others (SUBSCRIBE follows the claim's reply).
   claim_node_id();
@@ -237,9 +246,18 @@ void ClusterLink::claim_node_id() {
   send(publisher_, {"EVAL", kNodeClaimScript, "1", node_key_, instance_, ttl}, Expect::node_claim);
 }
 
+void ClusterLink::on_refusal(std::string_view what, const redisReply& reply) {
+  std::string_view answer = reply.type == REDIS_REPLY_ERROR && reply.str != nullptr
+                                ? std::string_view(reply.str, reply.len)
+                                : std::string_view("an unexpected reply");
+  // Redis ends some errors with a full stop; the log line goes on after it.
+  if (answer.ends_with('.')) answer.remove_suffix(1);
+  fail("Redis refused " + std::string(what) + ": " + std::string(answer));
+}
+
 void ClusterLink::on_node_claim(const redisReply& reply) {
   if (reply.type != REDIS_REPLY_INTEGER) {
-    fail("could not claim node id " + node_id_);
+    on_refusal("to claim node id " + node_id_, reply);
     return;
   }
   if (reply.integer != 1) {
@@ -264,18 +282,33 @@ void ClusterLink::on_redis_reply(RedisConnection& connection, const redisReply& 
   unanswered_.pop_front();
   unanswered_bytes_ -= answered.bytes;
   if (unanswered_bytes_ < kMaxUnansweredBytes / 2) warned_dropping_ = false;
-  if (reply.type == REDIS_REPLY_ERROR) {
-    log_.warning("Redis refused a command: " + std::string(reply.str, reply.len));
+  if (answered.expect == Expect::auth) {
+    if (reply.type == REDIS_REPLY_ERROR) on_refusal("the password", reply);
+    return;
   }
   if (answered.expect == Expect::node_claim) {
     on_node_claim(reply);
-  } else if (answered.expect == Expect::nickname_claim) {
+    return;
+  }
+  if (reply.type == REDIS_REPLY_ERROR) {
+    log_.warning("Redis refused a command: " + std::string(reply.str, reply.len));
+  }
+  if (answered.expect == Expect::nickname_claim) {
     handler_.on_nickname_claim(answered.request,
                                reply.type == REDIS_REPLY_INTEGER && reply.integer == 1);
   }
 }
 
 void ClusterLink::on_subscriber_message(const redisReply& reply) {
+  if (subscriber_authenticating_) {
+    subscriber_authenticating_ = false;
+    if (reply.type == REDIS_REPLY_ERROR) on_refusal("the password", reply);
+    return;
+  }
+  if (reply.type == REDIS_REPLY_ERROR) {
+    on_refusal("the subscription", reply);
+    return;
+  }
   const std::string_view kind = element_text(reply, 0);
   if (kind == "message") {
     const auto message = decode_cluster_message(element_text(reply, 2));

@@ -68,8 +68,9 @@ class ClusterLink final : RedisConnectionHandler {
   static constexpr auto kNicknameTtl = std::chrono::seconds(60);
   static constexpr std::size_t kMaxUnansweredBytes = 4 * 1024 * 1024;
 
-  ClusterLink(EventLoop& loop, const Log& log, RedisAddress address, std::string node_id,
-              ClusterLinkHandler& handler);
+  // `password` empty: Redis is not asked to authenticate the node.
+  ClusterLink(EventLoop& loop, const Log& log, RedisAddress address, std::string password,
+              std::string node_id, ClusterLinkHandler& handler);
   ~ClusterLink();
   ClusterLink(const ClusterLink&) = delete;
   ClusterLink& operator=(const ClusterLink&) = delete;
@@ -98,7 +99,7 @@ class ClusterLink final : RedisConnectionHandler {
   void say_goodbye();
 
  private:
-  enum class Expect : std::uint8_t { ignore, node_claim, nickname_claim };
+  enum class Expect : std::uint8_t { ignore, auth, node_claim, nickname_claim };
   struct Unanswered {
     std::size_t bytes;
     std::int64_t sent_ns;
@@ -114,6 +115,8 @@ class ClusterLink final : RedisConnectionHandler {
   // Subscribes after the first successful claim; drops the link if another process holds
   // the id.
   void on_node_claim(const redisReply& reply);
+  // Redis said no to a command the link cannot work without: drops the link, quoting it.
+  void on_refusal(std::string_view what, const redisReply& reply);
   bool send(RedisConnection& connection, std::initializer_list<std::string_view> arguments,
             Expect expect = Expect::ignore, std::uint64_t request = 0);
   void on_subscriber_message(const redisReply& reply);
@@ -124,6 +127,7 @@ class ClusterLink final : RedisConnectionHandler {
 
   const Log& log_;
   RedisAddress address_;
+  std::string password_;
   std::string node_id_;
   std::string instance_;
   std::string node_key_;
@@ -135,6 +139,8 @@ class ClusterLink final : RedisConnectionHandler {
   std::mt19937_64 random_;
   State state_ = State::connecting;
   bool announced_down_ = false;
+  // AUTH was sent on the subscriber connection and its reply is the next one there.
+  bool subscriber_authenticating_ = false;
   std::chrono::milliseconds backoff_;
   std::deque<Unanswered> unanswered_;
   std::size_t unanswered_bytes_ = 0;

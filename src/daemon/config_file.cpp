@@ -1,13 +1,12 @@
 #include "daemon/config_file.hpp"
 
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 
-#include "core/unique_fd.hpp"
+#include "daemon/redis_password.hpp"
+#include "daemon/small_file.hpp"
 
 namespace epollchat::daemon {
 namespace {
@@ -58,28 +57,11 @@ void apply_config_text(Settings& settings, std::string_view text, std::string_vi
 }
 
 void apply_config_file(Settings& settings, const std::string& path) {
-  const auto fail = [&](int error) {
-    throw ConfigError("cannot read config file " + path + ": " + std::strerror(error));
-  };
-  const UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) fail(errno);
-  // open() succeeds on a directory; reading it would fail with EISDIR, which a stream
-  // reports as an empty file.
-  struct stat info {};
-  if (fstat(fd.get(), &info) != 0) fail(errno);
-  if (S_ISDIR(info.st_mode)) fail(EISDIR);
-
   // A config file is a few hundred bytes; anything past this is not one.
   constexpr std::size_t kMaxConfigSize = 1024 * 1024;
   std::string contents;
-  char buffer[4096];
-  for (;;) {
-    const ssize_t n = read(fd.get(), buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) fail(errno);
-    if (n == 0) break;
-    contents.append(buffer, static_cast<std::size_t>(n));
-    if (contents.size() > kMaxConfigSize) fail(EFBIG);
+  if (const int error = read_small_file(path, kMaxConfigSize, contents); error != 0) {
+    throw ConfigError("cannot read config file " + path + ": " + std::strerror(error));
   }
   apply_config_text(settings, contents, path);
 }
@@ -100,6 +82,12 @@ Settings load_settings(const CommandLine& command_line, const std::string& defau
     (void)apply_setting(settings, key, value);
   }
   if (const auto problem = check_consistency(settings)) throw ConfigError(*problem);
+  if (!settings.redis.empty()) {
+    const std::string password_path = settings.redis_password_file.empty()
+                                          ? redis_password_credential_path()
+                                          : settings.redis_password_file;
+    if (!password_path.empty()) settings.redis_password = read_redis_password(password_path);
+  }
   return settings;
 }
 

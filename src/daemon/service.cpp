@@ -111,10 +111,15 @@ void Service::reload() {
       fresh.listen = settings_.listen;
       fresh.port = settings_.port;
     }
-    if (fresh.redis != settings_.redis || fresh.node_id != settings_.node_id) {
-      log_.warning("redis or node-id changed; that takes a restart, keeping the current link");
+    if (fresh.redis != settings_.redis || fresh.node_id != settings_.node_id ||
+        fresh.redis_password != settings_.redis_password) {
+      log_.warning(
+          "redis, node-id or the Redis password changed; that takes a restart, keeping the "
+          "current link");
       fresh.redis = settings_.redis;
       fresh.node_id = settings_.node_id;
+      fresh.redis_password_file = settings_.redis_password_file;
+      fresh.redis_password = settings_.redis_password;
     }
     server_.apply_limits(fresh);
     log_.set_level(fresh.log_level);

@@ -81,6 +81,13 @@ std::optional<std::string> apply_setting(Settings& settings, std::string_view ke
     settings.redis = std::string(value);
     return std::nullopt;
   }
+  if (key == "redis-password-file") {
+    if (!value.empty() && !value.starts_with('/')) {
+      return invalid("redis password file", value, "an absolute path");
+    }
+    settings.redis_password_file = std::string(value);
+    return std::nullopt;
+  }
   if (key == "node-id") {
     if (!is_valid_node_id(value)) return invalid("node id", value, "1-8 of a-z, 0-9");
     settings.node_id = std::string(value);

@@ -22,14 +22,17 @@ struct Settings {
   std::size_t max_rate = 10'000;  // lines per second per client; 0: unlimited
   std::size_t line_timeout = 60;  // seconds an incomplete line may wait; 0: forever
   LogLevel log_level = LogLevel::info;
-  std::string redis;    // "" (no link), "HOST:PORT" as given, or a unix socket path
-  std::string node_id;  // "" until chosen at start (see choose_node_id())
+  std::string redis;                // "" (no link), "HOST:PORT" as given, or a unix socket path
+  std::string node_id;              // "" unless set: the Server then picks a random one
+  std::string redis_password_file;  // "" or an absolute path
+  // Not a key: read by load_settings() from redis_password_file or the systemd credential.
+  std::string redis_password;
 };
 
 // The keys, as config keys and (with "--") long options.
 inline constexpr std::string_view kSettingKeys[] = {
-    "listen",   "port",         "max-clients", "max-line", "max-backlog",
-    "max-rate", "line-timeout", "log-level",   "redis",    "node-id",
+    "listen",       "port",      "max-clients", "max-line", "max-backlog",         "max-rate",
+    "line-timeout", "log-level", "redis",       "node-id",  "redis-password-file",
 };
 
 [[nodiscard]] bool is_setting_key(std::string_view key) noexcept;

@@ -53,14 +53,22 @@ UniqueFd connect_within(const sockaddr* address, socklen_t length, const Deadlin
   return fd;
 }
 
-// Sends PING on a connected socket and reads one reply line, up to the deadline.
-bool answers_pong(int fd, const Deadline& deadline) {
-  constexpr std::string_view kPing = "PING\r\n";
-  if (::send(fd, kPing.data(), kPing.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(kPing.size())) {
+// Sends PING (after AUTH if redis needs a password) on a connected socket and reads the
+// reply lines, up to the deadline.
+bool answers_pong(int fd, const std::string& password, const Deadline& deadline) {
+  // In RESP, not inline: a password may hold spaces.
+  const std::string request =
+      (password.empty() ? std::string()
+                        : "*2\r\n$4\r\nAUTH\r\n$" + std::to_string(password.size()) + "\r\n" +
+                              password + "\r\n") +
+      "*1\r\n$4\r\nPING\r\n";
+  const std::string expected = std::string(password.empty() ? "" : "+OK\r\n") + "+PONG\r\n";
+  if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
+      static_cast<ssize_t>(request.size())) {
     return false;
   }
   std::string reply;
-  while (reply.find("\r\n") == std::string::npos) {
+  while (reply.size() < expected.size() && !reply.starts_with('-')) {
     pollfd entry{fd, POLLIN, 0};
     const int ready = ::poll(&entry, 1, deadline.poll_timeout());
     if (ready < 0 && errno == EINTR) continue;
@@ -71,7 +79,7 @@ bool answers_pong(int fd, const Deadline& deadline) {
     if (got <= 0) return false;
     reply.append(buffer.data(), static_cast<std::size_t>(got));
   }
-  return reply.starts_with("+PONG\r\n");
+  return reply.starts_with(expected);
 }
 
 }  // namespace
@@ -144,6 +152,9 @@ bool RedisServer::try_start() {
   spec.argv = {
       redis_server_path(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir",
       dir_.path().string()};
+  if (!options_.password.empty()) {
+    spec.argv.insert(spec.argv.end(), {"--requirepass", options_.password});
+  }
   std::string ready_marker;
   if (options_.transport == RedisTransport::unix_socket) {
     spec.argv.insert(spec.argv.end(), {"--port", "0", "--unixsocket", socket_path_.string(),
@@ -215,7 +226,7 @@ bool RedisServer::ping(std::chrono::milliseconds timeout) const {
     const auto address = loopback_address("127.0.0.1", port_);
     fd = connect_within(address.get(), address.length(), deadline);
   }
-  return fd && answers_pong(fd.get(), deadline);
+  return fd && answers_pong(fd.get(), options_.password, deadline);
 }
 
 std::string RedisServer::log() const {

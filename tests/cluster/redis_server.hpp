@@ -32,6 +32,8 @@ struct RedisOptions {
   // False: choose the address but serve nothing there until start() (for "Redis unreachable
   // at start"). The port is one that was free when chosen.
   bool start = true;
+  // Not empty: redis requires this password (--requirepass); the readiness check sends AUTH.
+  std::string password{};
   std::chrono::milliseconds ready_timeout{std::chrono::seconds(15)};
 };
 

@@ -7,7 +7,9 @@ Usage: conf_keys.py CONF PAGE   (env EPOLLCHATD=built daemon)
   documents, and every key the page documents is in the file;
 - the file as shipped (all commented out) passes --check-config;
 - so does a copy with every key uncommented, i.e. the example values in
-  the comments are valid and are the values the daemon accepts.
+  the comments are valid and are the values the daemon accepts. Keys that
+  name a file the daemon reads (FILE_KEYS) get, in that copy, a file of
+  this test's own in place of the example path, which must be absolute.
 """
 
 import os
@@ -19,6 +21,8 @@ import tempfile
 COMMENTED_SETTING = re.compile(r"^#\s*([a-z][a-z-]*)\s*=\s*(\S.*?)\s*$")
 # In KEYS, each key opens a tagged paragraph: .BI "max\-line = " bytes
 PAGE_KEY = re.compile(r'^\.BI\s+"([a-z][a-z\\-]*) = "', re.MULTILINE)
+# Key -> contents of the stand-in file for its example path.
+FILE_KEYS = {"redis-password-file": "example-password\n"}
 
 
 def check_config(daemon: str, path: str) -> bool:
@@ -65,13 +69,22 @@ def main() -> int:
     print(f"keys: {', '.join(file_keys)}")
 
     ok &= check_config(daemon, conf)
-    with tempfile.NamedTemporaryFile("w", prefix="epollchatd-", suffix=".conf",
-                                     delete=False) as copy:
-        copy.write("".join(f"{m.group(1)} = {m.group(2)}\n" for m in settings))
-    try:
-        ok &= check_config(daemon, copy.name)
-    finally:
-        os.unlink(copy.name)
+    with tempfile.TemporaryDirectory(prefix="epollchatd-") as scratch:
+        values = {}
+        for m in settings:
+            key, value = m.group(1), m.group(2)
+            if key in FILE_KEYS:
+                if not value.startswith("/"):
+                    print(f"FAIL: example path of {key} is not absolute: {value}")
+                    ok = False
+                value = os.path.join(scratch, key)
+                with open(value, "w", encoding="utf-8") as f:
+                    f.write(FILE_KEYS[key])
+            values[key] = value
+        copy = os.path.join(scratch, "epollchatd.conf")
+        with open(copy, "w", encoding="utf-8") as f:
+            f.write("".join(f"{key} = {value}\n" for key, value in values.items()))
+        ok &= check_config(daemon, copy)
     return 0 if ok else 1
 
 

@@ -29,7 +29,7 @@ TEST(Settings, DefaultsAreTheDocumentedOnes) {
 
 TEST(Settings, KeysAreTheLongOptionNames) {
   for (const char* key : {"listen", "port", "max-clients", "max-line", "max-backlog", "max-rate",
-                          "line-timeout", "log-level"}) {
+                          "line-timeout", "log-level", "redis", "node-id", "redis-password-file"}) {
     EXPECT_TRUE(is_setting_key(key)) << key;
   }
   for (const char* key : {"", "config", "check-config", "help", "version", "Port", "max_line"}) {
@@ -94,6 +94,17 @@ TEST(Settings, CountsWithTheirRanges) {
     }
     EXPECT_EQ(settings.*c.field, c.max) << "rejected values change nothing";
   }
+}
+
+TEST(Settings, RedisPasswordFileIsAnAbsolutePathOrNothing) {
+  Settings settings;
+  EXPECT_EQ(problem_of(settings, "redis-password-file", "/etc/epollchatd/redis-password"), "");
+  EXPECT_EQ(settings.redis_password_file, "/etc/epollchatd/redis-password");
+  EXPECT_EQ(problem_of(settings, "redis-password-file", "redis-password"),
+            "invalid redis password file 'redis-password' (expected an absolute path)");
+  EXPECT_EQ(settings.redis_password_file, "/etc/epollchatd/redis-password");
+  EXPECT_EQ(problem_of(settings, "redis-password-file", ""), "");
+  EXPECT_EQ(settings.redis_password_file, "");
 }
 
 TEST(Settings, LogLevel) {

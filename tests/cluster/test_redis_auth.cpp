@@ -1,0 +1,86 @@
+// Redis that requires a password (requirepass): nodes given it, by --redis-password-file or
+// as the systemd credential `redis-password`, link up and chat crosses; a node with a wrong
+// password or none stays off the link, says why in its log, and serves its clients locally.
+#include <gtest/gtest.h>
+
+#include "cluster/link_faults.hpp"
+#include "support/temp_dir.hpp"
+
+namespace epollchat::test {
+namespace {
+
+using namespace cluster_lines;
+
+constexpr std::string_view kPassword = "correct horse battery staple";
+
+class RedisAuth : public ::testing::Test {
+ protected:
+  // A node outside the cluster's own, on the same Redis, with `args` after --redis.
+  std::unique_ptr<DaemonProcess> start_node(std::vector<std::string> args,
+                                            std::map<std::string, std::string> env = {}) {
+    DaemonOptions options;
+    options.extra_args = {"--redis", cluster_.redis().address()};
+    options.extra_args.insert(options.extra_args.end(), args.begin(), args.end());
+    options.env = std::move(env);
+    return std::make_unique<DaemonProcess>(options);
+  }
+
+  TempDir secrets_;
+  const std::string password_file_ =
+      secrets_.write_file("password", std::string(kPassword) + "\n").string();
+  Cluster cluster_{[this] {
+    ClusterOptions options;
+    options.nodes = 2;
+    options.redis.password = std::string(kPassword);
+    options.node_args = {"--redis-password-file", password_file_};
+    return options;
+  }()};
+};
+
+TEST_F(RedisAuth, NodesWithThePasswordChatAcross) {
+  ClusterMember first = connect_member(cluster_.port(0));
+  ClusterMember second = connect_member(cluster_.port(1));
+  EXPECT_TRUE(settle({&first, &second}, "*** Rooms: lobby (2)"));
+  first.client.send("over a link Redis let in\n");
+  EXPECT_TRUE(second.client.skip_until_line(says(first.name, "over a link Redis let in"),
+                                            kCrossNodeTimeout));
+}
+
+TEST_F(RedisAuth, TheSystemdCredentialServesWhenNoFileIsConfigured) {
+  TempDir credentials;
+  credentials.write_file("redis-password", std::string(kPassword) + "\n");
+  const auto third =
+      start_node({"--node-id", "n3"}, {{"CREDENTIALS_DIRECTORY", credentials.path().string()}});
+  EXPECT_TRUE(wait_for_status(*third, link_up_status(3)));
+  ClusterMember here = connect_member(third->port());
+  ClusterMember there = connect_member(cluster_.port(0));
+  EXPECT_TRUE(settle({&here, &there}, "*** Rooms: lobby (2)"));
+  here.client.send("credential accepted\n");
+  EXPECT_TRUE(
+      there.client.skip_until_line(says(here.name, "credential accepted"), kCrossNodeTimeout));
+}
+
+TEST_F(RedisAuth, WrongOrMissingPasswordKeepsTheNodeLocalAndLogsWhy) {
+  const std::string wrong_file = secrets_.write_file("wrong", "hunter2\n").string();
+  const auto wrong = start_node({"--node-id", "n3", "--redis-password-file", wrong_file});
+  const auto none = start_node({"--node-id", "n4"});
+  EXPECT_TRUE(wrong->wait_for_stderr("Redis refused the password: WRONGPASS", kLinkTimeout))
+      << wrong->stderr_text();
+  EXPECT_TRUE(none->wait_for_stderr("Redis refused to claim node id n4: NOAUTH", kLinkTimeout))
+      << none->stderr_text();
+  EXPECT_EQ(wrong->stderr_text().find(kPassword), std::string::npos);
+  EXPECT_EQ(wrong->stderr_text().find("hunter2"), std::string::npos) << "never logged";
+  for (DaemonProcess* outsider : {wrong.get(), none.get()}) {
+    EXPECT_TRUE(wait_for_status(*outsider, kLinkDownStatus));
+    ClusterMember local = connect_member(outsider->port());
+    EXPECT_TRUE(local.client.expect_line(kLinkLost)) << local.name;
+  }
+  // The cluster's two nodes count neither outsider.
+  EXPECT_TRUE(wait_for_status(cluster_.node(0), link_up_status(2)));
+  ClusterMember inside = connect_member(cluster_.port(0));
+  ClusterMember across = connect_member(cluster_.port(1));
+  EXPECT_TRUE(settle({&inside, &across}, "*** Rooms: lobby (2)"));
+}
+
+}  // namespace
+}  // namespace epollchat::test
