@@ -5,8 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,6 +33,34 @@ std::vector<std::string> describe(const std::vector<ClusterDirectory::Departure>
 std::vector<std::string> names_in(const ClusterDirectory& directory, std::string_view room) {
   const auto views = directory.names_in(room);
   return {views.begin(), views.end()};
+}
+
+// Sets each client, written as describe() writes a departure: "b7:1 lobby alice", the name
+// being the rest of the text. Their nodes must have been heard from.
+void set_clients(ClusterDirectory& directory, std::initializer_list<std::string_view> clients) {
+  for (const std::string_view client : clients) {
+    const auto colon = client.find(':');
+    const auto id_end = client.find(' ', colon);
+    const auto room_end = client.find(' ', id_end + 1);
+    ASSERT_NE(room_end, std::string_view::npos) << client;
+    std::uint64_t id = 0;
+    const auto parsed = std::from_chars(client.data() + colon + 1, client.data() + id_end, id);
+    ASSERT_EQ(parsed.ptr, client.data() + id_end) << client;
+    directory.set(client.substr(0, colon), id, client.substr(id_end + 1, room_end - id_end - 1),
+                  client.substr(room_end + 1));
+  }
+}
+
+// A directory that has heard from every node named in `clients` (as kFirstInstance, at time
+// 100, in the order they are first named) and then set those clients.
+ClusterDirectory directory_holding(std::initializer_list<std::string_view> clients) {
+  ClusterDirectory directory;
+  for (const std::string_view client : clients) {
+    const std::string_view node = client.substr(0, client.find(':'));
+    if (!directory.nodes().contains(node)) directory.heard_from(node, kFirstInstance, 100);
+  }
+  set_clients(directory, clients);
+  return directory;
 }
 
 TEST(ClusterDirectory, StartsEmpty) {
@@ -81,9 +111,8 @@ TEST(ClusterDirectory, RoomCountsFollowClientsAsTheyMove) {
   ClusterDirectory directory;
   directory.heard_from("b7", kFirstInstance, 100);
   directory.heard_from("a1", kSecondInstance, 100);
-  directory.set("b7", 1, "lobby", "Client #b7:1");
-  directory.set("b7", 2, "lobby", "Client #b7:2");
-  directory.set("a1", 1, "lobby", "Client #a1:1");
+  set_clients(directory,
+              {"b7:1 lobby Client #b7:1", "b7:2 lobby Client #b7:2", "a1:1 lobby Client #a1:1"});
   EXPECT_EQ(directory.count("lobby"), 3u);
   EXPECT_EQ(directory.count("dev"), 0u);
 
@@ -114,21 +143,15 @@ TEST(ClusterDirectory, RoomCountsFollowClientsAsTheyMove) {
 }
 
 TEST(ClusterDirectory, SameInstanceIsNoDeparture) {
-  ClusterDirectory directory;
-  directory.heard_from("b7", kFirstInstance, 100);
-  directory.set("b7", 1, "lobby", "alice");
+  ClusterDirectory directory = directory_holding({"b7:1 lobby alice"});
   EXPECT_TRUE(directory.heard_from("b7", kFirstInstance, 200).empty());
   EXPECT_NE(directory.find("b7", 1), nullptr);
   EXPECT_EQ(directory.nodes().at("b7").last_heard_ns, 200);
 }
 
 TEST(ClusterDirectory, NewInstanceReturnsOldClientsAsDepartures) {
-  ClusterDirectory directory;
-  directory.heard_from("b7", kFirstInstance, 100);
-  directory.heard_from("a1", kFirstInstance, 100);
-  directory.set("b7", 1, "lobby", "alice");
-  directory.set("b7", 2, "dev", "Client #b7:2");
-  directory.set("a1", 5, "dev", "carol");
+  ClusterDirectory directory =
+      directory_holding({"b7:1 lobby alice", "b7:2 dev Client #b7:2", "a1:5 dev carol"});
 
   // b7 restarted: a new process under the same node id.
   const auto departed = directory.heard_from("b7", kSecondInstance, 300);
@@ -154,10 +177,7 @@ TEST(ClusterDirectory, ExpireRemovesQuietNodesWithTheirClients) {
   directory.heard_from("b7", kFirstInstance, 1000);
   directory.heard_from("a1", kSecondInstance, 5000);
   directory.heard_from("c3", kSecondInstance, 2000);
-  directory.set("b7", 1, "lobby", "alice");
-  directory.set("b7", 2, "dev", "bob");
-  directory.set("a1", 1, "lobby", "carol");
-  directory.set("c3", 9, "dev", "dave");
+  set_clients(directory, {"b7:1 lobby alice", "b7:2 dev bob", "a1:1 lobby carol", "c3:9 dev dave"});
 
   EXPECT_TRUE(directory.expire(1000).empty());  // heard at exactly the limit: still alive
   EXPECT_EQ(directory.node_count(), 3u);
@@ -178,12 +198,8 @@ TEST(ClusterDirectory, ExpireRemovesQuietNodesWithTheirClients) {
 }
 
 TEST(ClusterDirectory, RemoveNodeReturnsItsClients) {
-  ClusterDirectory directory;
-  directory.heard_from("b7", kFirstInstance, 100);
-  directory.heard_from("a1", kFirstInstance, 100);
-  directory.set("b7", 3, "lobby", "erin");
-  directory.set("b7", 4, "ops", "Client #b7:4");
-  directory.set("a1", 3, "ops", "frank");
+  ClusterDirectory directory =
+      directory_holding({"b7:3 lobby erin", "b7:4 ops Client #b7:4", "a1:3 ops frank"});
 
   EXPECT_EQ(describe(directory.remove_node("b7")),
             (std::vector<std::string>{"b7:3 lobby erin", "b7:4 ops Client #b7:4"}));
@@ -198,12 +214,8 @@ TEST(ClusterDirectory, RemoveNodeReturnsItsClients) {
 }
 
 TEST(ClusterDirectory, FindByNameIgnoresCase) {
-  ClusterDirectory directory;
-  directory.heard_from("b7", kFirstInstance, 100);
-  directory.heard_from("a1", kFirstInstance, 100);
-  directory.set("b7", 1, "lobby", "Alice");
-  directory.set("a1", 7, "dev", "bob_2");
-  directory.set("a1", 8, "dev", "Client #a1:8");
+  ClusterDirectory directory =
+      directory_holding({"b7:1 lobby Alice", "a1:7 dev bob_2", "a1:8 dev Client #a1:8"});
 
   for (const std::string_view name : {"Alice", "alice", "ALICE", "aLiCe"}) {
     const auto found = directory.find_by_name(name);
@@ -228,13 +240,8 @@ TEST(ClusterDirectory, FindByNameIgnoresCase) {
 }
 
 TEST(ClusterDirectory, NamesInListsOneRoomNodeByNode) {
-  ClusterDirectory directory;
-  directory.heard_from("b7", kFirstInstance, 100);
-  directory.heard_from("a1", kFirstInstance, 100);
-  directory.set("b7", 2, "lobby", "Client #b7:2");
-  directory.set("b7", 1, "lobby", "alice");
-  directory.set("a1", 5, "lobby", "carol");
-  directory.set("a1", 6, "dev", "dave");
+  ClusterDirectory directory = directory_holding(
+      {"b7:2 lobby Client #b7:2", "b7:1 lobby alice", "a1:5 lobby carol", "a1:6 dev dave"});
 
   // Nodes in id order, each node's clients by client number.
   EXPECT_EQ(names_in(directory, "lobby"),
@@ -250,10 +257,7 @@ TEST(ClusterDirectory, NamesInListsOneRoomNodeByNode) {
 }
 
 TEST(ClusterDirectory, ClearForgetsEverything) {
-  ClusterDirectory directory;
-  directory.heard_from("b7", kFirstInstance, 100);
-  directory.set("b7", 1, "lobby", "alice");
-  directory.set("b7", 2, "dev", "bob");
+  ClusterDirectory directory = directory_holding({"b7:1 lobby alice", "b7:2 dev bob"});
   directory.clear();
   EXPECT_EQ(directory.node_count(), 0u);
   EXPECT_TRUE(directory.room_counts().empty());

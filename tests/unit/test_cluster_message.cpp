@@ -24,6 +24,16 @@ ClusterMessage message_of(ClusterMessageKind kind) {
   return message;
 }
 
+// A message of `kind` about client `id` of kNode, in `room`, known as `name`.
+ClusterMessage client_message(ClusterMessageKind kind, std::uint64_t id, std::string_view room,
+                              std::string_view name) {
+  ClusterMessage message = message_of(kind);
+  message.id = id;
+  message.room = room;
+  message.name = name;
+  return message;
+}
+
 // Field by field, so a failure names the field that differs.
 void expect_same_fields(const ClusterMessage& got, const ClusterMessage& want) {
   EXPECT_EQ(static_cast<char>(got.kind), static_cast<char>(want.kind));
@@ -67,32 +77,21 @@ TEST(ClusterMessage, FieldlessKindsRoundTrip) {
 }
 
 TEST(ClusterMessage, JoinRoundTrips) {
-  ClusterMessage joined = message_of(ClusterMessageKind::join);
-  joined.id = 12;
-  joined.room = "lobby";
-  joined.name = "Client #b7:12";
+  const auto joined = client_message(ClusterMessageKind::join, 12, "lobby", "Client #b7:12");
   EXPECT_EQ(expect_round_trip(joined), "J 0123456789abcdef b7\n12\nlobby\nClient #b7:12");
-  joined.room = "dev_team-2";
-  joined.name = "alice";
-  expect_round_trip(joined);
+  expect_round_trip(client_message(ClusterMessageKind::join, 12, "dev_team-2", "alice"));
 }
 
 TEST(ClusterMessage, LeaveRoundTripsWithAndWithoutReason) {
-  ClusterMessage left = message_of(ClusterMessageKind::leave);
-  left.id = 3;
-  left.room = "dev";
-  left.name = "bob";
+  ClusterMessage left = client_message(ClusterMessageKind::leave, 3, "dev", "bob");
   EXPECT_EQ(expect_round_trip(left), "L 0123456789abcdef b7\n3\ndev\nbob\n");
   left.text = "gone fishing";
   expect_round_trip(left);
 }
 
 TEST(ClusterMessage, RenameRoundTrips) {
-  ClusterMessage renamed = message_of(ClusterMessageKind::rename);
-  renamed.id = 7;
-  renamed.room = "lobby";
+  ClusterMessage renamed = client_message(ClusterMessageKind::rename, 7, "lobby", "carol");
   renamed.old_name = "Client #b7:7";
-  renamed.name = "carol";
   expect_round_trip(renamed);
   renamed.old_name = "carol";
   renamed.name = "Carol_2";
@@ -101,10 +100,8 @@ TEST(ClusterMessage, RenameRoundTrips) {
 
 TEST(ClusterMessage, ChatAndActionRoundTripWithSeveralLines) {
   for (const auto kind : {ClusterMessageKind::chat, ClusterMessageKind::action}) {
-    ClusterMessage said = message_of(kind);
-    said.id = 18446744073709551615u;
-    said.room = "lobby";
-    said.name = "Client #b7:18446744073709551615";
+    ClusterMessage said =
+        client_message(kind, 18446744073709551615u, "lobby", "Client #b7:18446744073709551615");
     said.text = "hello";
     expect_round_trip(said);
     // Several chat lines travel as one message; tabs and other bytes pass as they are

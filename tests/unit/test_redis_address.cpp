@@ -4,10 +4,32 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <initializer_list>
 #include <string>
+#include <string_view>
 
 namespace epollchat::daemon {
 namespace {
+
+// `text` is accepted, with `host` and `port`.
+::testing::AssertionResult parses_to(std::string_view text, std::string_view host,
+                                     std::uint16_t port) {
+  const auto address = RedisAddress::parse(text);
+  if (!address) return ::testing::AssertionFailure() << "\"" << text << "\" is refused";
+  if (address->host != host || address->port != port) {
+    return ::testing::AssertionFailure()
+           << "\"" << text << "\" has host \"" << address->host << "\" and port " << address->port;
+  }
+  return ::testing::AssertionSuccess();
+}
+
+// Every one of `texts` is refused; a failure names the text that was not.
+void expect_refused(std::initializer_list<std::string_view> texts) {
+  for (const std::string_view text : texts) {
+    EXPECT_FALSE(RedisAddress::parse(text)) << text;
+  }
+}
 
 TEST(RedisAddress, HostAndPort) {
   const auto address = RedisAddress::parse("127.0.0.1:6380");
@@ -35,14 +57,8 @@ TEST(RedisAddress, PortDefaultsTo6379) {
 }
 
 TEST(RedisAddress, LocalhostIsTheIpv4Loopback) {
-  const auto address = RedisAddress::parse("localhost");
-  ASSERT_TRUE(address);
-  EXPECT_EQ(address->host, "127.0.0.1");
-  EXPECT_EQ(address->port, 6379);
-  const auto with_port = RedisAddress::parse("localhost:7000");
-  ASSERT_TRUE(with_port);
-  EXPECT_EQ(with_port->host, "127.0.0.1");
-  EXPECT_EQ(with_port->port, 7000);
+  EXPECT_TRUE(parses_to("localhost", "127.0.0.1", 6379));
+  EXPECT_TRUE(parses_to("localhost:7000", "127.0.0.1", 7000));
 }
 
 TEST(RedisAddress, BracketedIpv6) {
@@ -52,10 +68,7 @@ TEST(RedisAddress, BracketedIpv6) {
   EXPECT_EQ(address->port, 6390);
   EXPECT_EQ(address->to_string(), "[::1]:6390");
 
-  const auto default_port = RedisAddress::parse("[::1]");
-  ASSERT_TRUE(default_port);
-  EXPECT_EQ(default_port->host, "::1");
-  EXPECT_EQ(default_port->port, 6379);
+  EXPECT_TRUE(parses_to("[::1]", "::1", 6379));
 
   const auto longer = RedisAddress::parse("[fe80::1:2]:1234");
   ASSERT_TRUE(longer);
@@ -79,59 +92,53 @@ TEST(RedisAddress, UnixSocketPath) {
 }
 
 TEST(RedisAddress, RefusesPortsOutOfRangeOrMalformed) {
-  for (const std::string text : {
-           "127.0.0.1:0",
-           "127.0.0.1:65536",
-           "127.0.0.1:99999999999",
-           "127.0.0.1:",
-           "127.0.0.1:-1",
-           "127.0.0.1:+80",
-           "127.0.0.1: 80",
-           "127.0.0.1:80 ",
-           "127.0.0.1:80x",
-           "127.0.0.1:0x50",
-           "[::1]:0",
-           "[::1]:65536",
-           "[::1]:",
-           "localhost:0",
-       }) {
-    EXPECT_FALSE(RedisAddress::parse(text)) << text;
-  }
+  expect_refused({
+      "127.0.0.1:0",
+      "127.0.0.1:65536",
+      "127.0.0.1:99999999999",
+      "127.0.0.1:",
+      "127.0.0.1:-1",
+      "127.0.0.1:+80",
+      "127.0.0.1: 80",
+      "127.0.0.1:80 ",
+      "127.0.0.1:80x",
+      "127.0.0.1:0x50",
+      "[::1]:0",
+      "[::1]:65536",
+      "[::1]:",
+      "localhost:0",
+  });
 }
 
 TEST(RedisAddress, RefusesBareIpv6AndBrokenBrackets) {
-  for (const std::string text : {
-           "::1",
-           "::1:6379",
-           "fe80::1",
-           "[::1",
-           "::1]",
-           "[::1]6379",
-           "[::1]x:6379",
-           "[]:6379",
-           "[]",
-           "[127.0.0.1]:6379",  // brackets are for IPv6 literals only
-           "[localhost]:6379",
-       }) {
-    EXPECT_FALSE(RedisAddress::parse(text)) << text;
-  }
+  expect_refused({
+      "::1",
+      "::1:6379",
+      "fe80::1",
+      "[::1",
+      "::1]",
+      "[::1]6379",
+      "[::1]x:6379",
+      "[]:6379",
+      "[]",
+      "[127.0.0.1]:6379",  // brackets are for IPv6 literals only
+      "[localhost]:6379",
+  });
 }
 
 TEST(RedisAddress, RefusesHostNamesAndEmptyText) {
-  for (const std::string text : {
-           "",
-           ":6379",
-           "redis",
-           "redis:6379",
-           "example.com:6379",
-           "localhost.localdomain",
-           "127.0.0.1.1",
-           "256.0.0.1",
-           "run/redis.sock",  // a relative path
-           " 127.0.0.1",
-       }) {
-    EXPECT_FALSE(RedisAddress::parse(text)) << text;
-  }
+  expect_refused({
+      "",
+      ":6379",
+      "redis",
+      "redis:6379",
+      "example.com:6379",
+      "localhost.localdomain",
+      "127.0.0.1.1",
+      "256.0.0.1",
+      "run/redis.sock",  // a relative path
+      " 127.0.0.1",
+  });
 }
 
 }  // namespace
