@@ -44,6 +44,33 @@ ClusterMember connect_member(std::uint16_t port) {
   return confirmed;
 }
 
+::testing::AssertionResult expect_line_at_each(const std::vector<ClusterMember*>& members,
+                                               std::string_view line,
+                                               std::chrono::milliseconds timeout) {
+  std::string failures;
+  for (ClusterMember* member : members) {
+    if (auto seen = member->client.expect_line(line, timeout); !seen) {
+      failures += member->name + ": " + seen.message() + "\n";
+    }
+  }
+  if (failures.empty()) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << failures;
+}
+
+::testing::AssertionResult take_nickname_seen_by(ClusterMember& member, std::string_view nickname,
+                                                 const std::vector<ClusterMember*>& others,
+                                                 std::chrono::milliseconds timeout) {
+  const std::string old_name = member.name;
+  if (auto taken = take_nickname(member, nickname, timeout); !taken) return taken;
+  return expect_line_at_each(others, cluster_lines::known_as(old_name, nickname), timeout);
+}
+
+::testing::AssertionResult join_room(ClusterMember& member, std::string_view room, int online,
+                                     std::chrono::milliseconds timeout) {
+  member.client.send("/join " + std::string(room) + "\n");
+  return member.client.expect_line(cluster_lines::now_in(room, online), timeout);
+}
+
 ::testing::AssertionResult expect_nothing_before_marker(ClusterMember& from, ClusterMember& to,
                                                         std::string_view marker,
                                                         std::chrono::milliseconds timeout) {
@@ -81,6 +108,11 @@ std::string query_rooms(ClusterMember& member, const Deadline& deadline) {
   return ::testing::AssertionSuccess();
 }
 
+::testing::AssertionResult settle_in_lobby(const std::vector<ClusterMember*>& members,
+                                           std::chrono::milliseconds timeout) {
+  return settle(members, cluster_lines::lobby_rooms_reply(members.size()), timeout);
+}
+
 WhoReply query_who(ClusterMember& member, std::chrono::milliseconds timeout) {
   const Deadline deadline(timeout);
   member.client.send("/who\n");
@@ -110,6 +142,22 @@ WhoReply query_who(ClusterMember& member, std::chrono::milliseconds timeout) {
   }
   reply.count = count;
   return reply;
+}
+
+::testing::AssertionResult who_lists(ClusterMember& asker, const std::multiset<std::string>& names,
+                                     std::chrono::milliseconds timeout) {
+  const WhoReply who = query_who(asker, timeout);
+  if (who.count == static_cast<int>(names.size()) && who.names == names) {
+    return ::testing::AssertionSuccess();
+  }
+  const auto listed = [](const std::multiset<std::string>& list) {
+    std::string joined;
+    for (const auto& name : list) joined += (joined.empty() ? "" : ", ") + name;
+    return joined;
+  };
+  return ::testing::AssertionFailure()
+         << asker.name << ": /who counts " << who.count << " and lists {" << listed(who.names)
+         << "}, expected " << names.size() << ": {" << listed(names) << "}";
 }
 
 }  // namespace epollchat::test

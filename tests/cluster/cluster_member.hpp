@@ -2,19 +2,24 @@
 //
 // Owns: one ChatClient and the name others see it by: "Client #n2:1" from its welcome line,
 // or the nickname it took. Also here: the protocol lines of issue 10 spelled out whole, and
-// the waits the cluster tests share (settling a cluster's view, fencing with a marker line).
+// the steps the cluster tests share (connecting across nodes, settling a cluster's view,
+// renames and room changes seen by others, fencing with a marker line).
 // Never: sleeps: every step waits for a reply line against a deadline.
 // Lifetime: the connection closes with the object.
 #pragma once
 
 #include <gtest/gtest.h>
+#include <array>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
+#include "cluster/cluster.hpp"
 #include "support/chat_client.hpp"
 #include "support/deadline.hpp"
 
@@ -33,6 +38,22 @@ struct ClusterMember {
 // Connects and reads the welcome line (its name follows "Your chat ID is: "). Throws
 // std::runtime_error with the reason if the first line is not a welcome.
 ClusterMember connect_member(std::uint16_t port);
+
+namespace detail {
+template <std::size_t... Node>
+std::array<ClusterMember, sizeof...(Node)> connect_to_nodes(Cluster& cluster,
+                                                            std::index_sequence<Node...>) {
+  // The elements of a braced list are initialised in order: node 0 connects first.
+  return {connect_member(cluster.port(Node))...};
+}
+}  // namespace detail
+
+// One member on each of the first `N` nodes, connected in node order: member i on node i
+// (`auto [a, b, c] = connect_one_per_node<3>(cluster);`). Does not wait for anything else.
+template <std::size_t N>
+std::array<ClusterMember, N> connect_one_per_node(Cluster& cluster) {
+  return detail::connect_to_nodes(cluster, std::make_index_sequence<N>{});
+}
 
 // The lines of the chat protocol with names that may carry a node id.
 namespace cluster_lines {
@@ -78,6 +99,10 @@ inline std::string now_in(std::string_view room, int online) {
 inline std::string already_in(std::string_view room) {
   return "*** You are already in " + std::string(room) + ".";
 }
+// The /rooms reply while everyone is in the lobby.
+inline std::string lobby_rooms_reply(std::size_t online) {
+  return "*** Rooms: lobby (" + std::to_string(online) + ")";
+}
 
 }  // namespace cluster_lines
 
@@ -85,6 +110,21 @@ inline std::string already_in(std::string_view room) {
 // new name for `member`.
 ::testing::AssertionResult take_nickname(ClusterMember& member, std::string_view nickname,
                                          std::chrono::milliseconds timeout = kCrossNodeTimeout);
+
+// Each member's next line must be `line`, each within its own `timeout`. Every member is
+// read even after one fails, as a row of EXPECT_TRUE(expect_line(...)) would.
+::testing::AssertionResult expect_line_at_each(
+    const std::vector<ClusterMember*>& members, std::string_view line,
+    std::chrono::milliseconds timeout = kCrossNodeTimeout);
+
+// take_nickname, then each of `others` must get the rename notice as its next line.
+::testing::AssertionResult take_nickname_seen_by(
+    ClusterMember& member, std::string_view nickname, const std::vector<ClusterMember*>& others,
+    std::chrono::milliseconds timeout = kCrossNodeTimeout);
+
+// Sends /join ROOM; the member's next line must be "*** You are now in ROOM (N online).".
+::testing::AssertionResult join_room(ClusterMember& member, std::string_view room, int online,
+                                     std::chrono::milliseconds timeout = kCrossNodeTimeout);
 
 // `from` says `marker`; `to`'s next line must be that chat line. When both lines travel the
 // same path (same sender node, same Redis channel, same receiving node), this proves that
@@ -105,6 +145,9 @@ std::string query_rooms(ClusterMember& member, const Deadline& deadline);
 ::testing::AssertionResult settle(const std::vector<ClusterMember*>& members,
                                   std::string_view expected_rooms,
                                   std::chrono::milliseconds timeout = kSettleTimeout);
+// settle() for members who are all in the lobby: until every one's node counts all of them.
+::testing::AssertionResult settle_in_lobby(const std::vector<ClusterMember*>& members,
+                                           std::chrono::milliseconds timeout = kSettleTimeout);
 
 // /who's reply: the count on its first line and every name listed (over continuation lines).
 struct WhoReply {
@@ -114,5 +157,8 @@ struct WhoReply {
 // Sends /who and reads its reply, which must be the member's next line(s). On a missing or
 // malformed reply the failure is added to the test and count is -1.
 WhoReply query_who(ClusterMember& member, std::chrono::milliseconds timeout = kCrossNodeTimeout);
+// query_who: the reply must count `names.size()` members and list exactly `names`.
+::testing::AssertionResult who_lists(ClusterMember& asker, const std::multiset<std::string>& names,
+                                     std::chrono::milliseconds timeout = kCrossNodeTimeout);
 
 }  // namespace epollchat::test

@@ -19,6 +19,14 @@ namespace epollchat::test {
 inline constexpr std::chrono::milliseconds kLostTimeout{std::chrono::seconds(10)};
 inline constexpr std::chrono::milliseconds kRestoredTimeout{std::chrono::seconds(15)};
 
+// A cluster of `nodes` nodes, everything else as by default (two are enough for a line that
+// must cross Redis).
+inline ClusterOptions options_with_nodes(std::size_t nodes) {
+  ClusterOptions options;
+  options.nodes = nodes;
+  return options;
+}
+
 // Two members per node: members[2 * node] and members[2 * node + 1].
 class PairsOnEveryNode {
  public:
@@ -95,7 +103,7 @@ class PairsOnEveryNode {
   ::testing::AssertionResult expect_cluster_wide_counts() {
     std::vector<ClusterMember*> askers;
     for (std::size_t node = 0; node < nodes(); ++node) askers.push_back(&first(node));
-    return settle(askers, "*** Rooms: lobby (" + std::to_string(members_.size()) + ")");
+    return settle(askers, cluster_lines::lobby_rooms_reply(members_.size()));
   }
 
  private:

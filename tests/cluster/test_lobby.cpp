@@ -24,20 +24,15 @@ TEST(ClusterLobby, WelcomeIdsCarryTheNodeId) {
 
 TEST(ClusterLobby, ClientsOnDifferentNodesChat) {
   Cluster cluster;
-  ClusterMember a = connect_member(cluster.port(0));
-  ClusterMember b = connect_member(cluster.port(1));
-  ClusterMember c = connect_member(cluster.port(2));
-  ASSERT_TRUE(settle({&a, &b, &c}, "*** Rooms: lobby (3)"));
+  auto [a, b, c] = connect_one_per_node<3>(cluster);
+  ASSERT_TRUE(settle_in_lobby({&a, &b, &c}));
 
   a.client.send("hello from n1\n");
-  EXPECT_TRUE(b.client.expect_line(says(a.name, "hello from n1"), kCrossNodeTimeout));
-  EXPECT_TRUE(c.client.expect_line(says(a.name, "hello from n1"), kCrossNodeTimeout));
+  EXPECT_TRUE(expect_line_at_each({&b, &c}, says(a.name, "hello from n1")));
   b.client.send("/me waves from n2\n");
-  EXPECT_TRUE(a.client.expect_line(action(b.name, "waves from n2"), kCrossNodeTimeout));
-  EXPECT_TRUE(c.client.expect_line(action(b.name, "waves from n2"), kCrossNodeTimeout));
+  EXPECT_TRUE(expect_line_at_each({&a, &c}, action(b.name, "waves from n2")));
   c.client.send("and n3\n");
-  EXPECT_TRUE(a.client.expect_line(says(c.name, "and n3"), kCrossNodeTimeout));
-  EXPECT_TRUE(b.client.expect_line(says(c.name, "and n3"), kCrossNodeTimeout));
+  EXPECT_TRUE(expect_line_at_each({&a, &b}, says(c.name, "and n3")));
 
   // Nobody gets its own line back, neither from its node nor echoed through Redis: each
   // sender's next line is the marker of a member on another node, sent after the echo would
@@ -52,45 +47,31 @@ TEST(ClusterLobby, ClientsOnDifferentNodesChat) {
 
 TEST(ClusterLobby, JoinAndLeaveNoticesCarryClusterWideCounts) {
   Cluster cluster;
-  ClusterMember a = connect_member(cluster.port(0));
-  ClusterMember b = connect_member(cluster.port(1));
-  ClusterMember c = connect_member(cluster.port(2));
+  auto [a, b, c] = connect_one_per_node<3>(cluster);
   // From here every node knows all three, so the counts below do not depend on which node
   // counts (the joiner's or the receiver's).
-  ASSERT_TRUE(settle({&a, &b, &c}, "*** Rooms: lobby (3)"));
+  ASSERT_TRUE(settle_in_lobby({&a, &b, &c}));
 
   ClusterMember d = connect_member(cluster.port(0));
   EXPECT_EQ(d.name, client_name("n1", 2));
-  EXPECT_TRUE(a.client.expect_line(joined(d.name, 4), kCrossNodeTimeout));
-  EXPECT_TRUE(b.client.expect_line(joined(d.name, 4), kCrossNodeTimeout));
-  EXPECT_TRUE(c.client.expect_line(joined(d.name, 4), kCrossNodeTimeout));
+  EXPECT_TRUE(expect_line_at_each({&a, &b, &c}, joined(d.name, 4)));
 
   ClusterMember e = connect_member(cluster.port(1));
-  for (ClusterMember* member : {&a, &b, &c, &d}) {
-    EXPECT_TRUE(member->client.expect_line(joined(e.name, 5), kCrossNodeTimeout)) << member->name;
-  }
+  EXPECT_TRUE(expect_line_at_each({&a, &b, &c, &d}, joined(e.name, 5)));
 
   d.client.close();
-  for (ClusterMember* member : {&a, &b, &c, &e}) {
-    EXPECT_TRUE(member->client.expect_line(left(d.name, 4), kCrossNodeTimeout)) << member->name;
-  }
+  EXPECT_TRUE(expect_line_at_each({&a, &b, &c, &e}, left(d.name, 4)));
   // A /quit reason crosses nodes with the notice.
   c.client.send("/quit see you\n");
-  for (ClusterMember* member : {&a, &b, &e}) {
-    EXPECT_TRUE(member->client.expect_line(left(c.name, 3) + ": see you", kCrossNodeTimeout))
-        << member->name;
-  }
+  EXPECT_TRUE(expect_line_at_each({&a, &b, &e}, left(c.name, 3) + ": see you"));
   // /who agrees with the last count.
-  const WhoReply who = query_who(a);
-  EXPECT_EQ(who.count, 3);
-  EXPECT_EQ(who.names, (std::multiset<std::string>{a.name, b.name, e.name}));
+  EXPECT_TRUE(who_lists(a, {a.name, b.name, e.name}));
 }
 
 TEST(ClusterLobby, AloneOnlyWhenAloneInTheWholeCluster) {
   Cluster cluster;
-  ClusterMember a = connect_member(cluster.port(0));
-  ClusterMember b = connect_member(cluster.port(1));
-  ASSERT_TRUE(settle({&a, &b}, "*** Rooms: lobby (2)"));
+  auto [a, b] = connect_one_per_node<2>(cluster);
+  ASSERT_TRUE(settle_in_lobby({&a, &b}));
 
   // With b on another node, a is not alone: b gets the line and a gets no notice before
   // b's marker.

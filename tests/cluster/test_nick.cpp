@@ -12,7 +12,7 @@ using namespace cluster_lines;
 
 class ClusterNick : public ::testing::Test {
  protected:
-  void SetUp() override { ASSERT_TRUE(settle({&a_, &b_, &c_}, "*** Rooms: lobby (3)")); }
+  void SetUp() override { ASSERT_TRUE(settle_in_lobby({&a_, &b_, &c_})); }
 
   Cluster cluster_;
   ClusterMember a_ = connect_member(cluster_.port(0));
@@ -23,18 +23,13 @@ class ClusterNick : public ::testing::Test {
 TEST_F(ClusterNick, RenameIsAnnouncedOnEveryNode) {
   const std::string old_name = a_.name;
   ASSERT_TRUE(take_nickname(a_, "bob"));
-  EXPECT_TRUE(b_.client.expect_line(known_as(old_name, "bob"), kCrossNodeTimeout));
-  EXPECT_TRUE(c_.client.expect_line(known_as(old_name, "bob"), kCrossNodeTimeout));
+  EXPECT_TRUE(expect_line_at_each({&b_, &c_}, known_as(old_name, "bob")));
   a_.client.send("hi\n");
-  EXPECT_TRUE(b_.client.expect_line(says("bob", "hi"), kCrossNodeTimeout));
-  EXPECT_TRUE(c_.client.expect_line(says("bob", "hi"), kCrossNodeTimeout));
+  EXPECT_TRUE(expect_line_at_each({&b_, &c_}, says("bob", "hi")));
 }
 
 TEST_F(ClusterNick, TakenOnAnotherNodeInAnyCase) {
-  const std::string old_name = a_.name;
-  ASSERT_TRUE(take_nickname(a_, "bob"));
-  ASSERT_TRUE(b_.client.expect_line(known_as(old_name, "bob"), kCrossNodeTimeout));
-  ASSERT_TRUE(c_.client.expect_line(known_as(old_name, "bob"), kCrossNodeTimeout));
+  ASSERT_TRUE(take_nickname_seen_by(a_, "bob", {&b_, &c_}));
 
   b_.client.send("/nick bob\n");
   EXPECT_TRUE(b_.client.expect_line(nickname_taken("bob"), kCrossNodeTimeout));
@@ -77,20 +72,15 @@ TEST_F(ClusterNick, SimultaneousClaimsOnTwoNodesGiveItToExactlyOne) {
 }
 
 TEST_F(ClusterNick, FreeAgainAfterTheOwnerRenames) {
-  const std::string old_name = a_.name;
-  ASSERT_TRUE(take_nickname(a_, "bob"));
-  ASSERT_TRUE(b_.client.expect_line(known_as(old_name, "bob"), kCrossNodeTimeout));
-  ASSERT_TRUE(take_nickname(a_, "robert"));
-  ASSERT_TRUE(b_.client.expect_line(known_as("bob", "robert"), kCrossNodeTimeout));
+  ASSERT_TRUE(take_nickname_seen_by(a_, "bob", {&b_}));
+  ASSERT_TRUE(take_nickname_seen_by(a_, "robert", {&b_}));
   const std::string b_old = b_.name;
   EXPECT_TRUE(take_nickname(b_, "Bob"));
   EXPECT_TRUE(a_.client.skip_until_line(known_as(b_old, "Bob"), kCrossNodeTimeout));
 }
 
 TEST_F(ClusterNick, FreeAgainAfterTheOwnerLeaves) {
-  const std::string old_name = a_.name;
-  ASSERT_TRUE(take_nickname(a_, "bob"));
-  ASSERT_TRUE(c_.client.expect_line(known_as(old_name, "bob"), kCrossNodeTimeout));
+  ASSERT_TRUE(take_nickname_seen_by(a_, "bob", {&c_}));
   a_.client.close();
   ASSERT_TRUE(c_.client.expect_line(left("bob", 2), kCrossNodeTimeout));
   EXPECT_TRUE(take_nickname(c_, "bob"));

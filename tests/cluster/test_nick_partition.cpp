@@ -27,12 +27,9 @@ std::optional<bool> holds_bob_after_asking(ClusterMember& member) {
 }
 
 TEST(NickPartition, ANicknameTakenTwiceDuringAnOutageEndsWithOneHolder) {
-  ClusterOptions options;
-  options.nodes = 2;
-  Cluster cluster(options);
-  ClusterMember a = connect_member(cluster.port(0));
-  ClusterMember b = connect_member(cluster.port(1));
-  ASSERT_TRUE(settle({&a, &b}, "*** Rooms: lobby (2)"));
+  Cluster cluster(options_with_nodes(2));
+  auto [a, b] = connect_one_per_node<2>(cluster);
+  ASSERT_TRUE(settle_in_lobby({&a, &b}));
 
   cluster.redis().stop();
   ASSERT_TRUE(a.client.skip_until_line(kLinkLost, kLostTimeout));

@@ -16,7 +16,7 @@ using namespace cluster_lines;
 TEST(RedisLost, EveryNodeChatsLocallyThenTheLinkIsRestored) {
   Cluster cluster;
   PairsOnEveryNode pairs(cluster);
-  ASSERT_TRUE(settle(pairs.all(), "*** Rooms: lobby (6)"));
+  ASSERT_TRUE(settle_in_lobby(pairs.all()));
 
   std::vector<std::size_t> marks;
   for (std::size_t node = 0; node < cluster.size(); ++node) {
@@ -41,16 +41,12 @@ TEST(RedisLost, EveryNodeChatsLocallyThenTheLinkIsRestored) {
 // The first line after "Link restored." of a member alone on its node must not be taken
 // for a line said to an empty room: the member on the other node is still there.
 TEST(RedisLost, FirstLineAfterTheRestoreReachesALoneMemberOnAnotherNode) {
-  ClusterOptions options;
-  options.nodes = 2;
-  Cluster cluster(options);
-  ClusterMember a = connect_member(cluster.port(0));
-  ClusterMember b = connect_member(cluster.port(1));
-  ASSERT_TRUE(settle({&a, &b}, "*** Rooms: lobby (2)"));
+  Cluster cluster(options_with_nodes(2));
+  auto [a, b] = connect_one_per_node<2>(cluster);
+  ASSERT_TRUE(settle_in_lobby({&a, &b}));
 
   cluster.redis().stop();
-  ASSERT_TRUE(a.client.expect_line(kLinkLost, kLostTimeout));
-  ASSERT_TRUE(b.client.expect_line(kLinkLost, kLostTimeout));
+  ASSERT_TRUE(expect_line_at_each({&a, &b}, kLinkLost, kLostTimeout));
   cluster.redis().start();
   const Deadline deadline(kRestoredTimeout);
   ASSERT_TRUE(a.client.expect_line(kLinkRestored, deadline.remaining()));

@@ -14,21 +14,14 @@ TEST(ClusterUnixSocket, NodesLinkedThroughASocketPathChat) {
   Cluster cluster(options);
   ASSERT_TRUE(cluster.redis().address().starts_with("/"));
 
-  ClusterMember a = connect_member(cluster.port(0));
-  ClusterMember b = connect_member(cluster.port(1));
-  ClusterMember c = connect_member(cluster.port(2));
-  ASSERT_TRUE(settle({&a, &b, &c}, "*** Rooms: lobby (3)"));
+  auto [a, b, c] = connect_one_per_node<3>(cluster);
+  ASSERT_TRUE(settle_in_lobby({&a, &b, &c}));
 
   a.client.send("over the socket\n");
-  EXPECT_TRUE(b.client.expect_line(says(a.name, "over the socket"), kCrossNodeTimeout));
-  EXPECT_TRUE(c.client.expect_line(says(a.name, "over the socket"), kCrossNodeTimeout));
+  EXPECT_TRUE(expect_line_at_each({&b, &c}, says(a.name, "over the socket")));
   ClusterMember d = connect_member(cluster.port(2));
-  for (ClusterMember* member : {&a, &b, &c}) {
-    EXPECT_TRUE(member->client.expect_line(joined(d.name, 4), kCrossNodeTimeout)) << member->name;
-  }
-  const WhoReply who = query_who(b);
-  EXPECT_EQ(who.count, 4);
-  EXPECT_EQ(who.names, (std::multiset<std::string>{a.name, b.name, c.name, d.name}));
+  EXPECT_TRUE(expect_line_at_each({&a, &b, &c}, joined(d.name, 4)));
+  EXPECT_TRUE(who_lists(b, {a.name, b.name, c.name, d.name}));
 }
 
 TEST(ClusterUnixSocket, RestartOnTheSamePathRestoresTheLink) {
@@ -37,7 +30,7 @@ TEST(ClusterUnixSocket, RestartOnTheSamePathRestoresTheLink) {
   options.nodes = 2;
   Cluster cluster(options);
   PairsOnEveryNode pairs(cluster);
-  ASSERT_TRUE(settle(pairs.all(), "*** Rooms: lobby (4)"));
+  ASSERT_TRUE(settle_in_lobby(pairs.all()));
 
   cluster.redis().stop();
   EXPECT_TRUE(pairs.expect_next_line_everywhere(kLinkLost, kLostTimeout));

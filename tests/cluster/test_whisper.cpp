@@ -13,11 +13,8 @@ using namespace cluster_lines;
 class ClusterWhisper : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(settle({&a_, &b_, &c_}, "*** Rooms: lobby (3)"));
-    const std::string old_name = b_.name;
-    ASSERT_TRUE(take_nickname(b_, "bob"));
-    ASSERT_TRUE(a_.client.expect_line(known_as(old_name, "bob"), kCrossNodeTimeout));
-    ASSERT_TRUE(c_.client.expect_line(known_as(old_name, "bob"), kCrossNodeTimeout));
+    ASSERT_TRUE(settle_in_lobby({&a_, &b_, &c_}));
+    ASSERT_TRUE(take_nickname_seen_by(b_, "bob", {&a_, &c_}));
   }
 
   Cluster cluster_;
@@ -45,10 +42,8 @@ TEST_F(ClusterWhisper, ToAnIdOnAnotherNode) {
 }
 
 TEST_F(ClusterWhisper, ReachesAnotherRoomOnAnotherNode) {
-  c_.client.send("/join dev\n");
-  ASSERT_TRUE(c_.client.expect_line(now_in("dev", 1), kCrossNodeTimeout));
-  ASSERT_TRUE(a_.client.expect_line(left(c_.name, 2), kCrossNodeTimeout));
-  ASSERT_TRUE(b_.client.expect_line(left(c_.name, 2), kCrossNodeTimeout));
+  ASSERT_TRUE(join_room(c_, "dev", 1));
+  ASSERT_TRUE(expect_line_at_each({&a_, &b_}, left(c_.name, 2)));
   a_.client.send("/msg #n3:1 across rooms\n");
   EXPECT_TRUE(c_.client.expect_line(whispers(a_.name, "across rooms"), kCrossNodeTimeout));
   EXPECT_TRUE(a_.client.expect_line(sent_to(c_.name), kCrossNodeTimeout));
