@@ -67,12 +67,7 @@ FloodResult run_flood(const std::vector<std::string>& extra_args) {
   DaemonOptions options;
   options.extra_args = extra_args;
   DaemonProcess daemon(options);
-  Member flooder = join(daemon.port());
-  Member alice = join(daemon.port());
-  Member bob = join(daemon.port());
-  EXPECT_TRUE(flooder.client.expect_line(lines::joined(alice.id, 2)));
-  EXPECT_TRUE(flooder.client.expect_line(lines::joined(bob.id, 3)));
-  EXPECT_TRUE(alice.client.expect_line(lines::joined(bob.id, 3)));
+  auto [flooder, alice, bob] = join_quiet<3>(daemon.port());
 
   FloodResult result;
   std::string flooder_error;

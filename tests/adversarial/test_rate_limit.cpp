@@ -23,12 +23,7 @@ TEST(RateLimit, FastSenderIsDelayedNotDroppedAndOthersAreUnaffected) {
   DaemonOptions options;
   options.extra_args = {"--max-rate", std::to_string(kRate)};
   DaemonProcess daemon(options);
-  Member fast = join(daemon.port());
-  Member normal = join(daemon.port());
-  Member receiver = join(daemon.port());
-  ASSERT_TRUE(fast.client.expect_line(lines::joined(normal.id, 2)));
-  ASSERT_TRUE(fast.client.expect_line(lines::joined(receiver.id, 3)));
-  ASSERT_TRUE(normal.client.expect_line(lines::joined(receiver.id, 3)));
+  auto [fast, normal, receiver] = join_quiet<3>(daemon.port());
 
   const std::string slow_down = "*** Slow down: over " + std::to_string(kRate) +
                                 " lines per second; your lines are delayed, none is lost.";

@@ -1,64 +1,21 @@
-// Shared steps for the command tests: joining members whose streams start quiet, naming a
-// member, and proving nothing else arrived.
-//
-// A member's stream is *quiet* when every line the server has sent it so far has been read,
-// so the next line it reads is caused by what the test does next. Most command tests start
-// from quiet members and prove "nothing else arrived" with a marker line.
+// Shared steps for the command tests: nicknames, rename notices, and proving nothing else
+// arrived. Most command tests start from quiet members (join_quiet(), chat_room.hpp) and
+// prove "nothing else arrived" with a marker line.
 //
 // Header-only on purpose: each test executable compiles it with its own gtest.
 #pragma once
 
-#include <array>
-#include <cstddef>
-#include <cstdint>
 #include <initializer_list>
-#include <stdexcept>
 #include <string>
 #include <string_view>
-#include <utility>
-#include <vector>
 
 #include "integration/chat_room.hpp"
 
 namespace epollchat::test {
 
-inline std::string client_name(int id) { return "Client #" + std::to_string(id); }
-
 // What the others in the room are told when `old_name` takes the nickname `new_name`.
 inline std::string renamed_notice(std::string_view old_name, std::string_view new_name) {
   return "*** " + std::string(old_name) + " is now known as " + std::string(new_name);
-}
-
-// Joins `count` members, one after another, then has each read the join notices of those
-// who joined after it ("*** Client #B joined (2 online)", ...), so every stream is quiet.
-// Throws (failing the test with the reason) if a welcome or a notice is missing or wrong.
-inline std::vector<Member> join_quiet(std::uint16_t port, std::size_t count) {
-  std::vector<Member> members;
-  members.reserve(count);
-  for (std::size_t i = 0; i < count; ++i) members.push_back(join(port));
-  for (std::size_t later = 1; later < count; ++later) {
-    const int online = static_cast<int>(later + 1);
-    for (std::size_t earlier = 0; earlier < later; ++earlier) {
-      const auto told =
-          members[earlier].client.expect_line(lines::joined(members[later].id, online));
-      if (!told) {
-        throw std::runtime_error(client_name(members[earlier].id) + " was not told that " +
-                                 client_name(members[later].id) + " joined: " + told.message());
-      }
-    }
-  }
-  return members;
-}
-
-// The same, for a fixed number of members named by a structured binding:
-//   auto [a, b] = join_quiet<2>(daemon.port());
-template <std::size_t N>
-std::array<Member, N> join_quiet(std::uint16_t port) {
-  std::vector<Member> members = join_quiet(port, N);
-  const auto move_into_array = [&members]<std::size_t... I>(std::index_sequence<I...>) {
-    return std::array<Member, N>{std::move(members[I])...};
-  };
-  return move_into_array(std::make_index_sequence<N>{});
 }
 
 // Sends /nick NAME and reads up to the sender's confirmation (skipping notices before it).

@@ -12,12 +12,7 @@ namespace {
 
 TEST(Broadcast, LineReachesEveryOtherClientButNotTheSender) {
   DaemonProcess daemon;
-  Member a = join(daemon.port());
-  Member b = join(daemon.port());
-  Member c = join(daemon.port());
-  ASSERT_TRUE(a.client.expect_line(lines::joined(b.id, 2)));
-  ASSERT_TRUE(a.client.expect_line(lines::joined(c.id, 3)));
-  ASSERT_TRUE(b.client.expect_line(lines::joined(c.id, 3)));
+  auto [a, b, c] = join_quiet<3>(daemon.port());
 
   a.client.send("hello everyone\n");
   EXPECT_TRUE(b.client.expect_line(lines::says(a.id, "hello everyone")));
