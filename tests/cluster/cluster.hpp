@@ -26,10 +26,10 @@ namespace epollchat::test {
 inline constexpr std::chrono::milliseconds kLinkTimeout{std::chrono::seconds(15)};
 
 struct ClusterOptions {
-  RedisOptions redis;
+  RedisOptions redis{};
   std::size_t nodes = 3;
   // Appended to every node's command line.
-  std::vector<std::string> node_args;
+  std::vector<std::string> node_args{};
   // Wait in the constructor until every node's STATUS= says `link up (N nodes)`.
   bool wait_for_link = true;
 };

@@ -19,14 +19,6 @@ namespace epollchat::test {
 inline constexpr std::chrono::milliseconds kLostTimeout{std::chrono::seconds(10)};
 inline constexpr std::chrono::milliseconds kRestoredTimeout{std::chrono::seconds(15)};
 
-// A cluster of `nodes` nodes, everything else as by default (two are enough for a line that
-// must cross Redis).
-inline ClusterOptions options_with_nodes(std::size_t nodes) {
-  ClusterOptions options;
-  options.nodes = nodes;
-  return options;
-}
-
 // Two members per node: members[2 * node] and members[2 * node + 1].
 class PairsOnEveryNode {
  public:

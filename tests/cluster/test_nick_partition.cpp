@@ -27,7 +27,7 @@ std::optional<bool> holds_bob_after_asking(ClusterMember& member) {
 }
 
 TEST(NickPartition, ANicknameTakenTwiceDuringAnOutageEndsWithOneHolder) {
-  Cluster cluster(options_with_nodes(2));
+  Cluster cluster({.nodes = 2});
   auto [a, b] = connect_one_per_node<2>(cluster);
   ASSERT_TRUE(settle_in_lobby({&a, &b}));
 

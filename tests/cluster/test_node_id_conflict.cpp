@@ -13,9 +13,7 @@ namespace {
 using namespace cluster_lines;
 
 TEST(NodeIdConflict, SecondNodeWithTheSameIdWaitsUntilTheFirstIsGone) {
-  ClusterOptions options;
-  options.nodes = 2;
-  Cluster cluster(options);
+  Cluster cluster({.nodes = 2});
   ClusterMember holder_member = connect_member(cluster.port(0));
   ClusterMember other_member = connect_member(cluster.port(1));
 

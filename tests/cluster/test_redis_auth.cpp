@@ -28,13 +28,9 @@ class RedisAuth : public ::testing::Test {
   TempDir secrets_;
   const std::string password_file_ =
       secrets_.write_file("password", std::string(kPassword) + "\n").string();
-  Cluster cluster_{[this] {
-    ClusterOptions options;
-    options.nodes = 2;
-    options.redis.password = std::string(kPassword);
-    options.node_args = {"--redis-password-file", password_file_};
-    return options;
-  }()};
+  Cluster cluster_{{.redis = {.password = std::string(kPassword)},
+                    .nodes = 2,
+                    .node_args = {"--redis-password-file", password_file_}}};
 };
 
 TEST_F(RedisAuth, NodesWithThePasswordChatAcross) {

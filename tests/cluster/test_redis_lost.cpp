@@ -41,7 +41,7 @@ TEST(RedisLost, EveryNodeChatsLocallyThenTheLinkIsRestored) {
 // The first line after "Link restored." of a member alone on its node must not be taken
 // for a line said to an empty room: the member on the other node is still there.
 TEST(RedisLost, FirstLineAfterTheRestoreReachesALoneMemberOnAnotherNode) {
-  Cluster cluster(options_with_nodes(2));
+  Cluster cluster({.nodes = 2});
   auto [a, b] = connect_one_per_node<2>(cluster);
   ASSERT_TRUE(settle_in_lobby({&a, &b}));
 
