@@ -85,11 +85,11 @@ std::string random_node_id() {
   return random_hex(random, 4);
 }
 
-ClusterLink::ClusterLink(EventLoop& loop, const Log& log, RedisAddress address,
-                         std::string password, std::string node_id, ClusterLinkHandler& handler)
+ClusterLink::ClusterLink(EventLoop& loop, const Log& log, RedisAddress address, RedisLogin login,
+                         std::string node_id, ClusterLinkHandler& handler)
     : log_(log),
       address_(std::move(address)),
-      password_(std::move(password)),
+      login_(std::move(login)),
       node_id_(std::move(node_id)),
       handler_(handler),
       publisher_(loop, *this),
@@ -229,16 +229,24 @@ void ClusterLink::beat() {
 
 void ClusterLink::on_redis_connected(RedisConnection& /*connection*/) {
   if (!publisher_.is_connected() || !subscriber_.is_connected()) return;
-  // Commands are pipelined: with a wrong password, what follows AUTH is refused as well, and
-  // the AUTH reply, which comes first, says why.
-  if (!password_.empty()) {
-    send(publisher_, {"AUTH", password_}, Expect::auth);
-    send(subscriber_, {"AUTH", password_});
-    subscriber_authenticating_ = true;
-  }
+  log_in();
   // The node key first: nickname claims of this node's clients are checked against it, and
   // only a node that holds its id may join the others (SUBSCRIBE follows the claim's reply).
   claim_node_id();
+}
+
+void ClusterLink::log_in() {
+  if (login_.password.empty()) return;
+  // Commands are pipelined: with a wrong password, what follows AUTH is refused as well, and
+  // the AUTH reply, which comes first, says why.
+  if (login_.user.empty()) {
+    send(publisher_, {"AUTH", login_.password}, Expect::auth);
+    send(subscriber_, {"AUTH", login_.password});
+  } else {
+    send(publisher_, {"AUTH", login_.user, login_.password}, Expect::auth);
+    send(subscriber_, {"AUTH", login_.user, login_.password});
+  }
+  subscriber_authenticating_ = true;
 }
 
 void ClusterLink::claim_node_id() {

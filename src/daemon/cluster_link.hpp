@@ -40,6 +40,13 @@ namespace epollchat::daemon {
 // A node id for a node not given one: 4 random hex digits.
 [[nodiscard]] std::string random_node_id();
 
+// Who the node logs in to Redis as. No password: no AUTH at all. No user: Redis's default
+// user (AUTH password, as with requirepass).
+struct RedisLogin {
+  std::string user;
+  std::string password;
+};
+
 class ClusterLinkHandler {
  public:
   // The link is (again) up: subscribed and answering.
@@ -68,8 +75,7 @@ class ClusterLink final : RedisConnectionHandler {
   static constexpr auto kNicknameTtl = std::chrono::seconds(60);
   static constexpr std::size_t kMaxUnansweredBytes = 4 * 1024 * 1024;
 
-  // `password` empty: Redis is not asked to authenticate the node.
-  ClusterLink(EventLoop& loop, const Log& log, RedisAddress address, std::string password,
+  ClusterLink(EventLoop& loop, const Log& log, RedisAddress address, RedisLogin login,
               std::string node_id, ClusterLinkHandler& handler);
   ~ClusterLink();
   ClusterLink(const ClusterLink&) = delete;
@@ -110,6 +116,8 @@ class ClusterLink final : RedisConnectionHandler {
   void connect();
   void fail(std::string_view why);
   void beat();
+  // AUTH on both connections, if there is a password.
+  void log_in();
   // Takes or refreshes epollchat:node:<id>; the answer goes to on_node_claim().
   void claim_node_id();
   // Subscribes after the first successful claim; drops the link if another process holds
@@ -127,7 +135,7 @@ class ClusterLink final : RedisConnectionHandler {
 
   const Log& log_;
   RedisAddress address_;
-  std::string password_;
+  RedisLogin login_;
   std::string node_id_;
   std::string instance_;
   std::string node_key_;

@@ -86,6 +86,7 @@ std::string usage_text() {
          "                           HOST:PORT or /path/to/socket (default: off)\n"
          "      --node-id ID         this node's id in client ids with --redis\n"
          "                           (1-8 of a-z, 0-9; default: random)\n"
+         "      --redis-user NAME    log in to Redis as this ACL user (default: default)\n"
          "      --redis-password-file FILE\n"
          "                           Redis's password is the first line of FILE (default:\n"
          "                           the systemd credential redis-password, else none)\n"

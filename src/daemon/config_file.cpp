@@ -87,6 +87,11 @@ Settings load_settings(const CommandLine& command_line, const std::string& defau
                                           ? redis_password_credential_path()
                                           : settings.redis_password_file;
     if (!password_path.empty()) settings.redis_password = read_redis_password(password_path);
+    if (!settings.redis_user.empty() && settings.redis_password.empty()) {
+      throw ConfigError("redis-user '" + settings.redis_user +
+                        "' needs a password: set redis-password-file or give the service the "
+                        "credential redis-password");
+    }
   }
   return settings;
 }

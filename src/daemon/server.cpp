@@ -67,7 +67,8 @@ Server::Server(EventLoop& loop, const Log& log, const Settings& settings)
     node_id_ = settings.node_id.empty() ? random_node_id() : settings.node_id;
     // Checked when the settings were read.
     link_ = std::make_unique<ClusterLink>(loop_, log_, *RedisAddress::parse(settings.redis),
-                                          settings.redis_password, node_id_, *this);
+                                          RedisLogin{settings.redis_user, settings.redis_password},
+                                          node_id_, *this);
   }
   schedule_line_timeouts();
 }

@@ -21,6 +21,20 @@ constexpr auto kShutdownGrace = std::chrono::seconds(3);
 // Pending connections the kernel may queue; SOMAXCONN caps it anyway.
 constexpr int kListenBacklog = 4096;
 
+// The settings the link to Redis is built from, once, at start: a change takes a restart.
+bool has_same_link(const Settings& a, const Settings& b) {
+  return a.redis == b.redis && a.node_id == b.node_id && a.redis_user == b.redis_user &&
+         a.redis_password == b.redis_password;
+}
+
+void keep_link(Settings& fresh, const Settings& current) {
+  fresh.redis = current.redis;
+  fresh.node_id = current.node_id;
+  fresh.redis_user = current.redis_user;
+  fresh.redis_password_file = current.redis_password_file;
+  fresh.redis_password = current.redis_password;
+}
+
 }  // namespace
 
 Service::Service(CommandLine command_line, std::string default_config_path, Settings settings)
@@ -111,15 +125,11 @@ void Service::reload() {
       fresh.listen = settings_.listen;
       fresh.port = settings_.port;
     }
-    if (fresh.redis != settings_.redis || fresh.node_id != settings_.node_id ||
-        fresh.redis_password != settings_.redis_password) {
+    if (!has_same_link(fresh, settings_)) {
       log_.warning(
-          "redis, node-id or the Redis password changed; that takes a restart, keeping the "
-          "current link");
-      fresh.redis = settings_.redis;
-      fresh.node_id = settings_.node_id;
-      fresh.redis_password_file = settings_.redis_password_file;
-      fresh.redis_password = settings_.redis_password;
+          "redis, node-id, redis-user or the Redis password changed; that takes a restart, "
+          "keeping the current link");
+      keep_link(fresh, settings_);
     }
     server_.apply_limits(fresh);
     log_.set_level(fresh.log_level);

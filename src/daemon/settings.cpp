@@ -81,6 +81,16 @@ std::optional<std::string> apply_setting(Settings& settings, std::string_view ke
     settings.redis = std::string(value);
     return std::nullopt;
   }
+  if (key == "redis-user") {
+    // Redis ACL user names are any bytes but spaces; printable ASCII keeps logs readable.
+    const bool printable =
+        std::all_of(value.begin(), value.end(), [](char c) { return c > ' ' && c < 0x7f; });
+    if (value.size() > 64 || !printable) {
+      return invalid("redis user", value, "up to 64 printable characters, no spaces");
+    }
+    settings.redis_user = std::string(value);
+    return std::nullopt;
+  }
   if (key == "redis-password-file") {
     if (!value.empty() && !value.starts_with('/')) {
       return invalid("redis password file", value, "an absolute path");

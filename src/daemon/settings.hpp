@@ -24,6 +24,7 @@ struct Settings {
   LogLevel log_level = LogLevel::info;
   std::string redis;                // "" (no link), "HOST:PORT" as given, or a unix socket path
   std::string node_id;              // "" unless set: the Server then picks a random one
+  std::string redis_user;           // "" (Redis's default user) or an ACL user name
   std::string redis_password_file;  // "" or an absolute path
   // Not a key: read by load_settings() from redis_password_file or the systemd credential.
   std::string redis_password;
@@ -31,8 +32,8 @@ struct Settings {
 
 // The keys, as config keys and (with "--") long options.
 inline constexpr std::string_view kSettingKeys[] = {
-    "listen",       "port",      "max-clients", "max-line", "max-backlog",         "max-rate",
-    "line-timeout", "log-level", "redis",       "node-id",  "redis-password-file",
+    "listen",       "port",      "max-clients", "max-line", "max-backlog", "max-rate",
+    "line-timeout", "log-level", "redis",       "node-id",  "redis-user",  "redis-password-file",
 };
 
 [[nodiscard]] bool is_setting_key(std::string_view key) noexcept;

@@ -155,6 +155,7 @@ bool RedisServer::try_start() {
   if (!options_.password.empty()) {
     spec.argv.insert(spec.argv.end(), {"--requirepass", options_.password});
   }
+  spec.argv.insert(spec.argv.end(), options_.extra_args.begin(), options_.extra_args.end());
   std::string ready_marker;
   if (options_.transport == RedisTransport::unix_socket) {
     spec.argv.insert(spec.argv.end(), {"--port", "0", "--unixsocket", socket_path_.string(),

@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "support/child_process.hpp"
 #include "support/output_capture.hpp"
@@ -34,6 +35,8 @@ struct RedisOptions {
   bool start = true;
   // Not empty: redis requires this password (--requirepass); the readiness check sends AUTH.
   std::string password{};
+  // Appended to redis-server's command line (e.g. "--user", "NAME", "on", ... for an ACL).
+  std::vector<std::string> extra_args{};
   std::chrono::milliseconds ready_timeout{std::chrono::seconds(15)};
 };
 

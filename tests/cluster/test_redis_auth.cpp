@@ -1,6 +1,8 @@
 // Redis that requires a password (requirepass): nodes given it, by --redis-password-file or
 // as the systemd credential `redis-password`, link up and chat crosses; a node with a wrong
 // password or none stays off the link, says why in its log, and serves its clients locally.
+// Nodes logging in as an ACL user of their own (--redis-user), confined by the rule that
+// docs/SECURITY.md gives, work the same.
 #include <gtest/gtest.h>
 
 #include "cluster/link_faults.hpp"
@@ -76,6 +78,47 @@ TEST_F(RedisAuth, WrongOrMissingPasswordKeepsTheNodeLocalAndLogsWhy) {
   ClusterMember inside = connect_member(cluster_.port(0));
   ClusterMember across = connect_member(cluster_.port(1));
   EXPECT_TRUE(settle({&inside, &across}, "*** Rooms: lobby (2)"));
+}
+
+// The ACL line of docs/SECURITY.md and epollchatd(8), as redis-server arguments.
+std::vector<std::string> epollchat_acl_user(std::string_view password) {
+  return {"--user",
+          "epollchat",
+          "on",
+          ">" + std::string(password),
+          "resetkeys",
+          "~epollchat:*",
+          "resetchannels",
+          "&epollchat:*",
+          "+@all",
+          "-@admin",
+          "-@dangerous"};
+}
+
+TEST(RedisAclUser, NodesConfinedToEpollchatsNamesChatAcross) {
+  constexpr std::string_view kNodePassword = "nodes only";
+  TempDir secrets;
+  const std::string password_file =
+      secrets.write_file("password", std::string(kNodePassword) + "\n").string();
+  Cluster cluster(
+      {.redis = {.password = std::string(kPassword),
+                 .extra_args = epollchat_acl_user(kNodePassword)},
+       .nodes = 2,
+       .node_args = {"--redis-user", "epollchat", "--redis-password-file", password_file}});
+  auto [first, second] = connect_one_per_node<2>(cluster);
+  EXPECT_TRUE(settle_in_lobby({&first, &second}));
+  EXPECT_TRUE(take_nickname_seen_by(first, "ann", {&second}));
+  first.client.send("through an ACL user\n");
+  EXPECT_TRUE(second.client.skip_until_line(says("ann", "through an ACL user"), kCrossNodeTimeout));
+
+  // The right password under another user name is refused.
+  DaemonOptions stranger_options;
+  stranger_options.extra_args = {
+      "--redis", cluster.redis().address(), "--node-id",  "n3", "--redis-user",
+      "someone", "--redis-password-file",   password_file};
+  DaemonProcess stranger(stranger_options);
+  EXPECT_TRUE(stranger.wait_for_stderr("Redis refused the password: WRONGPASS", kLinkTimeout))
+      << stranger.stderr_text();
 }
 
 }  // namespace

@@ -95,16 +95,29 @@ TEST(RedisPassword, LoadSettingsReadsTheFileOrTheCredentialOnlyWithALink) {
   const CredentialsDirectory credentials(dir.path());
   dir.write("redis-password", "from-credential\n");
 
-  const auto linked = [&](std::vector<std::pair<std::string, std::string>> more) {
-    more.insert(more.begin(), {"redis", "127.0.0.1:6379"});
-    return load_settings(with_settings(std::move(more)), absent_default);
+  const std::pair<std::string, std::string> redis{"redis", "127.0.0.1:6379"};
+  const auto load = [&](std::vector<std::pair<std::string, std::string>> settings) {
+    return load_settings(with_settings(std::move(settings)), absent_default);
   };
-  EXPECT_EQ(linked({{"redis-password-file", file}}).redis_password, "from-file")
+  EXPECT_EQ(load({redis, {"redis-password-file", file}}).redis_password, "from-file")
       << "the configured file wins over the credential";
-  EXPECT_EQ(linked({}).redis_password, "from-credential");
-  EXPECT_EQ(load_settings(with_settings({}), absent_default).redis_password, "")
-      << "no link, no password read";
-  EXPECT_THROW((void)linked({{"redis-password-file", dir.file("absent")}}), ConfigError);
+  EXPECT_EQ(load({redis}).redis_password, "from-credential");
+  EXPECT_EQ(load({}).redis_password, "") << "no link, no password read";
+  EXPECT_THROW((void)load({redis, {"redis-password-file", dir.file("absent")}}), ConfigError);
+}
+
+TEST(RedisPassword, AUserWithoutAPasswordIsAConfigError) {
+  test::TempDir dir;
+  const CommandLine line =
+      with_settings({{"redis", "127.0.0.1:6379"}, {"redis-user", "epollchat"}});
+  try {
+    (void)load_settings(line, dir.file("absent.conf"));
+    FAIL() << "expected a ConfigError";
+  } catch (const ConfigError& error) {
+    EXPECT_EQ(std::string(error.what()),
+              "redis-user 'epollchat' needs a password: set redis-password-file or give the "
+              "service the credential redis-password");
+  }
 }
 
 }  // namespace

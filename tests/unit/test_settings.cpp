@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 namespace epollchat::daemon {
 namespace {
@@ -28,8 +29,9 @@ TEST(Settings, DefaultsAreTheDocumentedOnes) {
 }
 
 TEST(Settings, KeysAreTheLongOptionNames) {
-  for (const char* key : {"listen", "port", "max-clients", "max-line", "max-backlog", "max-rate",
-                          "line-timeout", "log-level", "redis", "node-id", "redis-password-file"}) {
+  for (const char* key :
+       {"listen", "port", "max-clients", "max-line", "max-backlog", "max-rate", "line-timeout",
+        "log-level", "redis", "node-id", "redis-user", "redis-password-file"}) {
     EXPECT_TRUE(is_setting_key(key)) << key;
   }
   for (const char* key : {"", "config", "check-config", "help", "version", "Port", "max_line"}) {
@@ -105,6 +107,23 @@ TEST(Settings, RedisPasswordFileIsAnAbsolutePathOrNothing) {
   EXPECT_EQ(settings.redis_password_file, "/etc/epollchatd/redis-password");
   EXPECT_EQ(problem_of(settings, "redis-password-file", ""), "");
   EXPECT_EQ(settings.redis_password_file, "");
+}
+
+TEST(Settings, RedisUserIsPrintableWithoutSpaces) {
+  Settings settings;
+  EXPECT_EQ(problem_of(settings, "redis-user", "epollchat"), "");
+  EXPECT_EQ(settings.redis_user, "epollchat");
+  EXPECT_EQ(problem_of(settings, "redis-user", std::string(64, 'u')), "");
+  for (const std::string& bad :
+       std::vector<std::string>{"two words", std::string(65, 'u'), "tab\there"}) {
+    EXPECT_EQ(
+        problem_of(settings, "redis-user", bad),
+        "invalid redis user '" + bad + "' (expected up to 64 printable characters, no spaces)")
+        << bad;
+  }
+  EXPECT_EQ(settings.redis_user, std::string(64, 'u'));
+  EXPECT_EQ(problem_of(settings, "redis-user", ""), "");
+  EXPECT_EQ(settings.redis_user, "");
 }
 
 TEST(Settings, LogLevel) {
