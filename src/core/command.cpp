@@ -90,9 +90,7 @@ NicknameProblem check_nickname(std::string_view name) noexcept {
 
 std::string lower_case_ascii(std::string_view text) {
   std::string lower(text);
-  for (char& c : lower) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
+  for (char& c : lower) c = to_lower(c);
   return lower;
 }
 

@@ -167,6 +167,9 @@ class Server final : public ListenerHandler, public DeferredTask, public Cluster
   [[nodiscard]] Session* find_local(std::string_view target);
   [[nodiscard]] std::string owner_of(std::uint64_t id) const;
   void publish(const ClusterMessage& message);
+  // A message of `kind` about `session` in `room` (id, room and display name filled in).
+  [[nodiscard]] static ClusterMessage message_about(ClusterMessageKind kind, const Session& session,
+                                                    const Room& room);
   void deliver_remote_chat(const ClusterMessage& message);
   void publish_roster(std::string_view for_instance);
   void apply_roster(const ClusterMessage& message);

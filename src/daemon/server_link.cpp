@@ -54,6 +54,15 @@ void Server::publish(const ClusterMessage& message) {
   link_->publish(message);
 }
 
+ClusterMessage Server::message_about(ClusterMessageKind kind, const Session& session,
+                                     const Room& room) {
+  ClusterMessage message = cluster_message(kind);
+  message.id = session.id();
+  message.room = room.name();
+  message.name = session.name();
+  return message;
+}
+
 void Server::publish_chat(const Session& session, std::string_view text) {
   if (!link_ || !link_->is_up()) return;
   OutgoingChat& batch = outgoing_chat_;
@@ -70,10 +79,7 @@ void Server::publish_chat(const Session& session, std::string_view text) {
 }
 
 void Server::publish_action(const Session& session, std::string_view action) {
-  ClusterMessage acted = cluster_message(ClusterMessageKind::action);
-  acted.id = session.id();
-  acted.room = session.room()->name();
-  acted.name = session.name();
+  ClusterMessage acted = message_about(ClusterMessageKind::action, session, *session.room());
   acted.text = action;
   publish(acted);
 }

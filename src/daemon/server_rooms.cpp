@@ -42,11 +42,7 @@ void Server::enter(Session& session, Room& room) {
   room.add(session.connection());
   session.set_room(&room);
   room.broadcast(protocol::joined_line(session.name(), population(room)), &session.connection());
-  ClusterMessage joined = cluster_message(ClusterMessageKind::join);
-  joined.id = session.id();
-  joined.room = room.name();
-  joined.name = session.name();
-  publish(joined);
+  publish(message_about(ClusterMessageKind::join, session, room));
 }
 
 void Server::leave_room(Session& session, std::string_view reason) {
@@ -56,10 +52,7 @@ void Server::leave_room(Session& session, std::string_view reason) {
   if (!shutting_down_) {
     const std::size_t online = population(room);
     room.broadcast(protocol::left_line(session.name(), online, reason), nullptr);
-    ClusterMessage left = cluster_message(ClusterMessageKind::leave);
-    left.id = session.id();
-    left.room = room.name();
-    left.name = session.name();
+    ClusterMessage left = message_about(ClusterMessageKind::leave, session, room);
     left.text = reason;
     publish(left);
   }
@@ -174,11 +167,8 @@ void Server::announce_rename(const Session& session, std::string_view old_name) 
   Room* room = session.room();
   if (room == nullptr) return;
   room->broadcast(protocol::renamed_line(old_name, session.name()), &session.connection());
-  ClusterMessage renamed = cluster_message(ClusterMessageKind::rename);
-  renamed.id = session.id();
-  renamed.room = room->name();
+  ClusterMessage renamed = message_about(ClusterMessageKind::rename, session, *room);
   renamed.old_name = old_name;
-  renamed.name = session.name();
   publish(renamed);
 }
 
