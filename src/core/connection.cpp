@@ -34,11 +34,6 @@ Connection::Connection(EventLoop& loop, UniqueFd fd, ConnectionHandler& handler,
   loop_.watch(fd_.get(), kInputEvents, *this);
 }
 
-Connection::~Connection() {
-  loop_.cancel(*this);
-  if (fd_) loop_.unwatch(fd_.get(), *this);
-}
-
 bool Connection::queue(const ChunkRef& chunk, std::size_t offset, std::size_t length) {
   if (state_ == State::closed) return false;
   // Progress is measured from the moment output is waiting, not from the last write of an

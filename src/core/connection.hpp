@@ -77,7 +77,6 @@ class Connection final : public Watcher, public DeferredTask {
   // Throws std::system_error if the loop cannot watch it (the fd is then closed).
   Connection(EventLoop& loop, UniqueFd fd, ConnectionHandler& handler,
              const ConnectionLimits& limits);
-  ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 

@@ -14,6 +14,14 @@ namespace {
 
 }  // namespace
 
+Watcher::~Watcher() {
+  if (loop_ != nullptr) loop_->forget(*this);
+}
+
+DeferredTask::~DeferredTask() {
+  if (loop_ != nullptr) loop_->cancel(*this);
+}
+
 EventLoop::EventLoop()
     : epoll_fd_(epoll_create1(EPOLL_CLOEXEC)),
       read_buffer_(std::make_unique_for_overwrite<char[]>(kReadBufferSize)),
@@ -26,6 +34,7 @@ void EventLoop::watch(int fd, std::uint32_t events, Watcher& watcher) {
   event.events = events;
   event.data.ptr = &watcher;
   if (epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, fd, &event) != 0) throw_errno("epoll_ctl(ADD)");
+  watcher.loop_ = this;
 }
 
 void EventLoop::modify(int fd, std::uint32_t events, Watcher& watcher) {
@@ -37,27 +46,37 @@ void EventLoop::modify(int fd, std::uint32_t events, Watcher& watcher) {
 
 void EventLoop::unwatch(int fd, Watcher& watcher) noexcept {
   if (fd >= 0) (void)epoll_ctl(epoll_fd_.get(), EPOLL_CTL_DEL, fd, nullptr);
+  forget(watcher);
+}
+
+void EventLoop::forget(Watcher& watcher) noexcept {
+  watcher.loop_ = nullptr;
   if (watcher.resume_pending_) {
     watcher.resume_pending_ = false;
     std::erase(to_resume_, &watcher);
   }
+  // Blanked, not erased: the walks over these are under way.
+  std::replace(resuming_.begin(), resuming_.end(), &watcher, static_cast<Watcher*>(nullptr));
+  for (int i = next_event_; i < ready_; ++i) {
+    if (events_[i].data.ptr == &watcher) events_[i].data.ptr = nullptr;
+  }
 }
 
 void EventLoop::resume_next_turn(Watcher& watcher) {
-  if (watcher.resume_pending_) return;
+  if (watcher.loop_ != this || watcher.resume_pending_) return;
   watcher.resume_pending_ = true;
   to_resume_.push_back(&watcher);
 }
 
 void EventLoop::defer(DeferredTask& task) {
-  if (task.deferred_) return;
-  task.deferred_ = true;
+  if (task.loop_ != nullptr) return;
+  task.loop_ = this;
   deferred_.push_back(&task);
 }
 
 void EventLoop::cancel(DeferredTask& task) noexcept {
-  if (!task.deferred_) return;
-  task.deferred_ = false;
+  if (task.loop_ == nullptr) return;
+  task.loop_ = nullptr;
   // Blanked, not erased: cancel() may run while run_deferred_tasks() walks the queue.
   std::replace(deferred_.begin(), deferred_.end(), &task, static_cast<DeferredTask*>(nullptr));
 }
@@ -66,21 +85,30 @@ void EventLoop::run_once(int timeout_ms) {
   const int ready =
       epoll_wait(epoll_fd_.get(), events_, kMaxEventsPerTurn, to_resume_.empty() ? timeout_ms : 0);
   if (ready < 0 && errno != EINTR) throw_errno("epoll_wait");
+  const auto start = std::chrono::steady_clock::now();
 
   // Watchers resumed now may re-queue themselves for the next turn.
   resuming_.swap(to_resume_);
   for (Watcher* watcher : resuming_) watcher->resume_pending_ = false;
 
-  for (int i = 0; i < ready; ++i) {
-    static_cast<Watcher*>(events_[i].data.ptr)->on_events(events_[i].events);
+  dispatch(ready);
+  // Indexed: a watcher forgotten during the walk is blanked in place.
+  for (std::size_t i = 0; i < resuming_.size(); ++i) {
+    if (Watcher* watcher = resuming_[i]) watcher->on_events(EPOLLIN);
   }
-  // A watcher unwatched during dispatch was removed from to_resume_, but `resuming_` is a
-  // copy: it may only hold watchers that are still alive, because destruction waits for
-  // the end of the turn; a watcher that closed itself ignores the call.
-  for (Watcher* watcher : resuming_) watcher->on_events(EPOLLIN);
   resuming_.clear();
 
   run_deferred_tasks();
+  longest_turn_ = std::max(longest_turn_, std::chrono::steady_clock::now() - start);
+}
+
+void EventLoop::dispatch(int ready) {
+  ready_ = std::max(ready, 0);
+  for (next_event_ = 0; next_event_ < ready_;) {
+    const epoll_event& event = events_[next_event_++];
+    if (auto* watcher = static_cast<Watcher*>(event.data.ptr)) watcher->on_events(event.events);
+  }
+  next_event_ = ready_ = 0;
 }
 
 void EventLoop::run_deferred_tasks() {
@@ -89,7 +117,7 @@ void EventLoop::run_deferred_tasks() {
   for (std::size_t i = 0; i < deferred_.size(); ++i) {
     DeferredTask* task = deferred_[i];
     if (task == nullptr) continue;
-    task->deferred_ = false;
+    task->loop_ = nullptr;
     task->run_deferred();
   }
   deferred_.clear();

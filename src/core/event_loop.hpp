@@ -2,9 +2,12 @@
 //
 // Owns: the epoll fd, a scratch read buffer, the list of watchers to resume without waiting
 // (budget-limited readers), and the deferred-work queue. Never: reads, writes or closes a watched
-// fd; owns a watcher. Lifetime: a watcher must be unwatched (and cancelled from the deferred queue)
-// before it is destroyed; the server destroys its sessions only between turns, so nothing the
-// current batch of events still references is freed in the middle of it.
+// fd; owns a watcher.
+// Lifetime: the loop outlives every watcher and task. A watcher that is unwatched or destroyed
+// is forgotten at once: it is never resumed or dispatched again, not even for an event of the
+// batch being dispatched, and a resume asked for it afterwards is ignored. A destroyed task is
+// likewise cancelled. So a connection closed in the middle of a turn, by whatever path, can
+// never be called back, and freeing it at the end of the turn is always safe.
 //
 // One turn (run_once): wait for events (not at all if some watcher is still resumable),
 // dispatch them, resume watchers that ran out of budget last turn, then run deferred work
@@ -14,6 +17,7 @@
 
 #include <sys/epoll.h>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -32,14 +36,19 @@ class Watcher {
   // `events` is the epoll mask; resumed watchers get EPOLLIN.
   virtual void on_events(std::uint32_t events) = 0;
 
+  // Whether the watcher is registered with a loop (between watch() and unwatch()).
+  [[nodiscard]] bool is_watched() const noexcept { return loop_ != nullptr; }
+
  protected:
   Watcher() = default;
   Watcher(const Watcher&) = delete;
   Watcher& operator=(const Watcher&) = delete;
-  ~Watcher() = default;
+  // Forgets the watcher in its loop, whatever path led here.
+  ~Watcher();
 
  private:
   friend class EventLoop;
+  EventLoop* loop_ = nullptr;  // set while watched
   bool resume_pending_ = false;
 };
 
@@ -52,27 +61,30 @@ class DeferredTask {
   DeferredTask() = default;
   DeferredTask(const DeferredTask&) = delete;
   DeferredTask& operator=(const DeferredTask&) = delete;
-  ~DeferredTask() = default;
+  // Cancels the task if it is still queued.
+  ~DeferredTask();
 
  private:
   friend class EventLoop;
-  bool deferred_ = false;
+  EventLoop* loop_ = nullptr;  // set while queued
 };
 
 class EventLoop {
  public:
   EventLoop();  // throws std::system_error
 
-  // The fd is *not* owned; `watcher` must outlive the registration. Throw std::system_error.
+  // The fd is *not* owned. A watcher watches one fd at a time. Throw std::system_error.
   void watch(int fd, std::uint32_t events, Watcher& watcher);
   void modify(int fd, std::uint32_t events, Watcher& watcher);
-  // Forgets the fd and any pending resume of `watcher`. Never throws: the fd may already be
-  // dead, and the caller is tearing down.
+  // Forgets the fd and `watcher`: no pending resume and no event of the current batch
+  // reaches it any more. Never throws: the fd may already be dead, and the caller is
+  // tearing down.
   void unwatch(int fd, Watcher& watcher) noexcept;
 
   // The watcher stopped before EAGAIN because of a per-turn budget: with edge-triggered
   // epoll no new edge will come for the data still queued, so the loop must call it again
-  // (with EPOLLIN) next turn, without blocking in between.
+  // (with EPOLLIN) next turn, without blocking in between. Ignored for a watcher that is not
+  // watched (closed): there is nothing left to read.
   void resume_next_turn(Watcher& watcher);
 
   // Runs task.run_deferred() at the end of this turn (once, however often deferred).
@@ -90,18 +102,34 @@ class EventLoop {
   // and is not an error. Throws std::system_error if epoll itself fails.
   void run_once(int timeout_ms);
 
+  // The longest time one turn took from the end of its wait to the end of its deferred work:
+  // how long the slowest turn kept every other client waiting.
+  [[nodiscard]] std::chrono::nanoseconds longest_turn() const noexcept { return longest_turn_; }
+
  private:
+  friend class Watcher;
+  friend class DeferredTask;
+
+  void dispatch(int ready);
   void run_deferred_tasks();
+  // Drops every reference the loop holds to `watcher` (resume lists, the rest of the batch).
+  void forget(Watcher& watcher) noexcept;
 
   static constexpr int kMaxEventsPerTurn = 256;
   static constexpr std::size_t kReadBufferSize = 64 * 1024;
 
   UniqueFd epoll_fd_;
   std::vector<Watcher*> to_resume_;
+  // The watchers being resumed this turn; an entry is blanked when its watcher is forgotten.
   std::vector<Watcher*> resuming_;
   std::vector<DeferredTask*> deferred_;
   std::unique_ptr<char[]> read_buffer_;
+  // The batch being dispatched: events_[next_event_, ready_) are still to come, and an entry
+  // whose watcher is forgotten meanwhile is blanked (data.ptr = nullptr).
   epoll_event events_[kMaxEventsPerTurn];
+  int next_event_ = 0;
+  int ready_ = 0;
+  std::chrono::nanoseconds longest_turn_{0};
 };
 
 }  // namespace epollchat
