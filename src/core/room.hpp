@@ -1,7 +1,7 @@
 // Room: the members of one chat and the broadcast of lines to them.
 //
-// Owns: the chunk the room is currently formatting into, and the batch of chat lines from
-// one sender that is not yet queued (staged).
+// Owns: the batch of chat lines from one sender that is not yet queued (staged). The bytes
+// live in the ChunkWriter's chunk, shared by every room: an idle room holds no buffer.
 // Never: owns or destroys a member, writes to a socket (it only queues), knows nicknames.
 // Lifetime: a member must be removed before it is destroyed; a member whose queue fails
 // during a broadcast (backlog exceeded) stays listed until its owner removes it, so the
@@ -21,13 +21,15 @@
 #include <vector>
 
 #include "core/chunk.hpp"
+#include "core/chunk_writer.hpp"
 #include "core/connection.hpp"
 
 namespace epollchat {
 
-class Room {
+class Room final : public StagedBatch {
  public:
-  Room(ChunkPool& pool, std::string name) : pool_(pool), name_(std::move(name)) {}
+  Room(ChunkWriter& writer, std::string name) : writer_(writer), name_(std::move(name)) {}
+  ~Room();
   Room(const Room&) = delete;
   Room& operator=(const Room&) = delete;
 
@@ -40,18 +42,20 @@ class Room {
   // In join order.
   [[nodiscard]] const std::vector<Connection*>& members() const noexcept { return members_; }
 
-  // Adds "<sender_name> says >> <text>" to the batch that goes to everyone but `sender`.
-  void stage_chat_line(Connection& sender, std::string_view sender_name, std::string_view text) {
-    stage_chat_line(&sender, &sender, sender_name, text);
+  // Adds "<sender_name> says >> <text>" to the batch that goes to everyone but `sender`;
+  // returns the length of that line (what each recipient is queued).
+  std::size_t stage_chat_line(Connection& sender, std::string_view sender_name,
+                              std::string_view text) {
+    return stage_chat_line(&sender, &sender, sender_name, text);
   }
   // The same for a sender that is not a member here (on another node): `origin` tells one
   // such sender's batch from another's; every member receives it.
-  void stage_remote_chat_line(const void* origin, std::string_view sender_name,
-                              std::string_view text) {
-    stage_chat_line(origin, nullptr, sender_name, text);
+  std::size_t stage_remote_chat_line(const void* origin, std::string_view sender_name,
+                                     std::string_view text) {
+    return stage_chat_line(origin, nullptr, sender_name, text);
   }
   // Queues the staged batch, if any.
-  void flush_staged();
+  void flush_staged() override;
 
   // Queues a complete line (ending in LF) to every member except `except` (may be null).
   void broadcast(std::string_view line, const Connection* except);
@@ -64,16 +68,13 @@ class Room {
     std::size_t length;
   };
 
-  // `length` bytes of room in the current chunk (a new chunk if needed, after handing on
-  // the staged batch, which lives in the old one).
-  void stage_chat_line(const void* origin, const Connection* except, std::string_view sender_name,
-                       std::string_view text);
-  char* reserve(std::size_t length);
+  std::size_t stage_chat_line(const void* origin, const Connection* except,
+                              std::string_view sender_name, std::string_view text);
+  // Appends a complete line that is not staged; returns where it is in writer_.chunk().
   Range append(std::string_view line);
   void queue_to_all(const Range& range, const Connection* except);
 
-  ChunkPool& pool_;
-  ChunkRef chunk_;
+  ChunkWriter& writer_;
   std::string name_;
   std::vector<Connection*> members_;
   // Who the staged batch is from, and who does not get it (the sender, if a member).

@@ -60,7 +60,7 @@ Server::Server(EventLoop& loop, const Log& log, const Settings& settings)
       stall_timer_(loop, [this] { cut_off_stalled_readers(); }),
       sync_timer_(loop, [this] { finish_sync(); }),
       line_timeout_seconds_(settings.line_timeout) {
-  auto lobby = std::make_unique<Room>(pool_, std::string(kLobby));
+  auto lobby = std::make_unique<Room>(writer_, std::string(kLobby));
   lobby_ = lobby.get();
   rooms_.emplace(std::string(kLobby), std::move(lobby));
   if (!settings.redis.empty()) {

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "core/chunk.hpp"
+#include "core/chunk_writer.hpp"
 #include "core/connection.hpp"
 #include "core/event_loop.hpp"
 #include "core/listener.hpp"
@@ -203,6 +204,7 @@ class Server final : public ListenerHandler, public DeferredTask, public Cluster
   // Declared before the room and the sessions: queued chunks go back to the pool when
   // the sessions are destroyed.
   ChunkPool pool_;
+  ChunkWriter writer_{pool_};
   // By lower-case name; `lobby_` is always there.
   std::map<std::string, std::unique_ptr<Room>, std::less<>> rooms_;
   Room* lobby_ = nullptr;

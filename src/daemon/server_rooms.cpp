@@ -21,7 +21,7 @@ Room* Server::find_room(std::string_view name) {
 Room& Server::room_named(std::string_view name) {
   std::string key = lower_case_ascii(name);
   if (Room* room = find_room(key)) return *room;
-  auto room = std::make_unique<Room>(pool_, key);
+  auto room = std::make_unique<Room>(writer_, key);
   Room& created = *room;
   rooms_.emplace(std::move(key), std::move(room));
   return created;

@@ -50,11 +50,12 @@ class RoomTest : public ::testing::Test {
 
   EventLoop loop_;
   ChunkPool pool_{4096, 8};
+  ChunkWriter writer_{pool_};
   ConnectionLimits limits_;
   NullHandler handler_;
   // Declared after the pool and before the room, so connections go first, then the room.
   std::vector<Member> members_;
-  Room room_{pool_, "lobby"};
+  Room room_{writer_, "lobby"};
 };
 
 TEST_F(RoomTest, StagedLinesAreQueuedOnFlushToEveryoneButTheSender) {
@@ -207,7 +208,8 @@ TEST(RoomSmallChunks, LinesSpanningChunksArriveCompleteAndInOrder) {
   Connection sender(loop, std::move(sender_pair.local), handler, limits);
   Connection reader(loop, std::move(reader_pair.local), handler, limits);
   {
-    Room room(pool, "lobby");
+    ChunkWriter writer(pool);
+    Room room(writer, "lobby");
     room.add(sender);
     room.add(reader);
     std::string expected;
@@ -226,6 +228,35 @@ TEST(RoomSmallChunks, LinesSpanningChunksArriveCompleteAndInOrder) {
     EXPECT_EQ(read_available(sender_pair.peer.get()), "*** end\n");
   }
   EXPECT_EQ(pool.chunks_in_use(), 0u) << "sent and room gone: every chunk is back";
+}
+
+TEST_F(RoomTest, RoomsShareOneChunkAndAnIdleRoomHoldsNone) {
+  Connection& a = join();
+  Connection& b = join();
+  std::vector<std::unique_ptr<Room>> rooms;
+  for (int i = 0; i < 100; ++i) {
+    rooms.push_back(std::make_unique<Room>(writer_, "room" + std::to_string(i)));
+    rooms.back()->send_to(a, "*** You are alone in the chat room.\n");
+  }
+  EXPECT_EQ(received(0).size(), 100 * std::string("*** You are alone in the chat room.\n").size());
+  EXPECT_LE(pool_.chunks_in_use(), 1u) << "100 rooms that said something hold the writer's chunk";
+  (void)b;
+}
+
+TEST_F(RoomTest, AnotherRoomsLineHandsOnTheStagedBatchFirst) {
+  Connection& a = join();
+  Connection& b = join();
+  Room other(writer_, "other");
+  Connection& c = join();
+  room_.remove(c);
+  other.add(c);
+  room_.stage_chat_line(a, "Client #1", "one");
+  other.send_to(b, "*** a whisper\n");
+  room_.stage_chat_line(a, "Client #1", "two");
+  room_.flush_staged();
+  EXPECT_EQ(received(1), "Client #1 says >> one\n*** a whisper\nClient #1 says >> two\n");
+  EXPECT_EQ(received(2), "");
+  other.remove(c);
 }
 
 TEST_F(RoomTest, AMemberOverItsBacklogIsClosedAndOthersAreUnaffected) {
