@@ -12,6 +12,12 @@ ChunkRef ChunkPool::acquire(std::size_t min_capacity) {
   return ChunkRef(new Chunk(*this, min_capacity > chunk_size_ ? min_capacity : chunk_size_));
 }
 
+ChunkRef ChunkPool::acquire_exact(std::size_t capacity) {
+  if (capacity == chunk_size_) return acquire(capacity);
+  ++in_use_;
+  return ChunkRef(new Chunk(*this, capacity));
+}
+
 void ChunkPool::recycle(Chunk* chunk) noexcept {
   --in_use_;
   std::unique_ptr<Chunk> owned(chunk);

@@ -32,6 +32,7 @@ class Chunk {
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
   [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
   [[nodiscard]] std::size_t free_space() const noexcept { return capacity_ - size_; }
+  [[nodiscard]] ChunkPool& pool() const noexcept { return *pool_; }
 
   // The writable tail; bytes become part of the chunk with commit().
   [[nodiscard]] char* tail() noexcept { return bytes_.get() + size_; }
@@ -89,6 +90,9 @@ class ChunkPool {
 
   // An empty chunk with at least `min_capacity` bytes.
   ChunkRef acquire(std::size_t min_capacity);
+  // An empty chunk of exactly `capacity` bytes (not recycled unless it is chunk_size()): for
+  // a copy that should hold no more memory than its bytes.
+  ChunkRef acquire_exact(std::size_t capacity);
 
   [[nodiscard]] std::size_t chunk_size() const noexcept { return chunk_size_; }
   [[nodiscard]] std::size_t idle_chunks() const noexcept { return idle_.size(); }

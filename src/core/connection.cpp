@@ -42,20 +42,9 @@ bool Connection::queue(const ChunkRef& chunk, std::size_t offset, std::size_t le
   output_.push(chunk, offset, length);
   loop_.defer(*this);
   // Congestion is reported as soon as the queue crosses the mark, not only after this
-  // turn's flush: the sender whose batch did it must be paused at the end of that batch,
-  // or its next batch could push a reader that keeps up past max_backlog. If the flush
-  // then drains the queue, the relief is reported as well.
+  // turn's flush, so that the owner can stop the senders behind it before their next read.
+  // If the flush then drains the queue, the relief is reported as well.
   if (!congested_ && output_.pending_bytes() > limits_.max_backlog / 2) update_congestion();
-  if (output_.pending_bytes() > limits_.max_backlog) {
-    // Only what the socket refuses counts against the peer: a turn can queue more than
-    // max_backlog for a reader that keeps up, so write now before judging.
-    flush();
-    if (state_ == State::closed) return false;
-    if (output_.pending_bytes() > limits_.max_backlog) {
-      finish(CloseReason::backlog_exceeded);
-      return false;
-    }
-  }
   return true;
 }
 
@@ -78,10 +67,38 @@ void Connection::close_after_flush() {
 
 void Connection::close_now(CloseReason reason) { finish(reason); }
 
+void Connection::pause_reading() noexcept {
+  if (state_ == State::closed) return;
+  if (pauses_++ == 0) stop_reading_clock(coarse_now_ns());
+}
+
 void Connection::unpause_reading() {
-  if (pauses_ == 0 || --pauses_ != 0) return;
+  if (state_ == State::closed || pauses_ == 0 || --pauses_ != 0) return;
   // Data that arrived while paused raised its edge then; read it without waiting.
   loop_.resume_next_turn(*this);
+}
+
+void Connection::stop_reading_clock(std::int64_t now) noexcept {
+  if (not_reading_since_ == 0) not_reading_since_ = now;
+}
+
+void Connection::restart_reading_clock(std::int64_t now) noexcept {
+  if (not_reading_since_ == 0) return;
+  if (partial_line_since_ != 0) partial_line_since_ += now - not_reading_since_;
+  not_reading_since_ = 0;
+}
+
+std::int64_t Connection::partial_line_age(std::int64_t now) const noexcept {
+  if (partial_line_since_ == 0) return 0;
+  return (not_reading_since_ != 0 ? not_reading_since_ : now) - partial_line_since_;
+}
+
+void Connection::update_partial_line(std::int64_t now) noexcept {
+  if (!codec_.has_partial_line()) {
+    partial_line_since_ = 0;
+  } else if (partial_line_since_ == 0) {
+    partial_line_since_ = now;
+  }
 }
 
 void Connection::update_congestion() noexcept {
@@ -107,7 +124,23 @@ void Connection::on_events(std::uint32_t events) {
 }
 
 void Connection::run_deferred() {
-  if (state_ != State::closed) flush();
+  if (state_ == State::closed) return;
+  flush();
+  if (state_ != State::closed) judge_backlog();
+}
+
+void Connection::judge_backlog() {
+  const std::size_t pending = output_.pending_bytes();
+  if (pending > limits_.max_backlog) {
+    finish(CloseReason::backlog_exceeded);
+    return;
+  }
+  // Copying costs at most max_backlog bytes, and is needed again only after the waste has
+  // grown by a quarter of max_backlog: a few bytes per byte the room produced, at worst.
+  const std::size_t pinned = output_.pinned_bytes();
+  if (pinned > limits_.max_backlog && pinned - pending > limits_.max_backlog / 4) {
+    output_.compact();
+  }
 }
 
 bool Connection::has_rate_allowance(std::int64_t now) {
@@ -128,25 +161,29 @@ bool Connection::decode(std::string_view bytes) {
 }
 
 void Connection::read_input() {
-  if (pauses_ != 0) return;
+  handler_.before_reading(*this);
+  if (state_ != State::open || pauses_ != 0) return;
   const std::int64_t now = coarse_now_ns();
   if (!has_rate_allowance(now)) {
+    stop_reading_clock(now);
     handler_.on_throttled(*this);
     return;
   }
+  restart_reading_clock(now);
+  line_budget_ = kLinesPerTurn;
   codec_.set_max_line(limits_.max_line);
   bool got_input = false;
-  bool throttled = false;
-  std::size_t batch_bytes = 0;
+  // Input was left undecoded: paused, over the rate, or out of this turn's lines.
+  bool held = false;
   if (held_input_) {
     got_input = true;
-    std::string held;
-    held.swap(*held_input_);
+    std::string input;
+    input.swap(*held_input_);
     held_input_.reset();
-    throttled = !decode(held);
+    held = !decode(input);
   }
   const std::span<char> buffer = loop_.read_buffer();
-  for (int reads = 0; !throttled && state_ == State::open; ++reads) {
+  for (int reads = 0; !held && state_ == State::open; ++reads) {
     if (reads == kReadsPerTurn) {
       loop_.resume_next_turn(*this);
       break;
@@ -154,10 +191,9 @@ void Connection::read_input() {
     const ssize_t n = recv(fd_.get(), buffer.data(), buffer.size(), 0);
     if (n > 0) {
       got_input = true;
-      batch_bytes += static_cast<std::size_t>(n);
-      // Over the rate: the rest of this read waits in held_input_ and TCP holds what is
-      // still unread, so the sender is slowed down and nothing is lost.
-      throttled = !decode(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
+      // What the codec does not take now waits in held_input_, and TCP holds what is still
+      // unread, so the sender is slowed down and nothing is lost.
+      held = !decode(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
       // A short read emptied the socket buffer, and data arriving later raises a new edge,
       // so the recv() that would only say EAGAIN is skipped. Not after EPOLLRDHUP: the
       // EOF behind the data raises no further edge and must be read now.
@@ -165,7 +201,7 @@ void Connection::read_input() {
       continue;
     }
     if (n == 0) {
-      if (got_input) end_batch(batch_bytes, now);
+      if (got_input) handler_.on_input_batch_end(*this);
       got_input = false;
       state_ = State::flushing;
       handler_.on_peer_finished(*this);
@@ -178,19 +214,16 @@ void Connection::read_input() {
     finish(is_peer_gone(error_) ? CloseReason::peer_reset : CloseReason::io_error);
     return;
   }
-  if (got_input && state_ != State::closed) end_batch(batch_bytes, now);
-  // Held input is not counted: the wait is the server's doing, not the peer's.
-  if (codec_.has_partial_line()) {
-    if (partial_line_since_ == 0) partial_line_since_ = now;
-  } else {
-    partial_line_since_ = 0;
+  if (got_input && state_ != State::closed) handler_.on_input_batch_end(*this);
+  update_partial_line(now);
+  if (!held || state_ != State::open || pauses_ != 0) return;
+  if (line_budget_ == 0) {
+    // The others get their turn first; the rest is handled next turn.
+    loop_.resume_next_turn(*this);
+    return;
   }
-  if (throttled && state_ == State::open && pauses_ == 0) handler_.on_throttled(*this);
-}
-
-void Connection::end_batch(std::size_t bytes, std::int64_t now) {
-  recent_input_.add(bytes, now);
-  handler_.on_input_batch_end(*this);
+  stop_reading_clock(now);
+  handler_.on_throttled(*this);
 }
 
 void Connection::flush() {
@@ -222,10 +255,16 @@ void Connection::flush() {
     // unread is drained first, because close() with unread input makes the kernel send
     // RST, which can destroy the peer's copy of our last lines.
     (void)shutdown(fd_.get(), SHUT_WR);
-    const std::span<char> buffer = loop_.read_buffer();
-    while (recv(fd_.get(), buffer.data(), buffer.size(), MSG_DONTWAIT) > 0) {
-    }
+    drain_input();
     finish(reason_when_flushed_);
+  }
+}
+
+void Connection::drain_input() noexcept {
+  // Bounded: a peer that keeps sending after the goodbye gets the RST it asked for.
+  const std::span<char> buffer = loop_.read_buffer();
+  for (int reads = 0; reads < kReadsPerTurn; ++reads) {
+    if (recv(fd_.get(), buffer.data(), buffer.size(), MSG_DONTWAIT) <= 0) return;
   }
 }
 
@@ -248,7 +287,8 @@ void Connection::finish(CloseReason reason) noexcept {
   output_.clear();
   loop_.cancel(*this);
   loop_.unwatch(fd_.get(), *this);
-  if (reason == CloseReason::backlog_exceeded || reason == CloseReason::reader_stalled) {
+  if (reason == CloseReason::backlog_exceeded || reason == CloseReason::reader_stalled ||
+      reason == CloseReason::flush_stalled) {
     // Reset rather than close: a plain close() would leave the kernel an orphan socket
     // still trying to push a full send buffer (megabytes) at a peer that does not read,
     // for as long as its zero-window probes go on.

@@ -8,10 +8,14 @@
 // owner between turns of the loop, never inside a callback of the current turn.
 //
 // Reading: edge-triggered, so it reads until EAGAIN, or until its per-turn budget is
-// spent and it asks the loop to resume it next turn (nothing is left unread forever and
-// one flooding peer cannot starve the others). Writing: queue() only queues; the flush runs
-// once per turn from the loop's deferred phase, so one writev carries everything the turn
-// produced. EPOLLOUT is watched only while output is pending.
+// spent (kReadsPerTurn reads or kLinesPerTurn lines) and it asks the loop to resume it next
+// turn (nothing is left unread forever and one flooding peer cannot starve the others).
+// Writing: queue() only queues; the flush runs once per turn from the loop's deferred phase,
+// so one writev carries everything the turn produced. EPOLLOUT is watched only while output
+// is pending. The backlog is judged after that flush, on what the kernel refused: a turn may
+// queue more than max_backlog for a reader that keeps up. Then, if the queue pins much more
+// memory than it has to send, it is compacted, so a queue never holds more than about
+// 1.25 x max_backlog (+ one chunk) from one turn to the next.
 #pragma once
 
 #include <cstddef>
@@ -21,7 +25,6 @@
 #include <string_view>
 
 #include "core/event_loop.hpp"
-#include "core/input_meter.hpp"
 #include "core/line_codec.hpp"
 #include "core/output_queue.hpp"
 #include "core/unique_fd.hpp"
@@ -45,12 +48,16 @@ enum class CloseReason {
   peer_reset,        // ECONNRESET, EPIPE, or the like
   backlog_exceeded,  // the peer stopped reading and its output passed max_backlog
   reader_stalled,    // the owner cut off a congested peer that made no progress
+  flush_stalled,     // the owner cut off a peer that took none of its last output
   server_closed,     // close_after_flush() finished
   io_error,          // any other errno; see Connection::error()
 };
 
 class ConnectionHandler {
  public:
+  // Before each read of the socket: the handler may pause_reading() the connection, and
+  // the read waits until it is unpaused. Ignored by default.
+  virtual void before_reading(Connection& /*connection*/) {}
   // Each complete, non-empty line, without terminator; valid only during the call.
   virtual void on_line(Connection& connection, std::string_view line) = 0;
   virtual void on_line_too_long(Connection& connection) = 0;
@@ -80,9 +87,8 @@ class Connection final : public Watcher, public DeferredTask {
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
-  // Queues bytes of a shared chunk. If that puts the backlog over the limit, the queue is
-  // dropped, the connection closes with backlog_exceeded, and false is returned; also
-  // false (and nothing queued) when the connection is no longer writable.
+  // Queues bytes of a shared chunk; false (and nothing queued) when the connection is closed.
+  // Whether the backlog is over max_backlog is judged after this turn's flush.
   bool queue(const ChunkRef& chunk, std::size_t offset, std::size_t length);
 
   // Writes `bytes` now if nothing is queued, as far as the socket takes them, and returns
@@ -97,32 +103,43 @@ class Connection final : public Watcher, public DeferredTask {
   // Closes at once, dropping pending output; on_closed() reports `reason`.
   void close_now(CloseReason reason);
   // After on_throttled(): read again from the next turn (throttles again if still over).
+  // Ignored once closed.
   void resume_reading() { loop_.resume_next_turn(*this); }
   // Stops reading until as many unpause_reading() calls: backpressure on a sender while its
   // recipients cannot keep up, or a line that waits for an answer from elsewhere before the
   // next may be handled. Paused from on_line(), the rest of that read waits unhandled.
-  // TCP holds what the peer sends meanwhile; nothing is lost.
-  void pause_reading() noexcept { ++pauses_; }
+  // TCP holds what the peer sends meanwhile; nothing is lost. Unpausing a closed
+  // connection does nothing.
+  void pause_reading() noexcept;
   void unpause_reading();
   [[nodiscard]] bool is_reading_paused() const noexcept { return pauses_ != 0; }
-  // Bytes the peer sent lately, as of its last batch: every batch adds what it read, and
-  // kRecentInputDrainPerSecond drains away each second (see InputMeter).
-  [[nodiscard]] std::uint64_t recent_input_bytes() const noexcept { return recent_input_.level(); }
-  static constexpr std::uint64_t kRecentInputDrainPerSecond = 64 * 1024;
+  // Counts `lines` more against this turn's kLinesPerTurn, for a line that costs more than
+  // one (a command that lists a whole room).
+  void charge_lines(std::size_t lines) noexcept {
+    line_budget_ = lines >= line_budget_ ? 0 : line_budget_ - lines;
+  }
+  static constexpr std::size_t kLinesPerTurn = 256;
   [[nodiscard]] bool is_congested() const noexcept { return congested_; }
   // When the socket last took output (coarse_now_ns()), or when output last became pending.
   [[nodiscard]] std::int64_t last_output_progress() const noexcept { return last_output_progress_; }
 
   [[nodiscard]] bool is_open() const noexcept { return state_ != State::closed; }
   [[nodiscard]] bool is_reading() const noexcept { return state_ == State::open; }
+  // Only sending what is queued before it closes (the peer finished, or close_after_flush()).
+  [[nodiscard]] bool is_flushing() const noexcept { return state_ == State::flushing; }
   [[nodiscard]] bool has_pending_output() const noexcept { return !output_.empty(); }
   [[nodiscard]] std::size_t pending_bytes() const noexcept { return output_.pending_bytes(); }
   [[nodiscard]] std::size_t buffered_input_bytes() const noexcept {
     return codec_.buffered_bytes();
   }
   [[nodiscard]] int fd() const noexcept { return fd_.get(); }
-  // When the incomplete line now buffered began (coarse_now_ns()), or 0 if there is none.
-  [[nodiscard]] std::int64_t partial_line_since() const noexcept { return partial_line_since_; }
+  [[nodiscard]] ConnectionHandler& handler() const noexcept { return handler_; }
+  // How long the incomplete line now buffered has been waiting for its end at `now`
+  // (coarse_now_ns()), not counting time in which the server did not read (paused or
+  // throttled): only the peer's own delay counts. 0 if there is none.
+  [[nodiscard]] std::int64_t partial_line_age(std::int64_t now) const noexcept;
+  // The memory the output queue keeps alive (see OutputQueue::pinned_bytes()).
+  [[nodiscard]] std::size_t pinned_output_bytes() const noexcept { return output_.pinned_bytes(); }
   // The errno behind CloseReason::io_error or peer_reset; 0 otherwise.
   [[nodiscard]] int error() const noexcept { return error_; }
 
@@ -133,13 +150,15 @@ class Connection final : public Watcher, public DeferredTask {
   void on_line(std::string_view line) {
     if (state_ != State::open) return;
     rate_allowance_ -= 1.0;
+    charge_lines(1);
     handler_.on_line(*this, line);
   }
   void on_line_too_long() {
     if (state_ == State::open) handler_.on_line_too_long(*this);
   }
   [[nodiscard]] bool wants_more() const noexcept {
-    return state_ == State::open && pauses_ == 0 && (limits_.max_rate == 0 || rate_allowance_ > 0);
+    return state_ == State::open && pauses_ == 0 && line_budget_ > 0 &&
+           (limits_.max_rate == 0 || rate_allowance_ > 0);
   }
 
  private:
@@ -150,14 +169,22 @@ class Connection final : public Watcher, public DeferredTask {
   };
 
   void read_input();
-  // Feeds the codec; keeps what it did not take (the peer ran out of rate allowance) in
-  // held_input_ and returns false then.
+  // Feeds the codec; keeps what it did not take (the connection was paused, or ran out of
+  // rate allowance or of this turn's lines) in held_input_ and returns false then.
   bool decode(std::string_view bytes);
   // Refills the max_rate allowance; false if the peer must wait.
   bool has_rate_allowance(std::int64_t now);
-  // A batch of input was read and handed to the codec: meters it, tells the handler.
-  void end_batch(std::size_t bytes, std::int64_t now);
+  // The server stops (or starts again) reading: the incomplete line's clock stops with it.
+  void stop_reading_clock(std::int64_t now) noexcept;
+  void restart_reading_clock(std::int64_t now) noexcept;
+  void update_partial_line(std::int64_t now) noexcept;
   void flush();
+  // After a flush: over max_backlog with what the kernel refused, the peer is cut off; a
+  // queue that pins far more than it holds is compacted.
+  void judge_backlog();
+  // For a connection that closes: reads and discards what the peer sent, a bounded amount,
+  // so that close() sends FIN rather than RST.
+  void drain_input() noexcept;
   void finish(CloseReason reason) noexcept;
   void watch_output(bool enable);
   void update_congestion() noexcept;
@@ -176,8 +203,10 @@ class Connection final : public Watcher, public DeferredTask {
   double rate_allowance_ = 0;
   std::int64_t rate_refilled_at_ = 0;
   std::int64_t partial_line_since_ = 0;
+  // When the server stopped reading (paused or throttled), or 0 while it reads.
+  std::int64_t not_reading_since_ = 0;
   std::int64_t last_output_progress_ = 0;
-  InputMeter recent_input_{kRecentInputDrainPerSecond};
+  std::size_t line_budget_ = kLinesPerTurn;
   State state_ = State::open;
   bool watching_output_ = false;
   std::uint8_t pauses_ = 0;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cstring>
 
 namespace epollchat {
 namespace {
@@ -28,6 +29,8 @@ void OutputQueue::push(const ChunkRef& chunk, std::size_t offset, std::size_t le
       return;
     }
   }
+  // A new run of segments in one chunk pins that chunk.
+  if (count_ == 0 || at(count_ - 1).chunk != chunk.get()) pinned_chunk_bytes_ += chunk->capacity();
   if (count_ == capacity_) grow();
   at(count_) = Segment{ChunkRef(chunk).release(), narrow(offset), narrow(length)};
   ++count_;
@@ -71,11 +74,30 @@ void OutputQueue::consume(std::size_t bytes) noexcept {
       return;
     }
     bytes -= front.length;
-    ChunkRef::drop(front.chunk);
-    head_ = (head_ + 1) & (capacity_ - 1);
-    --count_;
+    drop_front();
   }
   if (count_ == 0) use_inline_segment();
+}
+
+void OutputQueue::drop_front() noexcept {
+  Chunk* const chunk = at(0).chunk;
+  if (count_ == 1 || at(1).chunk != chunk) pinned_chunk_bytes_ -= chunk->capacity();
+  ChunkRef::drop(chunk);
+  head_ = (head_ + 1) & (capacity_ - 1);
+  --count_;
+}
+
+void OutputQueue::compact() {
+  if (count_ == 0) return;
+  ChunkRef copy = at(0).chunk->pool().acquire_exact(pending_bytes_);
+  for (std::size_t i = 0; i < count_; ++i) {
+    const Segment& segment = at(i);
+    std::memcpy(copy->tail(), segment.chunk->data() + segment.offset, segment.length);
+    copy->commit(segment.length);
+  }
+  const std::size_t pending = pending_bytes_;
+  clear();
+  push(copy, 0, pending);
 }
 
 void OutputQueue::clear() noexcept {
@@ -83,6 +105,7 @@ void OutputQueue::clear() noexcept {
   use_inline_segment();
   count_ = 0;
   pending_bytes_ = 0;
+  pinned_chunk_bytes_ = 0;
 }
 
 }  // namespace epollchat

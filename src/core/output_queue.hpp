@@ -4,9 +4,14 @@
 // first segment lives inline: a recipient usually has one merged range per turn, so an
 // idle or keeping-up connection never allocates here; a heap ring exists only while more
 // than one range is pending, and is freed when the queue drains.
-// Never: copies payload bytes; touches a socket (the caller writes what iovecs() shows and
-// reports with consume() how much went out).
+// Never: copies payload bytes, except in compact(); touches a socket (the caller writes what
+// iovecs() shows and reports with consume() how much went out).
 // Lifetime: must be cleared or destroyed before the ChunkPool its chunks came from.
+//
+// Memory: a segment keeps its whole chunk alive, so a few bytes queued from each of many
+// chunks can hold far more memory than they are worth. pinned_bytes() counts what the queue
+// holds (each run of segments in one chunk costs the chunk's capacity, plus the ring), and
+// compact() copies the pending bytes into one chunk of their own size, letting the rest go.
 #pragma once
 
 #include <sys/uio.h>
@@ -35,6 +40,16 @@ class OutputQueue {
   [[nodiscard]] bool empty() const noexcept { return count_ == 0; }
   [[nodiscard]] std::size_t pending_bytes() const noexcept { return pending_bytes_; }
   [[nodiscard]] std::size_t segment_count() const noexcept { return count_; }
+  // The memory the queue keeps alive: every chunk it refers to, whole, and its ring. A chunk
+  // referred to from two runs apart is counted twice, which errs on the safe side.
+  [[nodiscard]] std::size_t pinned_bytes() const noexcept {
+    return pinned_chunk_bytes_ + (heap_ ? capacity_ * sizeof(Segment) : 0);
+  }
+
+  // Replaces every segment by one copy of the pending bytes in a chunk of exactly their
+  // size (from the pool of the chunks they are in), so the queue pins no more than it has
+  // to send.
+  void compact();
 
   // Describes up to `max` leading segments in `iov`; returns how many were filled.
   std::size_t iovecs(iovec* iov, std::size_t max) const noexcept;
@@ -54,6 +69,8 @@ class OutputQueue {
     return ring_[(head_ + index) & (capacity_ - 1)];
   }
   void grow();
+  // Drops the front segment's reference; the run it ends (if it does) is no longer pinned.
+  void drop_front() noexcept;
 
   void use_inline_segment() noexcept;
 
@@ -66,6 +83,7 @@ class OutputQueue {
   std::uint32_t head_ = 0;
   std::uint32_t count_ = 0;
   std::size_t pending_bytes_ = 0;
+  std::size_t pinned_chunk_bytes_ = 0;
 };
 
 }  // namespace epollchat

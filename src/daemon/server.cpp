@@ -23,6 +23,8 @@ const char* describe(CloseReason reason) noexcept {
       return "cut off: output backlog over max-backlog (not reading)";
     case CloseReason::reader_stalled:
       return "cut off: read nothing for 3 s with output backlog over half of max-backlog";
+    case CloseReason::flush_stalled:
+      return "cut off: read none of its last output for 10 s after it left";
     case CloseReason::server_closed:
       return "closed by the server";
     case CloseReason::io_error:
@@ -31,23 +33,6 @@ const char* describe(CloseReason reason) noexcept {
   return "closed";
 }
 
-// How often throttled readers are looked at again: their allowance refills continuously,
-// so this only sets the granularity of the delay.
-constexpr auto kThrottleRecheck = std::chrono::milliseconds(50);
-// How often incomplete lines are checked for age; a timeout of N s fires within N+1 s.
-constexpr auto kLineTimeoutSweep = std::chrono::seconds(1);
-
-// A recipient over half of max-backlog that writes nothing for this long is cut off. Long
-// enough for a client that is merely busy; short enough that a stalled one holds heavy
-// senders back only briefly.
-constexpr auto kStallTimeout = std::chrono::seconds(3);
-constexpr auto kStallCheck = std::chrono::milliseconds(250);
-// A sender that sent this much beyond Connection::kRecentInputDrainPerSecond (a full read
-// at once, or more than 64 KiB/s for a while) is flooding, not chatting. Judged by rate,
-// not by batch size: a writer whose lines the server reads as fast as they come arrives
-// in small batches however fast it goes.
-constexpr std::uint64_t kHeavySenderBytes = 64 * 1024;
-
 }  // namespace
 
 Server::Server(EventLoop& loop, const Log& log, const Settings& settings)
@@ -55,11 +40,9 @@ Server::Server(EventLoop& loop, const Log& log, const Settings& settings)
       log_(log),
       limits_{settings.max_line, settings.max_backlog, settings.max_rate},
       max_clients_(settings.max_clients),
-      throttle_timer_(loop, [this] { resume_throttled(); }),
-      line_timeout_timer_(loop, [this] { disconnect_stale_lines(); }),
-      stall_timer_(loop, [this] { cut_off_stalled_readers(); }),
-      sync_timer_(loop, [this] { finish_sync(); }),
-      line_timeout_seconds_(settings.line_timeout) {
+      flow_(loop, log, sessions_, settings.line_timeout),
+      cut_off_log_(log, LogLevel::warning),
+      sync_timer_(loop, [this] { finish_sync(); }) {
   auto lobby = std::make_unique<Room>(writer_, std::string(kLobby));
   lobby_ = lobby.get();
   rooms_.emplace(std::string(kLobby), std::move(lobby));
@@ -70,7 +53,6 @@ Server::Server(EventLoop& loop, const Log& log, const Settings& settings)
                                           RedisLogin{settings.redis_user, settings.redis_password},
                                           node_id_, *this);
   }
-  schedule_line_timeouts();
 }
 
 Server::~Server() {
@@ -95,50 +77,7 @@ void Server::apply_limits(const Settings& settings) {
   limits_.max_backlog = settings.max_backlog;
   limits_.max_rate = settings.max_rate;
   max_clients_ = settings.max_clients;
-  line_timeout_seconds_ = settings.line_timeout;
-  schedule_line_timeouts();
-}
-
-void Server::schedule_line_timeouts() {
-  if (line_timeout_seconds_ == 0) {
-    line_timeout_timer_.disarm();
-  } else if (!line_timeout_timer_.is_armed()) {
-    line_timeout_timer_.arm(kLineTimeoutSweep, kLineTimeoutSweep);
-  }
-}
-
-void Server::disconnect_stale_lines() {
-  if (line_timeout_seconds_ == 0 || shutting_down_) return;
-  const std::int64_t oldest_allowed =
-      coarse_now_ns() - static_cast<std::int64_t>(line_timeout_seconds_) * 1'000'000'000;
-  for (auto& [id, session] : sessions_) {
-    Connection& connection = session->connection();
-    const std::int64_t since = connection.partial_line_since();
-    if (since == 0 || since > oldest_allowed || !connection.is_reading()) continue;
-    log_.info("client #" + std::to_string(id) + " disconnected: incomplete line older than " +
-              std::to_string(line_timeout_seconds_) + " s");
-    session->reply(protocol::line_timeout_line(line_timeout_seconds_));
-    connection.close_after_flush();
-  }
-}
-
-void Server::throttle(Session& session) {
-  throttled_.push_back(session.id());
-  if (!throttle_timer_.is_armed()) {
-    throttle_timer_.arm(std::chrono::duration_cast<std::chrono::microseconds>(kThrottleRecheck));
-  }
-}
-
-void Server::resume_throttled() {
-  std::vector<std::uint64_t> waiting;
-  waiting.swap(throttled_);
-  // A session may be listed twice; resuming twice in one turn is harmless.
-  for (const std::uint64_t id : waiting) {
-    Session* session = find_session(id);
-    if (session != nullptr && session->connection().is_reading()) {
-      session->connection().resume_reading();
-    }
-  }
+  flow_.set_line_timeout(settings.line_timeout);
 }
 
 void Server::on_accepted(UniqueFd fd) {
@@ -161,14 +100,15 @@ void Server::on_accepted(UniqueFd fd) {
   Session& joined = *session;
   sessions_.emplace(id, std::move(session));
 
-  if (log_.is_enabled(LogLevel::info)) {
+  // At debug only: a flood of connections must not flood the journal.
+  if (log_.is_enabled(LogLevel::debug)) {
     std::string from;
     try {
       from = " from " + SocketAddress::peer_of(joined.connection().fd()).to_string();
     } catch (const std::system_error&) {
       // Already reset by the peer; the read will find out.
     }
-    log_.info("client #" + std::to_string(id) + " connected" + from);
+    log_.debug("client #" + std::to_string(id) + " connected" + from);
   }
   // Written straight to the fresh, empty socket rather than into the room's chunk: there it
   // would sit between consecutive join notices and split every member's otherwise merged
@@ -223,66 +163,25 @@ void Server::release_nickname(const Session& session) {
 void Server::quit(Session& session, std::string_view reason) {
   leave(session, reason);
   session.connection().close_after_flush();
+  flow_.closing(session);
 }
 
-void Server::pace_sender(Session& session) {
-  Connection& connection = session.connection();
-  if (congested_.empty() || connection.recent_input_bytes() < kHeavySenderBytes ||
-      connection.is_reading_paused() || !connection.is_reading()) {
-    return;
-  }
-  connection.pause_reading();
-  paused_senders_.push_back(session.id());
-}
-
-void Server::note_congestion(Session& session, bool congested) {
-  if (congested) {
-    congested_.push_back(session.id());
-    if (!stall_timer_.is_armed()) {
-      stall_timer_.arm(std::chrono::duration_cast<std::chrono::microseconds>(kStallCheck),
-                       std::chrono::duration_cast<std::chrono::microseconds>(kStallCheck));
-    }
-    return;
-  }
-  std::erase(congested_, session.id());
-  if (congested_.empty()) resume_paused_senders();
-}
-
-void Server::resume_paused_senders() {
-  stall_timer_.disarm();
-  std::vector<std::uint64_t> paused;
-  paused.swap(paused_senders_);
-  for (const std::uint64_t id : paused) {
-    if (Session* session = find_session(id)) session->connection().unpause_reading();
-  }
-}
-
-void Server::cut_off_stalled_readers() {
-  const std::int64_t stalled_before =
-      coarse_now_ns() - std::chrono::duration_cast<std::chrono::nanoseconds>(kStallTimeout).count();
-  // Copied: cutting one off retires it, which edits congested_.
-  const std::vector<std::uint64_t> congested = congested_;
-  for (const std::uint64_t id : congested) {
-    Session* session = find_session(id);
-    if (session == nullptr) continue;
-    Connection& connection = session->connection();
-    if (connection.is_open() && connection.last_output_progress() < stalled_before) {
-      connection.close_now(CloseReason::reader_stalled);
-    }
-  }
+void Server::peer_finished(Session& session) {
+  leave(session);
+  flow_.closing(session);
 }
 
 void Server::retire(Session& session, CloseReason reason) {
-  std::erase(congested_, session.id());
-  if (congested_.empty() && !paused_senders_.empty()) resume_paused_senders();
-  const std::string message = "client #" + std::to_string(session.id()) + " " + describe(reason);
+  flow_.retire(session);
+  std::string message = "client #" + std::to_string(session.id()) + " " + describe(reason);
+  if (const int error = session.connection().error(); error != 0) {
+    message += std::string(": ") + std::strerror(error);
+  }
   if (reason == CloseReason::backlog_exceeded || reason == CloseReason::reader_stalled ||
-      reason == CloseReason::io_error) {
-    log_.warning(message + (session.connection().error() != 0
-                                ? std::string(": ") + std::strerror(session.connection().error())
-                                : std::string()));
+      reason == CloseReason::flush_stalled || reason == CloseReason::io_error) {
+    cut_off_log_.write(message);
   } else {
-    log_.info(message);
+    log_.debug(message);
   }
   retired_.push_back(session.id());
   loop_.defer(*this);

@@ -37,7 +37,9 @@
 #include "core/timer.hpp"
 #include "daemon/cluster_directory.hpp"
 #include "daemon/cluster_link.hpp"
+#include "daemon/flow_control.hpp"
 #include "daemon/log.hpp"
+#include "daemon/repeated_log.hpp"
 #include "daemon/session.hpp"
 #include "daemon/settings.hpp"
 
@@ -83,6 +85,8 @@ class Server final : public ListenerHandler, public DeferredTask, public Cluster
   [[nodiscard]] std::size_t population(const Room& room) const;
   // Whether a line said in `room` would reach nobody ("You are alone in the chat room.").
   [[nodiscard]] bool is_alone(const Room& room) const;
+  [[nodiscard]] bool has_link_up() const noexcept { return link_ && link_->is_up(); }
+  [[nodiscard]] FlowControl& flow() noexcept { return flow_; }
   // Moves the session to the (valid) room `name` with the notices and the reply.
   void move(Session& session, std::string_view name);
   // The /rooms reply.
@@ -112,16 +116,8 @@ class Server final : public ListenerHandler, public DeferredTask, public Cluster
   void whisper(Session& session, std::string_view target, std::string_view text);
   // The /who reply: every member's name in the session's room, local ones in join order.
   [[nodiscard]] std::string who_lines(const Session& session) const;
-  // The session is over max-rate and stopped reading; it is resumed shortly.
-  void throttle(Session& session);
-  // Backpressure. While some recipient cannot take its output (congested: more than half
-  // of max-backlog unsent), a heavy sender (64 KiB sent beyond a drain of 64 KiB/s:
-  // a full read at once, or a sustained flood in small reads) stops being read until every
-  // recipient is below a quarter again; chatters under 64 KiB/s are never paused. A
-  // congested recipient that makes no progress for kStallTimeout is cut off, so a client
-  // that stops reading cannot hold the senders back for long.
-  void pace_sender(Session& session);
-  void note_congestion(Session& session, bool congested);
+  // The session's peer finished sending (EOF): it leaves its room and only flushes.
+  void peer_finished(Session& session);
   // The session's connection closed; it is destroyed at the end of the turn.
   void retire(Session& session, CloseReason reason);
 
@@ -185,11 +181,6 @@ class Server final : public ListenerHandler, public DeferredTask, public Cluster
   void reclaim_nicknames();
   // Another node's client holds the session's nickname (taken while the link was down).
   void lose_nickname(Session& session);
-  void resume_throttled();
-  void resume_paused_senders();
-  void cut_off_stalled_readers();
-  void disconnect_stale_lines();
-  void schedule_line_timeouts();
   void note_status_change() {
     if (!status_changed_) {
       status_changed_ = true;
@@ -209,19 +200,14 @@ class Server final : public ListenerHandler, public DeferredTask, public Cluster
   std::map<std::string, std::unique_ptr<Room>, std::less<>> rooms_;
   Room* lobby_ = nullptr;
   std::vector<std::unique_ptr<Listener>> listeners_;
-  std::unordered_map<std::uint64_t, std::unique_ptr<Session>> sessions_;
+  SessionMap sessions_;
+  FlowControl flow_;
   // Nicknames in lower case -> their holder. Only named members have an entry, so an idle
   // client without a nickname costs nothing here.
   std::unordered_map<std::string, Session*> nicknames_;
   std::vector<std::uint64_t> retired_;
-  std::vector<std::uint64_t> throttled_;
-  std::vector<std::uint64_t> congested_;
-  std::vector<std::uint64_t> paused_senders_;
-  Timer throttle_timer_;
-  Timer line_timeout_timer_;
-  Timer stall_timer_;
+  RepeatedLog cut_off_log_;
   Timer sync_timer_;
-  std::size_t line_timeout_seconds_;
   std::string node_id_;  // empty without a link
   std::unique_ptr<ClusterLink> link_;
   ClusterDirectory directory_;

@@ -41,12 +41,14 @@ std::size_t Server::population(const Room& room) const {
 void Server::enter(Session& session, Room& room) {
   room.add(session.connection());
   session.set_room(&room);
+  flow_.entered_room(session, room);
   room.broadcast(protocol::joined_line(session.name(), population(room)), &session.connection());
   publish(message_about(ClusterMessageKind::join, session, room));
 }
 
 void Server::leave_room(Session& session, std::string_view reason) {
   Room& room = *session.room();
+  flow_.leaving_room(session, room);
   room.remove(session.connection());
   session.set_room(nullptr);
   if (!shutting_down_) {
@@ -87,19 +89,9 @@ std::string Server::rooms_lines() const {
 std::string Server::who_lines(const Session& session) const {
   const Room* room = session.room();
   if (room == nullptr) return protocol::who_lines({});
-  // The room knows connections, not sessions; /who is rare, so the way back is a map built
-  // for the reply rather than a pointer kept in every idle connection.
-  std::unordered_map<const Connection*, const Session*> by_connection;
-  by_connection.reserve(sessions_.size());
-  for (const auto& [id, member] : sessions_) {
-    by_connection.emplace(&member->connection(), member.get());
-  }
   std::vector<std::string_view> names;
   names.reserve(room->size());
-  for (const Connection* member : room->members()) {
-    const auto found = by_connection.find(member);
-    if (found != by_connection.end()) names.push_back(found->second->name());
-  }
+  for (const Connection* member : room->members()) names.push_back(Session::of(*member).name());
   if (link_) {
     for (const std::string_view name : directory_.names_in(room->name())) names.push_back(name);
   }

@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "core/clock.hpp"
 #include "core/command.hpp"
 #include "core/protocol.hpp"
 #include "daemon/server.hpp"
@@ -13,6 +14,16 @@ Session::Session(Server& server, std::uint64_t id, std::string name, UniqueFd fd
       id_(id),
       name_(std::move(name)),
       connection_(server.loop(), std::move(fd), *this, server.connection_limits()) {}
+
+namespace {
+
+// A command that lists a whole room or every room costs this many lines of the connection's
+// per-turn budget: a flood of them cannot make one turn long.
+constexpr std::size_t kListingCommandCost = 16;
+
+}  // namespace
+
+void Session::before_reading(Connection& /*connection*/) { server_.flow().before_reading(*this); }
 
 void Session::on_line(Connection& /*connection*/, std::string_view line) {
   // Lines are never empty (LineCodec drops them); this byte is the hot path's only cost.
@@ -34,9 +45,16 @@ bool Session::has_audience() {
   return true;
 }
 
+bool Session::is_heard() {
+  const bool audience = has_audience();
+  // With the link up the line goes to the other nodes whatever this node believes about who
+  // listens there: its view of them is never complete (a client that just joined elsewhere).
+  return audience || (room_ != nullptr && server_.has_link_up());
+}
+
 void Session::say(std::string_view text) {
-  if (!has_audience()) return;
-  room_->stage_chat_line(connection_, name_, text);
+  if (!is_heard()) return;
+  if (room_->size() > 1) batch_sent_ += room_->stage_chat_line(connection_, name_, text);
   server_.publish_chat(*this, text);
   server_.count_relayed();
 }
@@ -56,6 +74,7 @@ void Session::run_command(std::string_view line) {
       change_nickname(command.argument);
       return;
     case CommandKind::who:
+      connection_.charge_lines(kListingCommandCost - 1);
       reply(server_.who_lines(*this));
       return;
     case CommandKind::msg:
@@ -77,6 +96,7 @@ void Session::run_command(std::string_view line) {
       join(kLobby);
       return;
     case CommandKind::rooms:
+      connection_.charge_lines(kListingCommandCost - 1);
       reply(server_.rooms_lines());
       return;
     case CommandKind::unknown:
@@ -120,8 +140,10 @@ void Session::act(std::string_view action) {
     reply(protocol::usage_line("/me ACTION"));
     return;
   }
-  if (!has_audience()) return;
-  room_->broadcast(protocol::action_line(name_, action), &connection_);
+  if (!is_heard()) return;
+  const std::string line = protocol::action_line(name_, action);
+  room_->broadcast(line, &connection_);
+  batch_sent_ += line.size();
   server_.publish_action(*this, action);
   server_.count_relayed();
 }
@@ -150,11 +172,14 @@ void Session::on_line_too_long(Connection& /*connection*/) {
 void Session::on_input_batch_end(Connection& /*connection*/) {
   if (room_ != nullptr) room_->flush_staged();
   server_.flush_published_chat();
-  server_.pace_sender(*this);
+  if (batch_sent_ != 0) {
+    sent_.add(std::exchange(batch_sent_, 0), coarse_now_ns());
+  }
+  server_.flow().after_batch(*this);
 }
 
 void Session::on_output_congestion(Connection& /*connection*/, bool congested) {
-  server_.note_congestion(*this, congested);
+  server_.flow().set_congested(*this, congested);
 }
 
 void Session::on_throttled(Connection& /*connection*/) {
@@ -162,10 +187,10 @@ void Session::on_throttled(Connection& /*connection*/) {
     told_to_slow_down_ = true;
     reply(protocol::slow_down_line(server_.connection_limits().max_rate));
   }
-  server_.throttle(*this);
+  server_.flow().throttle(*this);
 }
 
-void Session::on_peer_finished(Connection& /*connection*/) { server_.leave(*this); }
+void Session::on_peer_finished(Connection& /*connection*/) { server_.peer_finished(*this); }
 
 void Session::on_closed(Connection& /*connection*/, CloseReason reason) {
   server_.retire(*this, reason);

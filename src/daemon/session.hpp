@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "core/connection.hpp"
+#include "core/leaky_bucket.hpp"
 #include "core/room.hpp"
 #include "core/unique_fd.hpp"
 
@@ -54,7 +55,19 @@ class Session final : public ConnectionHandler {
   void reply(std::string_view line);
   [[nodiscard]] Connection& connection() noexcept { return connection_; }
   [[nodiscard]] const Connection& connection() const noexcept { return connection_; }
+  // What this client made the server queue for each recipient lately (its chat and /me
+  // lines, formatted), as of its last batch: every batch adds, kOutputDrainPerSecond drains.
+  // Judged on output, not input: a 1-byte line costs every recipient 20 bytes.
+  [[nodiscard]] std::uint64_t recent_output_bytes() const noexcept { return sent_.level(); }
+  static constexpr std::uint64_t kOutputDrainPerSecond = 64 * 1024;
 
+  // The session behind a connection of the server's (every one the server makes is a
+  // Session's).
+  [[nodiscard]] static const Session& of(const Connection& connection) noexcept {
+    return static_cast<const Session&>(connection.handler());
+  }
+
+  void before_reading(Connection& connection) override;
   void on_line(Connection& connection, std::string_view line) override;
   void on_line_too_long(Connection& connection) override;
   void on_input_batch_end(Connection& connection) override;
@@ -67,6 +80,8 @@ class Session final : public ConnectionHandler {
   // Whether anyone would hear the session in its room; if nobody would, it is told it is
   // alone (and a session that left is silently not heard).
   bool has_audience();
+  // Whether a line said now goes anywhere (locally or to other nodes).
+  bool is_heard();
   // Chat text (a plain line, or `//text` without its first '/').
   void say(std::string_view text);
   void run_command(std::string_view line);
@@ -79,6 +94,9 @@ class Session final : public ConnectionHandler {
   std::uint64_t id_;
   std::string name_;
   Room* room_ = nullptr;
+  LeakyBucket sent_{kOutputDrainPerSecond};
+  // Bytes queued per recipient during the batch being read, added to sent_ at its end.
+  std::size_t batch_sent_ = 0;
   bool told_to_slow_down_ = false;
   bool has_nickname_ = false;
   Connection connection_;

@@ -9,12 +9,14 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "core/clock.hpp"
 #include "core/socket.hpp"
 #include "unit_helpers.hpp"
 
@@ -29,6 +31,10 @@ using test::write_some;
 
 class RecordingHandler final : public ConnectionHandler {
  public:
+  void before_reading(Connection& connection) override {
+    ++reads_announced;
+    if (before_reading_action) before_reading_action(connection);
+  }
   void on_line(Connection& connection, std::string_view line) override {
     lines.emplace_back(line);
     events.push_back("line");
@@ -61,7 +67,9 @@ class RecordingHandler final : public ConnectionHandler {
   int too_long = 0;
   int batches = 0;
   int throttled = 0;
+  int reads_announced = 0;
   std::optional<CloseReason> closed;
+  std::function<void(Connection&)> before_reading_action;
   std::function<void(Connection&, std::string_view)> on_line_action;
   std::function<void(Connection&)> on_peer_finished_action;
   std::function<void(Connection&)> on_throttled_action;
@@ -145,22 +153,31 @@ TEST_F(ConnectionTest, ReportsOversizeLinesAndUsesTheCurrentLimit) {
   EXPECT_TRUE(connection_->is_open());
 }
 
-TEST_F(ConnectionTest, BacklogOverTheLimitClosesAndFreesTheQueue) {
-  // A peer that does not read: its socket is full, so queued output cannot leave.
+// Fills the kernel's buffers towards a peer that does not read; returns how much went in.
+std::size_t fill_socket(int fd) {
   std::size_t filler = 0;
   const std::string block(4096, 'x');
   for (;;) {
-    const ssize_t n = send(connection_->fd(), block.data(), block.size(), MSG_DONTWAIT);
+    const ssize_t n = send(fd, block.data(), block.size(), MSG_DONTWAIT);
     if (n <= 0) break;
     filler += static_cast<std::size_t>(n);
   }
+  return filler;
+}
+
+TEST_F(ConnectionTest, BacklogOverTheLimitAfterTheFlushClosesAndFreesTheQueue) {
+  // A peer that does not read: its socket is full, so queued output cannot leave.
+  const std::size_t filler = fill_socket(connection_->fd());
   ASSERT_GT(filler, 0u);
 
   limits_.max_backlog = 100;
   ASSERT_TRUE(queue(std::string(60, 'a')));
-  ASSERT_TRUE(queue(std::string(40, 'b'))) << "exactly max_backlog is allowed";
+  ASSERT_TRUE(queue(std::string(40, 'b')));
+  loop_.run_once(0);
+  EXPECT_TRUE(connection_->is_open()) << "exactly max_backlog is allowed";
   EXPECT_EQ(connection_->pending_bytes(), 100u);
-  EXPECT_FALSE(queue("c"));
+  ASSERT_TRUE(queue("c")) << "the backlog is judged after the turn's flush, not while queuing";
+  loop_.run_once(0);
   EXPECT_EQ(handler_.closed, CloseReason::backlog_exceeded);
   EXPECT_FALSE(connection_->is_open());
   EXPECT_FALSE(connection_->has_pending_output());
@@ -174,6 +191,32 @@ TEST_F(ConnectionTest, BacklogOverTheLimitClosesAndFreesTheQueue) {
   EXPECT_EQ(read_available(peer_.get(), &eof), std::string(filler, 'x'))
       << "nothing of the dropped queue is sent";
   EXPECT_TRUE(eof);
+}
+
+TEST_F(ConnectionTest, AQueueThatPinsFarMoreThanItHoldsIsCompacted) {
+  (void)fill_socket(connection_->fd());
+  limits_.max_backlog = 16 * 1024;
+  // A few bytes from each of many 4 KiB chunks: the queue keeps every chunk alive.
+  for (int i = 0; i < 40; ++i) {
+    ChunkRef chunk = pool_.acquire(4096);
+    std::memcpy(chunk->tail(), "x\n", 2);
+    chunk->commit(2);
+    ASSERT_TRUE(connection_->queue(chunk, 0, 2));
+  }
+  EXPECT_GE(connection_->pinned_output_bytes(), 40u * 4096);
+  loop_.run_once(0);
+  ASSERT_TRUE(connection_->is_open()) << "80 bytes pending are far below the backlog";
+  EXPECT_EQ(connection_->pending_bytes(), 80u);
+  EXPECT_LE(connection_->pinned_output_bytes(), 80u) << "copied into a chunk of its own size";
+  EXPECT_EQ(pool_.chunks_in_use(), 1u);
+}
+
+TEST_F(ConnectionTest, AQueueWithinItsBoundIsNotCopied) {
+  (void)fill_socket(connection_->fd());
+  limits_.max_backlog = 1024 * 1024;
+  for (int i = 0; i < 40; ++i) ASSERT_TRUE(queue("x\n"));
+  loop_.run_once(0);
+  EXPECT_EQ(pool_.chunks_in_use(), 40u) << "40 x 4 KiB pinned is within max_backlog";
 }
 
 TEST_F(ConnectionTest, BacklogCountsOnlyWhatTheSocketRefuses) {
@@ -224,32 +267,49 @@ TEST_F(ConnectionTest, WritingToAClosedPeerIsAPeerReset) {
   EXPECT_EQ(pool_.chunks_in_use(), 0u);
 }
 
-TEST(ConnectionTcp, ResetByPeerIsReportedAsPeerReset) {
-  EventLoop loop;
-  RecordingHandler handler;
-  ConnectionLimits limits;
+// A loopback TCP connection: `client` is the test's end, `accepted` (non-blocking) the one
+// handed to a Connection. Throws on failure.
+struct TcpPair {
+  UniqueFd client;
+  UniqueFd accepted;
+};
+TcpPair connect_over_loopback() {
   const auto address = SocketAddress::from_numeric("127.0.0.1", 0);
-  ASSERT_TRUE(address);
   UniqueFd listening = listen_tcp(*address, 8);
   const SocketAddress bound = SocketAddress::local_of(listening.get());
-
-  UniqueFd client(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  ASSERT_TRUE(client);
-  ASSERT_EQ(connect(client.get(), bound.data(), bound.size()), 0);
+  TcpPair pair;
+  pair.client = UniqueFd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!pair.client || connect(pair.client.get(), bound.data(), bound.size()) != 0) {
+    test::throw_errno("connect");
+  }
   pollfd ready{listening.get(), POLLIN, 0};
-  ASSERT_EQ(poll(&ready, 1, 5000), 1);
-  UniqueFd accepted(accept4(listening.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
-  ASSERT_TRUE(accepted);
-  Connection connection(loop, std::move(accepted), handler, limits);
+  if (poll(&ready, 1, 5000) != 1) throw std::runtime_error("no connection to accept");
+  pair.accepted =
+      UniqueFd(accept4(listening.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+  if (!pair.accepted) test::throw_errno("accept4");
+  return pair;
+}
+
+class ConnectionTcp : public ::testing::Test {
+ protected:
+  EventLoop loop_;
+  RecordingHandler handler_;
+  ConnectionLimits limits_;
+  TcpPair pair_ = connect_over_loopback();
+  UniqueFd& client_ = pair_.client;
+};
+
+TEST_F(ConnectionTcp, ResetByPeerIsReportedAsPeerReset) {
+  Connection connection(loop_, std::move(pair_.accepted), handler_, limits_);
 
   // SO_LINGER with a zero timeout makes close() send RST instead of FIN.
   const linger abort_on_close{1, 0};
-  ASSERT_EQ(setsockopt(client.get(), SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof abort_on_close),
-            0);
-  client.reset();
+  ASSERT_EQ(
+      setsockopt(client_.get(), SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof abort_on_close), 0);
+  client_.reset();
 
-  ASSERT_TRUE(run_until(loop, [&] { return handler.closed.has_value(); }));
-  EXPECT_EQ(handler.closed, CloseReason::peer_reset);
+  ASSERT_TRUE(run_until(loop_, [&] { return handler_.closed.has_value(); }));
+  EXPECT_EQ(handler_.closed, CloseReason::peer_reset);
   EXPECT_EQ(connection.error(), ECONNRESET);
   EXPECT_FALSE(connection.is_open());
 }
@@ -316,7 +376,10 @@ TEST_F(ConnectionTest, APeerWithMoreThanTheReadBudgetIsResumedNextTurnWithoutWai
   // Nothing new arrives, so epoll would give no new edge: the loop must resume the reader
   // by itself, without blocking in epoll_wait.
   const auto start = std::chrono::steady_clock::now();
-  loop_.run_once(10'000);
+  while (handler_.lines.size() < lines &&
+         std::chrono::steady_clock::now() - start < std::chrono::seconds(2)) {
+    loop_.run_once(10'000);
+  }
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
   ASSERT_EQ(handler_.lines.size(), lines);
   for (std::size_t i = 0; i < lines; ++i) {
@@ -382,18 +445,113 @@ TEST_F(ConnectionTest, OverTheRateItStopsReadingAndLosesNothing) {
   EXPECT_TRUE(connection_->is_open());
 }
 
-TEST_F(ConnectionTest, ReportsWhenTheIncompleteLineBegan) {
-  EXPECT_EQ(connection_->partial_line_since(), 0);
+TEST_F(ConnectionTest, ReportsHowLongTheIncompleteLineHasWaited) {
+  EXPECT_EQ(connection_->partial_line_age(coarse_now_ns()), 0);
   write_all(peer_.get(), "no end yet");
   ASSERT_TRUE(run_until(loop_, [&] { return connection_->buffered_input_bytes() > 0; }));
-  const std::int64_t since = connection_->partial_line_since();
-  EXPECT_GT(since, 0);
+  skew_clock(std::chrono::seconds(5));
+  EXPECT_GE(connection_->partial_line_age(coarse_now_ns()), 5'000'000'000);
   write_all(peer_.get(), " still");
   ASSERT_TRUE(run_until(loop_, [&] { return connection_->buffered_input_bytes() > 10; }));
-  EXPECT_EQ(connection_->partial_line_since(), since) << "the line began at the first read";
+  EXPECT_GE(connection_->partial_line_age(coarse_now_ns()), 5'000'000'000)
+      << "the line began at the first read";
   write_all(peer_.get(), "\n");
   ASSERT_TRUE(run_until(loop_, [&] { return !handler_.lines.empty(); }));
-  EXPECT_EQ(connection_->partial_line_since(), 0);
+  EXPECT_EQ(connection_->partial_line_age(coarse_now_ns()), 0);
+}
+
+TEST_F(ConnectionTest, AnIncompleteLineDoesNotAgeWhileTheServerIsNotReading) {
+  write_all(peer_.get(), "half a line");
+  ASSERT_TRUE(run_until(loop_, [&] { return connection_->buffered_input_bytes() > 0; }));
+  skew_clock(std::chrono::seconds(1));
+  connection_->pause_reading();
+  skew_clock(std::chrono::seconds(100));
+  const std::int64_t age = connection_->partial_line_age(coarse_now_ns());
+  EXPECT_GE(age, 1'000'000'000);
+  EXPECT_LT(age, 2'000'000'000) << "a paused connection's line waits on the server, not the peer";
+  connection_->unpause_reading();
+  loop_.run_once(0);
+  skew_clock(std::chrono::seconds(1));
+  const std::int64_t resumed_age = connection_->partial_line_age(coarse_now_ns());
+  EXPECT_GE(resumed_age, 2'000'000'000);
+  EXPECT_LT(resumed_age, 3'000'000'000) << "the clock runs again once reading resumes";
+}
+
+TEST_F(ConnectionTest, ReadsAtMostItsLineBudgetPerTurnAndResumesWithoutWaiting) {
+  std::string lines;
+  const int total = 3 * static_cast<int>(Connection::kLinesPerTurn) + 10;
+  for (int i = 0; i < total; ++i) lines += std::to_string(i) + "\n";
+  write_all(peer_.get(), lines);
+  loop_.run_once(static_cast<int>(std::chrono::milliseconds(test::kGuard).count()));
+  EXPECT_EQ(handler_.lines.size(), Connection::kLinesPerTurn);
+  for (int turn = 0; turn < 3; ++turn) loop_.run_once(10'000);
+  ASSERT_EQ(handler_.lines.size(), static_cast<std::size_t>(total));
+  for (int i = 0; i < total; ++i) {
+    ASSERT_EQ(handler_.lines[static_cast<std::size_t>(i)], std::to_string(i));
+  }
+}
+
+TEST_F(ConnectionTest, AnExpensiveLineCountsForMoreOfTheBudget) {
+  handler_.on_line_action = [](Connection& connection, std::string_view line) {
+    if (line == "/who") connection.charge_lines(Connection::kLinesPerTurn / 4 - 1);
+  };
+  std::string lines;
+  for (int i = 0; i < 10; ++i) lines += "/who\n";
+  write_all(peer_.get(), lines);
+  loop_.run_once(static_cast<int>(std::chrono::milliseconds(test::kGuard).count()));
+  EXPECT_EQ(handler_.lines.size(), 4u);
+  ASSERT_TRUE(run_until(loop_, [&] { return handler_.lines.size() == 10; }));
+}
+
+TEST_F(ConnectionTest, TheHandlerMayPauseTheConnectionBeforeARead) {
+  handler_.before_reading_action = [](Connection& connection) { connection.pause_reading(); };
+  write_all(peer_.get(), "wait for it\n");
+  loop_.run_once(static_cast<int>(std::chrono::milliseconds(test::kGuard).count()));
+  EXPECT_EQ(handler_.reads_announced, 1);
+  EXPECT_TRUE(handler_.lines.empty()) << "paused before the read: nothing was read";
+  handler_.before_reading_action = nullptr;
+  connection_->unpause_reading();
+  ASSERT_TRUE(run_until(loop_, [&] { return !handler_.lines.empty(); }));
+  EXPECT_EQ(handler_.lines, std::vector<std::string>{"wait for it"});
+}
+
+TEST_F(ConnectionTest, UnpausingAClosedConnectionDoesNothing) {
+  connection_->pause_reading();
+  connection_->close_now(CloseReason::reader_stalled);
+  connection_->unpause_reading();
+  connection_->resume_reading();
+  loop_.run_once(0);
+  EXPECT_EQ(handler_.reads_announced, 0);
+  EXPECT_EQ(handler_.closed, CloseReason::reader_stalled);
+}
+
+// A peer that keeps sending after the goodbye: the connection reads and discards a bounded
+// amount before it closes (then the kernel answers the rest with a reset), instead of
+// reading for as long as the peer writes.
+TEST_F(ConnectionTcp, AClosingConnectionDrainsABoundedAmountOfInput) {
+  test::set_buffer_size(pair_.accepted.get(), SO_RCVBUF, 4 * 1024 * 1024);
+  Connection connection(loop_, std::move(pair_.accepted), handler_, limits_);
+  connection.close_after_flush();
+  // 2 MiB arrive after the goodbye and wait in the connection's receive buffer.
+  const std::string flood(2 * 1024 * 1024, 'z');
+  test::set_buffer_size(client_.get(), SO_SNDBUF, 4 * 1024 * 1024);
+  std::size_t sent = 0;
+  while (sent < flood.size()) {
+    const ssize_t n = send(client_.get(), flood.data() + sent, flood.size() - sent, MSG_DONTWAIT);
+    if (n <= 0) break;
+    sent += static_cast<std::size_t>(n);
+  }
+  ASSERT_GT(sent, 1024u * 1024) << "the test needs more in flight than one drain takes";
+  ASSERT_TRUE(run_until(loop_, [&] { return handler_.closed.has_value(); }));
+  EXPECT_EQ(handler_.closed, CloseReason::server_closed);
+  // Loopback delivers the FIN and then the reset before close() returns; a reset after a
+  // FIN leaves EPIPE as the socket's error (tcp_reset() in the kernel).
+  char byte = 0;
+  EXPECT_EQ(recv(client_.get(), &byte, 1, MSG_DONTWAIT), 0) << "the goodbye: FIN";
+  int error = 0;
+  socklen_t length = sizeof error;
+  ASSERT_EQ(getsockopt(client_.get(), SOL_SOCKET, SO_ERROR, &error, &length), 0);
+  EXPECT_EQ(error, EPIPE) << "the rest was not read: a reset followed the FIN";
 }
 
 }  // namespace

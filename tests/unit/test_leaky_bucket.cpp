@@ -1,5 +1,5 @@
-// InputMeter: a leaky bucket that tells a flood from chatting, whatever the batch sizes.
-#include "core/input_meter.hpp"
+// LeakyBucket: tells a flood from chatting, whatever the batch sizes.
+#include "core/leaky_bucket.hpp"
 
 #include <gtest/gtest.h>
 
@@ -13,15 +13,15 @@ constexpr std::int64_t kSecond = 1'000 * kMillisecond;
 constexpr std::uint64_t kDrain = 64 * 1024;  // bytes per second
 constexpr std::int64_t kStart = 1'000 * kSecond;
 
-TEST(InputMeter, StartsEmptyAndHoldsOneBatch) {
-  InputMeter meter(kDrain);
+TEST(LeakyBucket, StartsEmptyAndHoldsOneBatch) {
+  LeakyBucket meter(kDrain);
   EXPECT_EQ(meter.level(), 0U);
   meter.add(4096, kStart);
   EXPECT_EQ(meter.level(), 4096U);
 }
 
-TEST(InputMeter, DrainsAtItsRateBetweenBatches) {
-  InputMeter meter(kDrain);
+TEST(LeakyBucket, DrainsAtItsRateBetweenBatches) {
+  LeakyBucket meter(kDrain);
   meter.add(kDrain, kStart);
   meter.add(0, kStart + kSecond / 2);
   EXPECT_EQ(meter.level(), kDrain / 2);
@@ -29,37 +29,37 @@ TEST(InputMeter, DrainsAtItsRateBetweenBatches) {
   EXPECT_EQ(meter.level(), 100U);
 }
 
-TEST(InputMeter, NeverDrainsBelowEmpty) {
-  InputMeter meter(kDrain);
+TEST(LeakyBucket, NeverDrainsBelowEmpty) {
+  LeakyBucket meter(kDrain);
   meter.add(10, kStart);
   meter.add(5, kStart + 10 * kSecond);
   EXPECT_EQ(meter.level(), 5U);
 }
 
-TEST(InputMeter, ManySmallBatchesFasterThanTheDrainAddUp) {
+TEST(LeakyBucket, ManySmallBatchesFasterThanTheDrainAddUp) {
   // 2 KiB every millisecond (2 MiB/s): each batch is small, the rate is a flood.
-  InputMeter meter(kDrain);
+  LeakyBucket meter(kDrain);
   for (int i = 0; i < 100; ++i) meter.add(2048, kStart + i * kMillisecond);
   EXPECT_GT(meter.level(), 64U * 1024);
 }
 
-TEST(InputMeter, ChatterUnderTheDrainRateStaysLow) {
+TEST(LeakyBucket, ChatterUnderTheDrainRateStaysLow) {
   // A 1 KiB line ten times a second (10 KiB/s), for a minute.
-  InputMeter meter(kDrain);
+  LeakyBucket meter(kDrain);
   for (int i = 0; i < 600; ++i) meter.add(1024, kStart + i * (kSecond / 10));
   EXPECT_EQ(meter.level(), 1024U);
 }
 
-TEST(InputMeter, LongSilenceAfterAHugeLevelEmptiesIt) {
-  InputMeter meter(kDrain);
+TEST(LeakyBucket, LongSilenceAfterAHugeLevelEmptiesIt) {
+  LeakyBucket meter(kDrain);
   meter.add(std::uint64_t{1} << 40, kStart);
   meter.add(0, kStart + std::int64_t{365} * 24 * 3600 * kSecond);
   EXPECT_EQ(meter.level(), 0U);
 }
 
-TEST(InputMeter, ClockStandingStillDrainsNothing) {
+TEST(LeakyBucket, ClockStandingStillDrainsNothing) {
   // The coarse clock can report the same tick for consecutive batches.
-  InputMeter meter(kDrain);
+  LeakyBucket meter(kDrain);
   meter.add(1000, kStart);
   meter.add(1000, kStart);
   EXPECT_EQ(meter.level(), 2000U);

@@ -1,9 +1,9 @@
-// InputMeter: how much a peer has sent lately, as a leaky bucket.
+// LeakyBucket: how many bytes something produced lately.
 //
-// Each batch of input pours its bytes in; the bucket drains at a fixed rate. The level
-// therefore tells a flood from chatting whatever the batches look like: a sender that
-// outpaces the drain rate fills it even in small reads (a fast writer whose every line is
-// read as soon as it arrives), while a chatter well under the rate keeps it near empty.
+// Each batch pours its bytes in; the bucket drains at a fixed rate. The level therefore tells
+// a flood from chatting whatever the batches look like: a sender that outpaces the drain rate
+// fills it even in small batches (a fast writer whose every line is read as soon as it
+// arrives), while a chatter well under the rate keeps it near empty.
 // Pure arithmetic on timestamps the caller passes (coarse_now_ns()); owns no resource.
 #pragma once
 
@@ -12,9 +12,9 @@
 
 namespace epollchat {
 
-class InputMeter {
+class LeakyBucket {
  public:
-  explicit InputMeter(std::uint64_t drain_bytes_per_second) noexcept
+  explicit LeakyBucket(std::uint64_t drain_bytes_per_second) noexcept
       : drain_bytes_per_second_(static_cast<double>(drain_bytes_per_second)) {}
 
   // Adds a batch of `bytes` read at `now_ns`, after draining what the time since the last
