@@ -17,7 +17,11 @@ UniqueFd open_reserve() noexcept { return UniqueFd(open("/dev/null", O_RDONLY | 
 }  // namespace
 
 Listener::Listener(EventLoop& loop, UniqueFd listening, ListenerHandler& handler)
-    : loop_(loop), fd_(std::move(listening)), reserve_(open_reserve()), handler_(handler) {
+    : loop_(loop),
+      fd_(std::move(listening)),
+      reserve_(open_reserve()),
+      handler_(handler),
+      retry_timer_(loop, [this] { on_events(EPOLLIN); }) {
   set_nonblocking(fd_.get());
   address_ = SocketAddress::local_of(fd_.get());
   loop_.watch(fd_.get(), EPOLLIN | EPOLLET, *this);
@@ -27,8 +31,15 @@ Listener::~Listener() { stop(); }
 
 void Listener::stop() noexcept {
   if (!fd_) return;
+  retry_timer_.disarm();
   loop_.unwatch(fd_.get(), *this);
   fd_.reset();
+}
+
+void Listener::retry_later() {
+  if (!retry_timer_.is_armed()) {
+    retry_timer_.arm(std::chrono::duration_cast<std::chrono::microseconds>(kRetryDelay));
+  }
 }
 
 void Listener::on_events(std::uint32_t /*events*/) {
@@ -59,12 +70,12 @@ void Listener::on_events(std::uint32_t /*events*/) {
           refuse_one();
           continue;
         }
-        // No spare descriptor either: try again next turn rather than wedge.
-        loop_.resume_next_turn(*this);
+        // No spare descriptor either: try again shortly rather than wedge.
+        retry_later();
         return;
       default:  // ENOBUFS, ENOMEM and network errors the kernel reports through accept
         handler_.on_accept_error(errno);
-        loop_.resume_next_turn(*this);
+        retry_later();
         return;
     }
   }
@@ -72,8 +83,17 @@ void Listener::on_events(std::uint32_t /*events*/) {
 
 void Listener::refuse_one() noexcept {
   reserve_.reset();
-  UniqueFd refused(accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
-  refused.reset();
+  UniqueFd refused(accept4(fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+  if (refused) {
+    handler_.on_refused(refused.get());
+    // FIN after the last word; what the peer sent is read first, or close() would reset.
+    (void)shutdown(refused.get(), SHUT_WR);
+    char discard[4096];
+    for (int reads = 0; reads < 4; ++reads) {
+      if (recv(refused.get(), discard, sizeof discard, MSG_DONTWAIT) <= 0) break;
+    }
+    refused.reset();
+  }
   reserve_ = open_reserve();
 }
 

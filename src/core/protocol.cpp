@@ -96,6 +96,8 @@ std::string server_full_line(std::size_t max_clients) {
   return notice("Server full (" + std::to_string(max_clients) + " clients); try again later.");
 }
 
+std::string server_busy_line() { return notice("Server busy; try again later."); }
+
 std::string shutting_down_line() { return notice("Server shutting down."); }
 
 std::string slow_down_line(std::size_t max_rate) {
@@ -134,6 +136,11 @@ std::string whisper_line(std::string_view sender, std::string_view text) {
 
 std::string whisper_sent_line(std::string_view recipient) {
   return notice("Sent to " + std::string(recipient) + ".");
+}
+
+std::string whisper_not_sent_line(std::string_view recipient) {
+  return notice("Not sent to " + std::string(recipient) +
+                ": the link to other servers is busy; try again.");
 }
 
 std::string no_such_user_line(std::string_view target) {

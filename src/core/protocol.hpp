@@ -42,6 +42,8 @@ std::string left_line(std::string_view name, std::size_t online, std::string_vie
 std::string alone_line();
 std::string line_too_long_line(std::size_t max_line);
 std::string server_full_line(std::size_t max_clients);
+// Out of descriptors: "*** Server busy; try again later."
+std::string server_busy_line();
 std::string shutting_down_line();
 std::string slow_down_line(std::size_t max_rate);
 std::string line_timeout_line(std::size_t seconds);
@@ -60,6 +62,8 @@ std::string invalid_nickname_line(std::string_view reason);
 // to the sender.
 std::string whisper_line(std::string_view sender, std::string_view text);
 std::string whisper_sent_line(std::string_view recipient);
+// "*** Not sent to NAME: the link to other servers is busy; try again."
+std::string whisper_not_sent_line(std::string_view recipient);
 std::string no_such_user_line(std::string_view target);
 // "* NAME ACTION".
 std::string action_line(std::string_view name, std::string_view action);

@@ -33,6 +33,10 @@ const char* describe(CloseReason reason) noexcept {
   return "closed";
 }
 
+// Refused connections held until their peers close (see LingeringClose): enough for a burst
+// of reconnecting clients; beyond it a refusal is closed at once.
+constexpr std::size_t kMaxLingeringRefusals = 256;
+
 }  // namespace
 
 Server::Server(EventLoop& loop, const Log& log, const Settings& settings)
@@ -40,8 +44,10 @@ Server::Server(EventLoop& loop, const Log& log, const Settings& settings)
       log_(log),
       limits_{settings.max_line, settings.max_backlog, settings.max_rate},
       max_clients_(settings.max_clients),
+      refusals_(loop, kMaxLingeringRefusals),
       flow_(loop, log, sessions_, settings.line_timeout),
       cut_off_log_(log, LogLevel::warning),
+      accept_error_log_(log, LogLevel::err),
       sync_timer_(loop, [this] { finish_sync(); }) {
   auto lobby = std::make_unique<Room>(writer_, std::string(kLobby));
   lobby_ = lobby.get();
@@ -133,15 +139,17 @@ void Server::refuse_full(UniqueFd fd) {
   // A fresh socket's send buffer is empty, so the notice goes out whole without waiting.
   const std::string notice = protocol::server_full_line(max_clients_);
   (void)send(fd.get(), notice.data(), notice.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-  (void)shutdown(fd.get(), SHUT_WR);
+  refusals_.close(std::move(fd));
+}
+
+void Server::on_refused(int connection) {
+  const std::string notice = protocol::server_busy_line();
+  (void)send(connection, notice.data(), notice.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
 void Server::on_accept_error(int error) {
-  // Logged once per kind of error in a row, not once per refused connection.
-  if (error == last_accept_error_) return;
-  last_accept_error_ = error;
-  log_.error(std::string("accept: ") + std::strerror(error) +
-             "; refusing connections until it clears");
+  accept_error_log_.write(std::string("accept: ") + std::strerror(error) +
+                          "; refusing connections until it clears");
 }
 
 void Server::leave(Session& session, std::string_view reason) {
@@ -196,7 +204,6 @@ void Server::run_deferred() {
     sessions_.erase(found);
   }
   retired_.clear();
-  last_accept_error_ = 0;
 }
 
 void Server::begin_shutdown() {

@@ -31,6 +31,7 @@
 #include "core/chunk_writer.hpp"
 #include "core/connection.hpp"
 #include "core/event_loop.hpp"
+#include "core/lingering_close.hpp"
 #include "core/listener.hpp"
 #include "core/room.hpp"
 #include "core/socket.hpp"
@@ -129,6 +130,7 @@ class Server final : public ListenerHandler, public DeferredTask, public Cluster
 
   void on_accepted(UniqueFd connection) override;
   void on_accept_error(int error) override;
+  void on_refused(int connection) override;
   void run_deferred() override;
 
  private:
@@ -200,6 +202,8 @@ class Server final : public ListenerHandler, public DeferredTask, public Cluster
   std::map<std::string, std::unique_ptr<Room>, std::less<>> rooms_;
   Room* lobby_ = nullptr;
   std::vector<std::unique_ptr<Listener>> listeners_;
+  // Refused connections, until their peers have read the notice and closed.
+  LingeringClose refusals_;
   SessionMap sessions_;
   FlowControl flow_;
   // Nicknames in lower case -> their holder. Only named members have an entry, so an idle
@@ -207,6 +211,7 @@ class Server final : public ListenerHandler, public DeferredTask, public Cluster
   std::unordered_map<std::string, Session*> nicknames_;
   std::vector<std::uint64_t> retired_;
   RepeatedLog cut_off_log_;
+  RepeatedLog accept_error_log_;
   Timer sync_timer_;
   std::string node_id_;  // empty without a link
   std::unique_ptr<ClusterLink> link_;
@@ -223,7 +228,6 @@ class Server final : public ListenerHandler, public DeferredTask, public Cluster
   std::uint64_t relayed_ = 0;
   bool shutting_down_ = false;
   bool full_ = false;  // a "server full" refusal was logged and capacity not seen since
-  int last_accept_error_ = 0;
   bool status_changed_ = false;
   std::function<void()> status_changed_callback_;
 };

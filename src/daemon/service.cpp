@@ -1,5 +1,6 @@
 #include "daemon/service.hpp"
 
+#include <cstdio>
 #include <cstring>
 #include <system_error>
 
@@ -89,7 +90,10 @@ void Service::run() {
     watchdog_timer_.arm(*interval / 2, *interval / 2);
   }
   while (!is_finished()) loop_.run_once(-1);
-  log_.notice("stopped");
+  char longest[32];
+  std::snprintf(longest, sizeof longest, "%.1f",
+                std::chrono::duration<double, std::milli>(loop_.longest_turn()).count());
+  log_.notice(std::string("stopped; longest loop turn ") + longest + " ms");
 }
 
 bool Service::is_finished() const noexcept {
