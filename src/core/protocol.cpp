@@ -96,6 +96,14 @@ std::string server_full_line(std::size_t max_clients) {
   return notice("Server full (" + std::to_string(max_clients) + " clients); try again later.");
 }
 
+std::string_view cut_to_length(std::string_view text, std::size_t max_bytes) noexcept {
+  if (text.size() <= max_bytes) return text;
+  std::size_t cut = max_bytes;
+  // A continuation byte (10xxxxxx) at the cut belongs to a character that began before it.
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  return text.substr(0, cut);
+}
+
 std::string server_busy_line() { return notice("Server busy; try again later."); }
 
 std::string shutting_down_line() { return notice("Server shutting down."); }

@@ -48,6 +48,10 @@ std::string shutting_down_line();
 std::string slow_down_line(std::size_t max_rate);
 std::string line_timeout_line(std::size_t seconds);
 
+// `text` cut to at most `max_bytes`, at a UTF-8 character boundary (never in the middle of
+// a multi-byte sequence); unchanged if it is not longer.
+std::string_view cut_to_length(std::string_view text, std::size_t max_bytes) noexcept;
+
 // Chat commands (issue 9). Peer-supplied text in any of these (a reason, an action, an
 // unknown command word, a target that matched no one) is sanitized like chat text; names
 // are either "Client #<id>" or validated nicknames and are copied as they are.

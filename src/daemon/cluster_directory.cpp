@@ -1,8 +1,17 @@
 #include "daemon/cluster_directory.hpp"
 
+#include <algorithm>
+
 #include "core/command.hpp"
 
 namespace epollchat::daemon {
+
+ClusterDirectory::Node* ClusterDirectory::node_for(std::string_view node) {
+  auto found = nodes_.find(node);
+  if (found != nodes_.end()) return &found->second;
+  if (nodes_.size() >= kMaxNodes) return nullptr;
+  return &nodes_.emplace(std::string(node), Node{}).first->second;
+}
 
 std::vector<ClusterDirectory::Departure> ClusterDirectory::heard_from(std::string_view node,
                                                                       std::string_view instance,
@@ -10,6 +19,7 @@ std::vector<ClusterDirectory::Departure> ClusterDirectory::heard_from(std::strin
   std::vector<Departure> departed;
   auto found = nodes_.find(node);
   if (found == nodes_.end()) {
+    if (nodes_.size() >= kMaxNodes) return departed;
     found = nodes_.emplace(std::string(node), Node{}).first;
     found->second.instance = std::string(instance);
   } else if (found->second.instance != instance) {
@@ -20,19 +30,46 @@ std::vector<ClusterDirectory::Departure> ClusterDirectory::heard_from(std::strin
   return departed;
 }
 
-const RemoteClient& ClusterDirectory::set(std::string_view node, std::uint64_t id,
-                                          std::string_view room, std::string_view name) {
-  auto found = nodes_.find(node);
-  if (found == nodes_.end()) found = nodes_.emplace(std::string(node), Node{}).first;
-  auto [entry, added] = found->second.clients.try_emplace(id);
-  RemoteClient& client = entry->second;
-  if (!added && client.room != room) count_out(client.room);
-  if (added || client.room != room) {
-    client.room = std::string(room);
-    count_in(client.room);
+void ClusterDirectory::index(ClientKey key, const RemoteClient& client) {
+  ++room_counts_[client.room];
+  room_members_[client.room].insert(key);
+  by_name_[lower_case_ascii(client.name)].push_back(key);
+}
+
+void ClusterDirectory::unindex(ClientKey key, const RemoteClient& client) {
+  if (const auto count = room_counts_.find(client.room);
+      count != room_counts_.end() && --count->second == 0) {
+    room_counts_.erase(count);
   }
+  if (const auto members = room_members_.find(client.room); members != room_members_.end()) {
+    members->second.erase(key);
+    if (members->second.empty()) room_members_.erase(members);
+  }
+  if (const auto holders = by_name_.find(lower_case_ascii(client.name));
+      holders != by_name_.end()) {
+    std::erase(holders->second, key);
+    if (holders->second.empty()) by_name_.erase(holders);
+  }
+}
+
+const RemoteClient* ClusterDirectory::set(std::string_view node, std::uint64_t id,
+                                          std::string_view room, std::string_view name) {
+  Node* known = node_for(node);
+  if (known == nullptr) return nullptr;
+  const ClientKey key{nodes_.find(node)->first, id};
+  auto entry = known->clients.find(id);
+  if (entry == known->clients.end()) {
+    if (client_count_ >= kMaxClients) return nullptr;
+    entry = known->clients.emplace(id, RemoteClient{}).first;
+    ++client_count_;
+  } else {
+    unindex(key, entry->second);
+  }
+  RemoteClient& client = entry->second;
+  client.room = std::string(room);
   client.name = std::string(name);
-  return client;
+  index(key, client);
+  return &client;
 }
 
 const RemoteClient* ClusterDirectory::find(std::string_view node, std::uint64_t id) const {
@@ -47,9 +84,10 @@ std::optional<RemoteClient> ClusterDirectory::remove(std::string_view node, std:
   if (found == nodes_.end()) return std::nullopt;
   const auto client = found->second.clients.find(id);
   if (client == found->second.clients.end()) return std::nullopt;
+  unindex(ClientKey{found->first, id}, client->second);
   RemoteClient removed = std::move(client->second);
   found->second.clients.erase(client);
-  count_out(removed.room);
+  --client_count_;
   return removed;
 }
 
@@ -58,9 +96,10 @@ std::vector<ClusterDirectory::Departure> ClusterDirectory::take_clients(const st
   std::vector<Departure> departed;
   departed.reserve(node.clients.size());
   for (auto& [id, client] : node.clients) {
-    count_out(client.room);
+    unindex(ClientKey{node_id, id}, client);
     departed.push_back({node_id, id, std::move(client)});
   }
+  client_count_ -= node.clients.size();
   node.clients.clear();
   return departed;
 }
@@ -89,19 +128,19 @@ std::vector<ClusterDirectory::Departure> ClusterDirectory::expire(std::int64_t o
 }
 
 void ClusterDirectory::clear() {
-  nodes_.clear();
   room_counts_.clear();
+  room_members_.clear();
+  by_name_.clear();
+  nodes_.clear();
+  client_count_ = 0;
 }
 
 std::optional<std::pair<std::string, std::uint64_t>> ClusterDirectory::find_by_name(
     std::string_view name) const {
-  // Linear: used by /msg and /nick, which are rare next to chat lines.
-  for (const auto& [node_id, node] : nodes_) {
-    for (const auto& [id, client] : node.clients) {
-      if (equals_ignoring_case(client.name, name)) return std::pair(node_id, id);
-    }
-  }
-  return std::nullopt;
+  const auto found = by_name_.find(lower_case_ascii(name));
+  if (found == by_name_.end() || found->second.empty()) return std::nullopt;
+  const ClientKey& key = found->second.front();
+  return std::pair(std::string(key.node), key.id);
 }
 
 std::size_t ClusterDirectory::count(std::string_view room) const {
@@ -111,20 +150,13 @@ std::size_t ClusterDirectory::count(std::string_view room) const {
 
 std::vector<std::string_view> ClusterDirectory::names_in(std::string_view room) const {
   std::vector<std::string_view> names;
-  for (const auto& [node_id, node] : nodes_) {
-    for (const auto& [id, client] : node.clients) {
-      if (client.room == room) names.push_back(client.name);
-    }
+  const auto members = room_members_.find(room);
+  if (members == room_members_.end()) return names;
+  names.reserve(members->second.size());
+  for (const ClientKey& key : members->second) {
+    if (const RemoteClient* client = find(key.node, key.id)) names.push_back(client->name);
   }
   return names;
-}
-
-void ClusterDirectory::count_in(const std::string& room) { ++room_counts_[room]; }
-
-void ClusterDirectory::count_out(const std::string& room) {
-  const auto found = room_counts_.find(room);
-  if (found == room_counts_.end()) return;
-  if (--found->second == 0) room_counts_.erase(found);
 }
 
 }  // namespace epollchat::daemon

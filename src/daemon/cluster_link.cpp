@@ -71,6 +71,18 @@ std::mt19937_64 seeded_random() {
 
 std::int64_t as_ns(nanoseconds duration) { return duration.count(); }
 
+// Kinds that are never held back: tiny (heartbeat, sync, goodbye), or the repair of what
+// was held back (a roster, sent only when the link has room again).
+bool is_never_held_back(ClusterMessageKind kind) {
+  return kind == ClusterMessageKind::beat || kind == ClusterMessageKind::sync ||
+         kind == ClusterMessageKind::bye || kind == ClusterMessageKind::roster;
+}
+
+bool is_presence(ClusterMessageKind kind) {
+  return kind == ClusterMessageKind::join || kind == ClusterMessageKind::leave ||
+         kind == ClusterMessageKind::rename;
+}
+
 std::string_view element_text(const redisReply& reply, std::size_t index) {
   if (reply.type != REDIS_REPLY_ARRAY || index >= reply.elements) return {};
   const redisReply* element = reply.element[index];
@@ -86,7 +98,7 @@ std::string random_node_id() {
 }
 
 ClusterLink::ClusterLink(EventLoop& loop, const Log& log, RedisAddress address, RedisLogin login,
-                         std::string node_id, ClusterLinkHandler& handler)
+                         std::string node_id, NodeLinkHandler& handler)
     : log_(log),
       address_(std::move(address)),
       login_(std::move(login)),
@@ -108,7 +120,8 @@ ClusterLink::ClusterLink(EventLoop& loop, const Log& log, RedisAddress address, 
             }
           }),
       random_(seeded_random()),
-      backoff_(kFirstBackoff) {
+      backoff_(kFirstBackoff),
+      refused_log_(log, LogLevel::warning) {
   instance_ = random_hex(random_, kInstanceTokenLength);
   node_key_ = "epollchat:node:" + node_id_;
 }
@@ -137,6 +150,7 @@ void ClusterLink::fail(std::string_view why) {
   subscriber_.close();
   unanswered_.clear();
   unanswered_bytes_ = 0;
+  presence_lost_ = false;
   beat_timer_.disarm();
   state_ = State::down;
   const auto wait = duration_cast<milliseconds>(
@@ -167,21 +181,32 @@ bool ClusterLink::send(RedisConnection& connection,
   return true;
 }
 
-void ClusterLink::publish(ClusterMessage message) {
-  if (state_ != State::up) return;
+bool ClusterLink::publish(ClusterMessage message) {
+  if (state_ != State::up) return false;
   message.instance = instance_;
   message.node = node_id_;
   const std::string payload = encode_cluster_message(message);
-  if (unanswered_bytes_ + payload.size() > kMaxUnansweredBytes) {
+  const bool presence = is_presence(message.kind);
+  const std::size_t limit = kMaxUnansweredBytes + (presence ? kPresenceReserveBytes : 0);
+  if (!is_never_held_back(message.kind) && unanswered_bytes_ + payload.size() > limit) {
     ++dropped_;
+    if (presence) presence_lost_ = true;
     if (!warned_dropping_) {
       warned_dropping_ = true;
       log_.warning("Redis is not keeping up: over " + std::to_string(kMaxUnansweredBytes) +
-                   " bytes unanswered; dropping messages to other nodes");
+                   " bytes unanswered; dropping chat to other nodes");
     }
+    return false;
+  }
+  return send(publisher_, {"PUBLISH", kChannel, payload});
+}
+
+void ClusterLink::check_presence_repair() {
+  if (!presence_lost_ || state_ != State::up || unanswered_bytes_ >= kMaxUnansweredBytes / 2) {
     return;
   }
-  send(publisher_, {"PUBLISH", kChannel, payload});
+  presence_lost_ = false;
+  handler_.on_presence_lost();
 }
 
 std::uint64_t ClusterLink::claim_nickname(std::string_view folded_nickname,
@@ -299,12 +324,13 @@ void ClusterLink::on_redis_reply(RedisConnection& connection, const redisReply& 
     return;
   }
   if (reply.type == REDIS_REPLY_ERROR) {
-    log_.warning("Redis refused a command: " + std::string(reply.str, reply.len));
+    refused_log_.write("Redis refused a command: " + std::string(reply.str, reply.len));
   }
   if (answered.expect == Expect::nickname_claim) {
     handler_.on_nickname_claim(answered.request,
                                reply.type == REDIS_REPLY_INTEGER && reply.integer == 1);
   }
+  check_presence_repair();
 }
 
 void ClusterLink::on_subscriber_message(const redisReply& reply) {
@@ -326,6 +352,13 @@ void ClusterLink::on_subscriber_message(const redisReply& reply) {
     }
     if (message->instance == instance_) {
       if (message->kind == ClusterMessageKind::beat) own_beat_seen_ns_ = coarse_now_ns();
+      return;
+    }
+    if (message->node == node_id_) {
+      // Not this process, yet under its id: a forgery, or a stale node; either way not a
+      // peer whose clients this node could tell from its own.
+      log_.debug("ignored a message on " + std::string(kChannel) + " that claims node " + node_id_ +
+                 " from another instance");
       return;
     }
     handler_.on_cluster_message(*message);

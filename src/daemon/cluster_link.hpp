@@ -4,9 +4,11 @@
 // Redis requires), the link state, the heartbeat and reconnect timers, and the record of
 // commands sent but not yet answered.
 // Never: knows sessions or rooms; blocks; lets Redis grow this process's memory without
-// bound: at most kMaxUnansweredBytes of commands may wait for Redis, later messages are
-// dropped and counted. Delivery is at-most-once: what is published while the link is down
-// is lost, never replayed.
+// bound: at most kMaxUnansweredBytes of commands may wait for Redis, later chat messages are
+// dropped and counted; presence has kPresenceReserveBytes more, and a loss beyond that is
+// repaired by a roster (on_presence_lost). Delivery of chat is at-most-once: what is
+// published while the link is down is lost, never replayed. Accepts nothing from Redis
+// that claims this node's id, and no reply over kMaxReplyBytes (RedisConnection).
 // Lifetime: owned by the Server; the handler (the Server) outlives it.
 //
 // Liveness: every second the node refreshes its key `epollchat:node:<id>` (TTL 5 s) and
@@ -32,8 +34,10 @@
 #include "core/timer.hpp"
 #include "daemon/cluster_message.hpp"
 #include "daemon/log.hpp"
+#include "daemon/node_link.hpp"
 #include "daemon/redis_address.hpp"
 #include "daemon/redis_connection.hpp"
+#include "daemon/repeated_log.hpp"
 
 namespace epollchat::daemon {
 
@@ -47,62 +51,33 @@ struct RedisLogin {
   std::string password;
 };
 
-class ClusterLinkHandler {
+class ClusterLink final : public NodeLink, RedisConnectionHandler {
  public:
-  // The link is (again) up: subscribed and answering.
-  virtual void on_link_up() = 0;
-  // The link went down, or the first attempt failed.
-  virtual void on_link_down() = 0;
-  // A valid message from another process (never this one's own).
-  virtual void on_cluster_message(const ClusterMessage& message) = 0;
-  // Once per heartbeat (1 s) while up.
-  virtual void on_link_beat() = 0;
-  // The answer to claim_nickname(): `claimed` false if a live client elsewhere holds it.
-  virtual void on_nickname_claim(std::uint64_t request, bool claimed) = 0;
-
- protected:
-  ~ClusterLinkHandler() = default;
-};
-
-class ClusterLink final : RedisConnectionHandler {
- public:
-  enum class State : std::uint8_t { connecting, up, down };
-
   static constexpr std::string_view kChannel = "epollchat:events";
   static constexpr auto kBeatInterval = std::chrono::seconds(1);
   static constexpr auto kNodeTtl = std::chrono::seconds(5);
   static constexpr auto kReplyTimeout = std::chrono::seconds(5);
   static constexpr auto kNicknameTtl = std::chrono::seconds(60);
   static constexpr std::size_t kMaxUnansweredBytes = 4 * 1024 * 1024;
+  // What presence events may use beyond kMaxUnansweredBytes.
+  static constexpr std::size_t kPresenceReserveBytes = 1024 * 1024;
 
   ClusterLink(EventLoop& loop, const Log& log, RedisAddress address, RedisLogin login,
-              std::string node_id, ClusterLinkHandler& handler);
-  ~ClusterLink();
-  ClusterLink(const ClusterLink&) = delete;
-  ClusterLink& operator=(const ClusterLink&) = delete;
+              std::string node_id, NodeLinkHandler& handler);
+  ~ClusterLink() override;
 
-  void start();
+  void start() override;
 
-  [[nodiscard]] State state() const noexcept { return state_; }
-  [[nodiscard]] bool is_up() const noexcept { return state_ == State::up; }
-  [[nodiscard]] const std::string& node_id() const noexcept { return node_id_; }
-  [[nodiscard]] const std::string& instance() const noexcept { return instance_; }
-  // Messages not sent because the unanswered commands were over kMaxUnansweredBytes.
-  [[nodiscard]] std::uint64_t dropped() const noexcept { return dropped_; }
+  [[nodiscard]] State state() const noexcept override { return state_; }
+  [[nodiscard]] const std::string& node_id() const noexcept override { return node_id_; }
+  [[nodiscard]] const std::string& instance() const noexcept override { return instance_; }
+  [[nodiscard]] std::uint64_t dropped() const noexcept override { return dropped_; }
 
-  // Publishes a message of this node (instance and node are filled in). Dropped while the
-  // link is down, and counted if over the cap.
-  void publish(ClusterMessage message);
-
-  // Claims (or refreshes) a nickname for `owner` (a client of this node, "<node>:<id>")
-  // for kNicknameTtl. Returns the request number on_nickname_claim() will report, or 0 if
-  // the link is down (then nobody can be asked).
-  std::uint64_t claim_nickname(std::string_view folded_nickname, std::string_view owner);
-  // Frees a nickname if `owner` still holds it.
-  void release_nickname(std::string_view folded_nickname, std::string_view owner);
-
-  // Says goodbye (bye message, node key deleted) and writes it out now: shutdown.
-  void say_goodbye();
+  bool publish(ClusterMessage message) override;
+  // Claims are held for kNicknameTtl and refreshed by the server.
+  std::uint64_t claim_nickname(std::string_view folded_nickname, std::string_view owner) override;
+  void release_nickname(std::string_view folded_nickname, std::string_view owner) override;
+  void say_goodbye() override;
 
  private:
   enum class Expect : std::uint8_t { ignore, auth, node_claim, nickname_claim };
@@ -128,6 +103,8 @@ class ClusterLink final : RedisConnectionHandler {
   bool send(RedisConnection& connection, std::initializer_list<std::string_view> arguments,
             Expect expect = Expect::ignore, std::uint64_t request = 0);
   void on_subscriber_message(const redisReply& reply);
+  // After a reply: once presence was lost and the link has room again, ask for a roster.
+  void check_presence_repair();
 
   void on_redis_connected(RedisConnection& connection) override;
   void on_redis_disconnected(RedisConnection& connection, std::string_view why) override;
@@ -139,7 +116,7 @@ class ClusterLink final : RedisConnectionHandler {
   std::string node_id_;
   std::string instance_;
   std::string node_key_;
-  ClusterLinkHandler& handler_;
+  NodeLinkHandler& handler_;
   RedisConnection publisher_;
   RedisConnection subscriber_;
   Timer beat_timer_;
@@ -156,6 +133,8 @@ class ClusterLink final : RedisConnectionHandler {
   std::uint64_t next_request_ = 1;
   std::uint64_t dropped_ = 0;
   bool warned_dropping_ = false;
+  bool presence_lost_ = false;
+  RepeatedLog refused_log_;
 };
 
 }  // namespace epollchat::daemon

@@ -6,12 +6,35 @@
 #include <sys/ioctl.h>
 
 #include <exception>
+#include <string>
 #include <vector>
 
 namespace epollchat::daemon {
 namespace {
 
 RedisConnection& self(void* data) { return *static_cast<RedisConnection*>(data); }
+
+// hiredis 0.14 has no reader limits of its own (maxbulklen and maxelements came in 1.0), so
+// arrays are bounded by wrapping its reply constructors, and bulk strings by the size of
+// the read buffer (on_events).
+const redisReplyObjectFunctions* default_reply_functions = nullptr;
+
+void* create_bounded_array(const redisReadTask* task, int elements) {
+  if (elements < 0 || static_cast<std::size_t>(elements) > RedisConnection::kMaxReplyElements) {
+    return nullptr;  // hiredis takes this for out of memory: a reader error, the link drops
+  }
+  return default_reply_functions->createArray(task, elements);
+}
+
+void bound_reader(redisReader& reader) {
+  static redisReplyObjectFunctions bounded = [&reader] {
+    default_reply_functions = reader.fn;
+    redisReplyObjectFunctions functions = *reader.fn;
+    functions.createArray = create_bounded_array;
+    return functions;
+  }();
+  reader.fn = &bounded;
+}
 
 }  // namespace
 
@@ -31,6 +54,7 @@ bool RedisConnection::connect(const RedisAddress& address, std::string& error) {
     redisAsyncFree(context);
     return false;
   }
+  bound_reader(*context->c.reader);
   context_ = context;
   connected_ = false;
   context->data = this;
@@ -86,6 +110,14 @@ void RedisConnection::on_events(std::uint32_t events) {
     for (int reads = 0; reads < kReadsPerTurn; ++reads) {
       redisAsyncHandleRead(context);
       if (context_ != context) return;  // hiredis freed it
+      const redisReader& reader = *context->c.reader;
+      if (reader.len - reader.pos > kMaxReplyBytes) {
+        // A reply this large is no message of epollchat's: a broken or hostile server.
+        close();
+        handler_.on_redis_disconnected(
+            *this, "a reply over " + std::to_string(kMaxReplyBytes >> 20) + " MiB");
+        return;
+      }
       int waiting = 0;
       if (ioctl(context->c.fd, FIONREAD, &waiting) != 0 || waiting <= 0) break;
     }

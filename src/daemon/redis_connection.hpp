@@ -10,6 +10,7 @@
 // callback. Destroying the object or close() frees the context without calling the handler.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -39,6 +40,11 @@ class RedisConnectionHandler {
 
 class RedisConnection final : public Watcher {
  public:
+  // Limits on what Redis may send (epollchat's own messages are far smaller): a reply
+  // beyond either drops the connection.
+  static constexpr std::size_t kMaxReplyBytes = 32 * 1024 * 1024;
+  static constexpr std::size_t kMaxReplyElements = 1024;
+
   RedisConnection(EventLoop& loop, RedisConnectionHandler& handler)
       : loop_(loop), handler_(handler) {}
   ~RedisConnection();

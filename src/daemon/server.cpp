@@ -37,6 +37,10 @@ const char* describe(CloseReason reason) noexcept {
 // of reconnecting clients; beyond it a refusal is closed at once.
 constexpr std::size_t kMaxLingeringRefusals = 256;
 
+// Nickname releases remembered while the link is down; one per client that had a nickname
+// and left or renamed meanwhile (about 100 bytes each).
+constexpr std::size_t kMaxReleasesWhileDown = 65536;
+
 }  // namespace
 
 Server::Server(EventLoop& loop, const Log& log, const Settings& settings)
@@ -52,13 +56,6 @@ Server::Server(EventLoop& loop, const Log& log, const Settings& settings)
   auto lobby = std::make_unique<Room>(writer_, std::string(kLobby));
   lobby_ = lobby.get();
   rooms_.emplace(std::string(kLobby), std::move(lobby));
-  if (!settings.redis.empty()) {
-    node_id_ = settings.node_id.empty() ? random_node_id() : settings.node_id;
-    // Checked when the settings were read.
-    link_ = std::make_unique<ClusterLink>(loop_, log_, *RedisAddress::parse(settings.redis),
-                                          RedisLogin{settings.redis_user, settings.redis_password},
-                                          node_id_, *this);
-  }
 }
 
 Server::~Server() {
@@ -66,6 +63,11 @@ Server::~Server() {
   link_.reset();
   // Sessions first: their queues hold chunks of the pool, and the rooms list them.
   sessions_.clear();
+}
+
+void Server::attach_link(std::unique_ptr<NodeLink> link) {
+  link_ = std::move(link);
+  node_id_ = link_ ? link_->node_id() : std::string();
 }
 
 void Server::add_listener(UniqueFd listening) {
@@ -162,10 +164,17 @@ void Server::leave(Session& session, std::string_view reason) {
 
 void Server::release_nickname(const Session& session) {
   if (!session.has_nickname()) return;
-  const std::string key = lower_case_ascii(session.name());
+  std::string key = lower_case_ascii(session.name());
   const auto found = nicknames_.find(key);
   if (found != nicknames_.end() && found->second == &session) nicknames_.erase(found);
-  if (link_) link_->release_nickname(key, owner_of(session.id()));
+  if (!link_) return;
+  if (link_->is_up()) {
+    link_->release_nickname(key, owner_of(session.id()));
+  } else if (releases_while_down_.size() < kMaxReleasesWhileDown) {
+    // Redis still holds the claim: it is released as soon as the link is back, rather than
+    // when it expires a minute later.
+    releases_while_down_.emplace_back(std::move(key), owner_of(session.id()));
+  }
 }
 
 void Server::quit(Session& session, std::string_view reason) {

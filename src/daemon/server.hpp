@@ -37,16 +37,16 @@
 #include "core/socket.hpp"
 #include "core/timer.hpp"
 #include "daemon/cluster_directory.hpp"
-#include "daemon/cluster_link.hpp"
 #include "daemon/flow_control.hpp"
 #include "daemon/log.hpp"
+#include "daemon/node_link.hpp"
 #include "daemon/repeated_log.hpp"
 #include "daemon/session.hpp"
 #include "daemon/settings.hpp"
 
 namespace epollchat::daemon {
 
-class Server final : public ListenerHandler, public DeferredTask, public ClusterLinkHandler {
+class Server final : public ListenerHandler, public DeferredTask, public NodeLinkHandler {
  public:
   Server(EventLoop& loop, const Log& log, const Settings& settings);
   ~Server();
@@ -65,7 +65,10 @@ class Server final : public ListenerHandler, public DeferredTask, public Cluster
   void begin_shutdown();
   [[nodiscard]] bool has_sessions() const noexcept { return !sessions_.empty(); }
 
-  // Starts the link to other nodes, if `redis` was set.
+  // Links this node to the others (before any client connects); the link's handler must be
+  // this server. Without one, the server is a single node.
+  void attach_link(std::unique_ptr<NodeLink> link);
+  // Starts the link to other nodes, if there is one.
   void start_link();
   // "; link up (3 nodes)" and the like for STATUS=, or "" without a link.
   [[nodiscard]] std::string link_status() const;
@@ -127,6 +130,7 @@ class Server final : public ListenerHandler, public DeferredTask, public Cluster
   void on_cluster_message(const ClusterMessage& message) override;
   void on_link_beat() override;
   void on_nickname_claim(std::uint64_t request, bool claimed) override;
+  void on_presence_lost() override;
 
   void on_accepted(UniqueFd connection) override;
   void on_accept_error(int error) override;
@@ -165,7 +169,8 @@ class Server final : public ListenerHandler, public DeferredTask, public Cluster
   [[nodiscard]] Session* find_session(std::uint64_t id);
   [[nodiscard]] Session* find_local(std::string_view target);
   [[nodiscard]] std::string owner_of(std::uint64_t id) const;
-  void publish(const ClusterMessage& message);
+  // False if the message was not sent (no link, link down, or over its limit).
+  bool publish(const ClusterMessage& message);
   // A message of `kind` about `session` in `room` (id, room and display name filled in).
   [[nodiscard]] static ClusterMessage message_about(ClusterMessageKind kind, const Session& session,
                                                     const Room& room);
@@ -214,9 +219,12 @@ class Server final : public ListenerHandler, public DeferredTask, public Cluster
   RepeatedLog accept_error_log_;
   Timer sync_timer_;
   std::string node_id_;  // empty without a link
-  std::unique_ptr<ClusterLink> link_;
+  std::unique_ptr<NodeLink> link_;
   ClusterDirectory directory_;
   std::unordered_map<std::uint64_t, PendingClaim> pending_claims_;
+  // Nicknames released while the link was down ({key, owner}), released in Redis when it is
+  // back; bounded (beyond it, their claims simply expire).
+  std::vector<std::pair<std::string, std::string>> releases_while_down_;
   OutgoingChat outgoing_chat_;
   bool syncing_ = false;
   std::size_t beats_ = 0;

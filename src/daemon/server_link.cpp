@@ -7,6 +7,7 @@
 #include "core/clock.hpp"
 #include "core/command.hpp"
 #include "core/protocol.hpp"
+#include "daemon/cluster_link.hpp"
 #include "daemon/server.hpp"
 
 namespace epollchat::daemon {
@@ -47,11 +48,11 @@ std::string Server::link_status() const {
   return status;
 }
 
-void Server::publish(const ClusterMessage& message) {
-  if (!link_ || !link_->is_up()) return;
+bool Server::publish(const ClusterMessage& message) {
+  if (!link_ || !link_->is_up()) return false;
   // Chat collected earlier goes first, so the others see this node's order.
   flush_published_chat();
-  link_->publish(message);
+  return link_->publish(message);
 }
 
 ClusterMessage Server::message_about(ClusterMessageKind kind, const Session& session,
@@ -123,8 +124,18 @@ void Server::on_link_up() {
   // node theirs (without: its clients were told the link was down).
   publish_roster(link_->instance());
   publish(cluster_message(ClusterMessageKind::sync));
+  // Names let go of during the outage are freed first, then this node's names taken again.
+  for (const auto& [key, owner] : std::exchange(releases_while_down_, {})) {
+    link_->release_nickname(key, owner);
+  }
   reclaim_nicknames();
   note_status_change();
+}
+
+void Server::on_presence_lost() {
+  // A roster addressed to nobody in particular: every other node compares it with what it
+  // knows and announces the differences, so ghosts leave and missed arrivals appear.
+  publish_roster(link_->instance());
 }
 
 void Server::finish_sync() {
@@ -144,7 +155,9 @@ void Server::on_link_down() {
   sync_timer_.disarm();
   outgoing_chat_.sender = 0;
   outgoing_chat_.text.clear();
-  for (const auto& [node, state] : directory_.nodes()) forgotten_quietly_.emplace(node);
+  for (const auto& [node, state] : directory_.nodes()) {
+    if (forgotten_quietly_.size() < ClusterDirectory::kMaxNodes) forgotten_quietly_.emplace(node);
+  }
   directory_.clear();
   // Claims in flight get no answer now: their sessions take the name on this node's word.
   const auto pending = std::exchange(pending_claims_, {});
@@ -252,16 +265,22 @@ void Server::apply_roster(const ClusterMessage& message) {
 
 void Server::deliver_remote_chat(const ClusterMessage& message) {
   // A sender not yet known (its join was missed) is evidently in the room.
-  const RemoteClient& sender = directory_.set(message.node, message.id, message.room, message.name);
+  const RemoteClient* sender = directory_.set(message.node, message.id, message.room, message.name);
   Room* room = find_room(message.room);
   if (room == nullptr || room->size() == 0) return;
+  // Tells this sender's batch from others'; the message itself will do if the directory
+  // was full.
+  const void* origin = sender != nullptr ? static_cast<const void*>(sender) : &message;
   std::string_view lines = message.text;
   while (!lines.empty()) {
     const auto end = lines.find('\n');
     const std::string_view line = lines.substr(0, end);
     lines.remove_prefix(end == std::string_view::npos ? lines.size() : end + 1);
     if (line.empty()) continue;
-    room->stage_remote_chat_line(&sender, message.name, line);
+    // The sender's node may allow longer lines than this one: nobody here is sent more
+    // than a local client could send.
+    room->stage_remote_chat_line(origin, message.name,
+                                 protocol::cut_to_length(line, limits_.max_line));
     ++relayed_;
   }
   room->flush_staged();
@@ -292,7 +311,8 @@ void Server::on_cluster_message(const ClusterMessage& message) {
     }
     case ClusterMessageKind::leave:
       if (const auto removed = directory_.remove(message.node, message.id)) {
-        remote_left(removed->room, message.name, message.text);
+        remote_left(removed->room, message.name,
+                    protocol::cut_to_length(message.text, limits_.max_line));
         note_status_change();
       }
       return;
@@ -308,7 +328,9 @@ void Server::on_cluster_message(const ClusterMessage& message) {
     case ClusterMessageKind::action:
       directory_.set(message.node, message.id, message.room, message.name);
       if (Room* room = find_room(message.room)) {
-        room->broadcast(protocol::action_line(message.name, message.text), nullptr);
+        room->broadcast(protocol::action_line(
+                            message.name, protocol::cut_to_length(message.text, limits_.max_line)),
+                        nullptr);
         count_relayed();
       }
       return;
@@ -316,7 +338,8 @@ void Server::on_cluster_message(const ClusterMessage& message) {
       if (message.target_node != node_id_) return;
       if (Session* recipient = find_session(message.target_id);
           recipient != nullptr && recipient->room() != nullptr) {
-        recipient->reply(protocol::whisper_line(message.name, message.text));
+        recipient->reply(protocol::whisper_line(
+            message.name, protocol::cut_to_length(message.text, limits_.max_line)));
         count_relayed();
       }
       return;

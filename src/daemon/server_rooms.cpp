@@ -231,8 +231,12 @@ void Server::whisper(Session& session, std::string_view target, std::string_view
   whispered.target_node = remote->first;
   whispered.target_id = remote->second;
   whispered.text = text;
-  publish(whispered);
-  session.reply(protocol::whisper_sent_line(directory_.find(remote->first, remote->second)->name));
+  const std::string recipient_name = directory_.find(remote->first, remote->second)->name;
+  if (!publish(whispered)) {
+    session.reply(protocol::whisper_not_sent_line(recipient_name));
+    return;
+  }
+  session.reply(protocol::whisper_sent_line(recipient_name));
   count_relayed();
 }
 

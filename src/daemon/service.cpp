@@ -6,6 +6,7 @@
 
 #include "build_config.hpp"
 #include "core/socket.hpp"
+#include "daemon/cluster_link.hpp"
 #include "daemon/config_file.hpp"
 #include "daemon/systemd.hpp"
 
@@ -49,6 +50,13 @@ Service::Service(CommandLine command_line, std::string default_config_path, Sett
       watchdog_timer_(loop_, [] { systemd::notify_watchdog(); }),
       shutdown_deadline_(loop_, [this] { deadline_passed_ = true; }) {
   server_.on_status_change([this] { schedule_status_report(); });
+  if (!settings_.redis.empty()) {
+    // The address was checked when the settings were read.
+    server_.attach_link(std::make_unique<ClusterLink>(
+        loop_, log_, *RedisAddress::parse(settings_.redis),
+        RedisLogin{settings_.redis_user, settings_.redis_password},
+        settings_.node_id.empty() ? random_node_id() : settings_.node_id, server_));
+  }
 }
 
 Service::~Service() = default;

@@ -76,9 +76,10 @@ TEST(ClusterDirectory, StartsEmpty) {
 TEST(ClusterDirectory, SetFindAndRemove) {
   ClusterDirectory directory;
   EXPECT_TRUE(directory.heard_from("b7", kFirstInstance, 100).empty());
-  const RemoteClient& added = directory.set("b7", 1, "lobby", "Client #b7:1");
-  EXPECT_EQ(added.name, "Client #b7:1");
-  EXPECT_EQ(added.room, "lobby");
+  const RemoteClient* added = directory.set("b7", 1, "lobby", "Client #b7:1");
+  ASSERT_NE(added, nullptr);
+  EXPECT_EQ(added->name, "Client #b7:1");
+  EXPECT_EQ(added->room, "lobby");
 
   const RemoteClient* found = directory.find("b7", 1);
   ASSERT_NE(found, nullptr);
@@ -254,6 +255,26 @@ TEST(ClusterDirectory, NamesInListsOneRoomNodeByNode) {
   directory.set("b7", 1, "dev", "alice");
   EXPECT_EQ(names_in(directory, "dev"), (std::vector<std::string>{"dave", "alice"}));
   EXPECT_EQ(names_in(directory, "lobby"), (std::vector<std::string>{"carol", "Client #b7:2"}));
+}
+
+TEST(ClusterDirectory, HoldsAtMostItsLimitOfNodesAndClients) {
+  ClusterDirectory directory;
+  for (std::size_t i = 0; i < ClusterDirectory::kMaxNodes + 10; ++i) {
+    directory.heard_from("n" + std::to_string(i), kFirstInstance, 100);
+  }
+  EXPECT_EQ(directory.node_count(), ClusterDirectory::kMaxNodes);
+  EXPECT_EQ(directory.set("beyond", 1, "lobby", "alice"), nullptr) << "a node past the limit";
+
+  for (std::uint64_t id = 1; id <= ClusterDirectory::kMaxClients + 10; ++id) {
+    (void)directory.set("n0", id, "lobby", "Client #n0:" + std::to_string(id));
+  }
+  EXPECT_EQ(directory.client_count(), ClusterDirectory::kMaxClients);
+  EXPECT_EQ(directory.count("lobby"), ClusterDirectory::kMaxClients);
+  // Known clients can still change; room is made by leaving.
+  EXPECT_NE(directory.set("n0", 1, "dev", "alice"), nullptr);
+  ASSERT_TRUE(directory.remove("n0", 2));
+  EXPECT_NE(directory.set("n1", 1, "dev", "bob"), nullptr);
+  EXPECT_EQ(directory.count("dev"), 2u);
 }
 
 TEST(ClusterDirectory, ClearForgetsEverything) {
