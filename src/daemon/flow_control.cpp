@@ -20,8 +20,7 @@ std::int64_t as_ns(nanoseconds duration) { return duration.count(); }
 
 FlowControl::FlowControl(EventLoop& loop, const Log& log, const SessionMap& sessions,
                          std::size_t line_timeout_seconds)
-    : loop_(loop),
-      sessions_(sessions),
+    : sessions_(sessions),
       line_timeout_log_(log, LogLevel::notice),
       line_timeout_seconds_(line_timeout_seconds),
       throttle_timer_(loop, [this] { resume_throttled(); }),

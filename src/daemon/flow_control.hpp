@@ -104,7 +104,6 @@ class FlowControl {
   void sweep();
   void arm_sweep();
 
-  EventLoop& loop_;
   const SessionMap& sessions_;
   RepeatedLog line_timeout_log_;
   std::size_t line_timeout_seconds_;

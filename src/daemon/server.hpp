@@ -64,6 +64,8 @@ class Server final : public ListenerHandler, public DeferredTask, public NodeLin
   // Stops accepting, tells every client, and closes each once its output is out.
   void begin_shutdown();
   [[nodiscard]] bool has_sessions() const noexcept { return !sessions_.empty(); }
+  // Every session, by id (for status, tests and the fuzzer's checks).
+  [[nodiscard]] const SessionMap& sessions() const noexcept { return sessions_; }
 
   // Links this node to the others (before any client connects); the link's handler must be
   // this server. Without one, the server is a single node.
