@@ -20,7 +20,9 @@
 #include <string>
 #include <vector>
 
+#include "core/unique_fd.hpp"
 #include "support/child_process.hpp"
+#include "support/deadline.hpp"
 #include "support/output_capture.hpp"
 #include "support/temp_dir.hpp"
 
@@ -71,6 +73,11 @@ class RedisServer {
 
   // Connects afresh and sends PING; true if +PONG comes back within `timeout`.
   [[nodiscard]] bool ping(std::chrono::milliseconds timeout) const;
+  // Connects afresh (logging in with the password, if redis has one), sends one command in
+  // RESP and returns the first line of its reply without CRLF (":2", "+OK", "-NOPERM ..."),
+  // or "" if none came within `timeout`. For commands whose reply is one line.
+  [[nodiscard]] std::string command(const std::vector<std::string>& arguments,
+                                    std::chrono::milliseconds timeout) const;
 
   // Everything redis has logged, over all its runs so far.
   [[nodiscard]] std::string log() const;
@@ -78,6 +85,8 @@ class RedisServer {
  private:
   // One attempt to start; false if the port was taken meanwhile (only then).
   bool try_start();
+  // A fresh connection to the address, or an empty fd if none could be made in time.
+  [[nodiscard]] UniqueFd connect_fresh(const Deadline& deadline) const;
 
   RedisOptions options_;
   TempDir dir_;

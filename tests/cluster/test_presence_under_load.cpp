@@ -1,0 +1,185 @@
+// Presence survives a backlog of chat to Redis. A node lets at most 4 MiB of commands wait
+// for Redis and drops chat beyond that; what says who is where (join, leave, rename) must
+// never be dropped with it, or the other nodes keep a departed client as a ghost in /who and
+// its nickname stays taken there. So: while Redis is stopped (for less than the 5 s liveness
+// timeout) and a flood of chat fills the cap, clients leave, rename and change rooms, and
+// the other node must show all of it soon after Redis answers again. A whisper that cannot
+// go out over the cap is answered as not sent, not as sent.
+#include <gtest/gtest.h>
+
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cluster/link_faults.hpp"
+
+namespace epollchat::test {
+namespace {
+
+using namespace cluster_lines;
+
+// More than the 4 MiB cap, in lines under the default max-line (4096).
+constexpr std::size_t kFloodBytes = 5 * 1024 * 1024;
+constexpr std::size_t kFloodLineText = 4000;
+
+// 24 characters, the longest nicknames: a message about one of them is larger than the
+// smallest message the flood ends with, so it cannot slip into the room left under the cap.
+constexpr std::string_view kLeaver = "leaving_member_long_name";
+constexpr std::string_view kRenamer = "renaming_member_longname";
+constexpr std::string_view kRenamed = "Renaming_Member_LongName";
+constexpr std::string_view kMover = "moving_member_long_name1";
+
+std::string not_sent_to(std::string_view name) {
+  return "*** Not sent to " + std::string(name) + ": the link to other servers is busy; try again.";
+}
+
+// Sends /join ROOM and skips the notices before "*** You are now in ROOM (N online).".
+::testing::AssertionResult move_to(ClusterMember& member, std::string_view room, int online) {
+  member.client.send("/join " + std::string(room) + "\n");
+  return member.client.skip_until_line(now_in(room, online), kCrossNodeTimeout);
+}
+
+// The flooder says more chat than the cap lets wait, at once: 64 KiB messages until one
+// does not fit, then actions (one message each) of falling sizes down to one character, so
+// the room left under the cap is smaller than any message about a client with a long
+// nickname. Its /rooms reply comes after every line was read, and so published or dropped.
+::testing::AssertionResult fill_the_cap(ClusterMember& flooder) {
+  const std::string line = std::string(kFloodLineText, 'f') + "\n";
+  std::string burst;
+  while (burst.size() < kFloodBytes) burst += line;
+  for (const auto& [size, count] : {std::pair<std::size_t, int>{3000, 30}, {100, 40}, {1, 8}}) {
+    for (int i = 0; i < count; ++i) burst += "/me " + std::string(size, 'a') + "\n";
+  }
+  flooder.client.send(burst, kCrossNodeTimeout);
+  if (query_rooms(flooder, Deadline(kCrossNodeTimeout)).empty()) {
+    return ::testing::AssertionFailure() << flooder.name << ": no /rooms reply after the flood";
+  }
+  return ::testing::AssertionSuccess();
+}
+
+// No STATUS= of node `index` since `mark` said the link was down: Redis was stopped for
+// less than the liveness timeout, so no resent roster can have hidden a lost message.
+::testing::AssertionResult link_stayed_up(Cluster& cluster, std::size_t index, std::size_t mark) {
+  const auto& history = cluster.node(index).notify().history();
+  for (std::size_t i = mark; i < history.size(); ++i) {
+    const auto status = history[i].field("STATUS");
+    if (status && status->find(kLinkDownStatus) != std::string::npos) {
+      return ::testing::AssertionFailure()
+             << "node " << Cluster::node_id(index) << " lost its link: " << *status;
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
+
+// Two nodes: a flooder on the first and a sink on the second, who move to the room "flood"
+// once the test's other members are in the lobby: the flooder's lines go to the other node
+// and to nobody on its own, and the sink is drained.
+class PresenceUnderLoad : public ::testing::Test {
+ protected:
+  // Every member of `lobby` stays there; `views` (some of them) must count everyone after
+  // the move.
+  ::testing::AssertionResult open_flood_room(const std::vector<ClusterMember*>& lobby,
+                                             const std::vector<ClusterMember*>& views) {
+    std::vector<ClusterMember*> everyone = lobby;
+    everyone.insert(everyone.end(), {&flooder_, &sink_});
+    if (auto settled = settle_in_lobby(everyone); !settled) return settled;
+    if (auto moved = move_to(sink_, "flood", 1); !moved) return moved;
+    const auto rooms = [&](std::size_t in_flood) {
+      return "*** Rooms: lobby (" + std::to_string(everyone.size() - in_flood) + "), flood (" +
+             std::to_string(in_flood) + ")";
+    };
+    if (auto known = settle({&flooder_}, rooms(1)); !known) return known;
+    if (auto moved = move_to(flooder_, "flood", 2); !moved) return moved;
+    if (auto settled = settle(views, rooms(2)); !settled) return settled;
+    drain_.emplace(sink_);
+    return ::testing::AssertionSuccess();
+  }
+
+  Cluster cluster_{{.nodes = 2}};
+  ClusterMember flooder_ = connect_member(cluster_.port(0));
+  ClusterMember sink_ = connect_member(cluster_.port(1));
+  std::optional<Drain> drain_;
+};
+
+TEST_F(PresenceUnderLoad, LeavesRenamesAndMovesBehindAFullBacklogReachTheOtherNode) {
+  ClusterMember watcher = connect_member(cluster_.port(0));
+  ClusterMember leaver = connect_member(cluster_.port(0));
+  ClusterMember renamer = connect_member(cluster_.port(0));
+  ClusterMember mover = connect_member(cluster_.port(0));
+  ClusterMember there = connect_member(cluster_.port(1));
+  ASSERT_TRUE(open_flood_room({&watcher, &leaver, &renamer, &mover, &there}, {&watcher, &there}));
+  ASSERT_TRUE(take_nickname(leaver, kLeaver));
+  ASSERT_TRUE(take_nickname(renamer, kRenamer));
+  ASSERT_TRUE(take_nickname(mover, kMover));
+
+  const std::size_t marks[] = {cluster_.status_mark(0), cluster_.status_mark(1)};
+  const auto paused_at = Clock::now();
+  cluster_.redis().pause();
+  ASSERT_TRUE(fill_the_cap(flooder_));
+  const double filled_ms = elapsed_ms(paused_at);
+  // Each step is confirmed by its node before the next, so all of them happen over the cap.
+  leaver.client.close();
+  ASSERT_TRUE(watcher.client.skip_until_line(left(kLeaver, 4)));
+  ASSERT_TRUE(take_nickname(renamer, kRenamed));
+  ASSERT_TRUE(watcher.client.skip_until_line(known_as(kRenamer, kRenamed)));
+  ASSERT_TRUE(move_to(mover, "elsewhere", 1));
+  ASSERT_TRUE(watcher.client.skip_until_line(left(kMover, 3)));
+  const double stopped_ms = elapsed_ms(paused_at);
+  cluster_.redis().resume();
+  const auto resumed_at = Clock::now();
+  std::cout << "Redis stopped for " << stopped_ms << " ms; " << kFloodBytes
+            << " bytes of chat read by the node within " << filled_ms << " ms\n";
+
+  // The other node's lobby: its own member, the watcher and the renamed member; no ghost.
+  EXPECT_TRUE(
+      wait_for_who(there, {there.name, watcher.name, std::string(kRenamed)}, kCrossNodeTimeout));
+  std::cout << "/who on the other node was right " << elapsed_ms(resumed_at)
+            << " ms after SIGCONT\n";
+  EXPECT_TRUE(wait_for_nickname(there, kLeaver, kCrossNodeTimeout));
+  std::cout << "the departed member's nickname was free on the other node "
+            << elapsed_ms(resumed_at) << " ms after SIGCONT\n";
+  EXPECT_TRUE(wait_for_who(watcher, {watcher.name, std::string(kRenamed), there.name}));
+  for (std::size_t node = 0; node < 2; ++node) {
+    EXPECT_TRUE(link_stayed_up(cluster_, node, marks[node]));
+  }
+  std::cout << "the other node's member of the flooded room drained " << drain_->bytes()
+            << " bytes\n";
+}
+
+TEST_F(PresenceUnderLoad, AWhisperThatCannotGoOutIsNotReportedSent) {
+  ClusterMember whisperer = connect_member(cluster_.port(0));
+  ClusterMember there = connect_member(cluster_.port(1));
+  ASSERT_TRUE(open_flood_room({&whisperer, &there}, {&whisperer, &there}));
+  ASSERT_TRUE(take_nickname_seen_by(there, "yvonne", {&whisperer}));
+
+  cluster_.redis().pause();
+  ASSERT_TRUE(fill_the_cap(flooder_));
+  // Larger than the flood's last messages, so it cannot fit in what is left under the cap.
+  whisperer.client.send("/msg yvonne " + std::string(200, 'w') + "\n");
+  EXPECT_TRUE(whisperer.client.expect_line(not_sent_to("yvonne"), kCrossNodeTimeout));
+  cluster_.redis().resume();
+  const auto resumed_at = Clock::now();
+
+  // Once Redis has caught up, whispers go out again.
+  const Deadline deadline(kSettleTimeout);
+  int refused = 0;
+  for (;;) {
+    whisperer.client.send("/msg yvonne after the backlog\n");
+    const auto reply = whisperer.client.read_line(deadline.remaining());
+    ASSERT_TRUE(reply) << "no reply to /msg " << elapsed_ms(resumed_at) << " ms after SIGCONT";
+    if (*reply == sent_to("yvonne")) break;
+    ASSERT_EQ(*reply, not_sent_to("yvonne"));
+    ++refused;
+    ASSERT_FALSE(deadline.has_expired())
+        << "whispers still refused " << elapsed_ms(resumed_at) << " ms after SIGCONT";
+    whisperer.client.read_line(milliseconds(100));
+  }
+  std::cout << "whispers went out again " << elapsed_ms(resumed_at) << " ms after SIGCONT ("
+            << refused << " refused meanwhile)\n";
+  EXPECT_TRUE(there.client.skip_until_line(whispers(whisperer.name, "after the backlog"),
+                                           kCrossNodeTimeout));
+}
+
+}  // namespace
+}  // namespace epollchat::test
