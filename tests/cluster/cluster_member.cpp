@@ -65,8 +65,8 @@ std::string read_who_reply(ClusterMember& member, std::string_view first, const 
 
 }  // namespace
 
-ClusterMember connect_member(std::uint16_t port) {
-  ChatClient client(port);
+ClusterMember connect_member(std::uint16_t port, ConnectOptions options) {
+  ChatClient client(port, std::move(options));
   const auto line = client.read_line();
   if (!line) {
     throw std::runtime_error(client.peer_closed() ? "closed before the welcome line"

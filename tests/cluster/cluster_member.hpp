@@ -38,9 +38,9 @@ struct ClusterMember {
   std::string name;
 };
 
-// Connects and reads the welcome line (its name follows "Your chat ID is: "). Throws
-// std::runtime_error with the reason if the first line is not a welcome.
-ClusterMember connect_member(std::uint16_t port);
+// Connects (with `options`) and reads the welcome line (its name follows "Your chat ID is: ").
+// Throws std::runtime_error with the reason if the first line is not a welcome.
+ClusterMember connect_member(std::uint16_t port, ConnectOptions options = {});
 
 namespace detail {
 template <std::size_t... Node>
