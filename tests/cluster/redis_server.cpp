@@ -239,23 +239,42 @@ bool RedisServer::ping(std::chrono::milliseconds timeout) const {
   return command({"PING"}, timeout) == "+PONG";
 }
 
-std::string RedisServer::command(const std::vector<std::string>& arguments,
-                                 std::chrono::milliseconds timeout) const {
-  const Deadline deadline(timeout);
-  const UniqueFd fd = connect_fresh(deadline);
+std::vector<std::string> RedisServer::exchange_fresh(UniqueFd& fd,
+                                                     const std::vector<std::string>& arguments,
+                                                     std::size_t lines,
+                                                     const Deadline& deadline) const {
+  fd = connect_fresh(deadline);
   if (!fd) return {};
   // Pipelined: with a wrong password the command is refused too, and AUTH's reply says why.
   std::string request;
-  std::size_t lines = 1;
   if (!options_.password.empty()) {
     request = resp_command({"AUTH", options_.password});
-    lines = 2;
+    ++lines;
   }
   request += resp_command(arguments);
-  const auto replies = exchange(fd.get(), request, lines, deadline);
+  auto replies = exchange(fd.get(), request, lines, deadline);
   if (replies.size() < lines) return {};
-  if (lines == 2 && replies.front() != "+OK") return replies.front();
-  return replies.back();
+  if (!options_.password.empty()) {
+    if (replies.front() != "+OK") return {replies.front()};
+    replies.erase(replies.begin());
+  }
+  return replies;
+}
+
+std::string RedisServer::command(const std::vector<std::string>& arguments,
+                                 std::chrono::milliseconds timeout) const {
+  UniqueFd fd;
+  const auto replies = exchange_fresh(fd, arguments, 1, Deadline(timeout));
+  return replies.empty() ? std::string() : replies.front();
+}
+
+UniqueFd RedisServer::subscribe(std::string_view channel, std::chrono::milliseconds timeout) const {
+  UniqueFd fd;
+  // The confirmation: *3, $9, subscribe, $N, the channel, :1.
+  const auto replies =
+      exchange_fresh(fd, {"SUBSCRIBE", std::string(channel)}, 6, Deadline(timeout));
+  if (replies.size() != 6 || replies[2] != "subscribe") return {};
+  return fd;
 }
 
 std::string RedisServer::log() const {

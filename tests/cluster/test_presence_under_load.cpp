@@ -4,15 +4,24 @@
 // its nickname stays taken there. So: while Redis is stopped (for less than the 5 s liveness
 // timeout) and a flood of chat fills the cap, clients leave, rename and change rooms, and
 // the other node must show all of it soon after Redis answers again. A whisper that cannot
-// go out over the cap is answered as not sent, not as sent.
-#include <gtest/gtest.h>
+// go out over the cap is answered as not sent, not as sent. And the node's own heartbeat is
+// never dropped either: a node whose backlog is full at every heartbeat, while Redis answers
+// everything within a second, keeps its link.
+#include <poll.h>
+#include <sys/socket.h>
 
+#include <gtest/gtest.h>
+#include <algorithm>
+#include <array>
+#include <cerrno>
 #include <iostream>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cluster/link_faults.hpp"
+#include "core/unique_fd.hpp"
 
 namespace epollchat::test {
 namespace {
@@ -56,6 +65,31 @@ std::string not_sent_to(std::string_view name) {
     return ::testing::AssertionFailure() << flooder.name << ": no /rooms reply after the flood";
   }
   return ::testing::AssertionSuccess();
+}
+
+// Reads the subscription to the nodes' channel until a heartbeat of `node` arrives
+// ("B <16 hex digits> <node>"); returns when it came, or nullopt.
+std::optional<Clock::time_point> next_beat(int subscription, std::string_view node,
+                                           const Deadline& deadline) {
+  const std::string head = "\r\nB ";
+  const std::string tail = " " + std::string(node) + "\r\n";
+  const std::size_t length = head.size() + 16 + tail.size();
+  std::string received;
+  for (;;) {
+    for (auto at = received.find(head); at != std::string::npos && at + length <= received.size();
+         at = received.find(head, at + 1)) {
+      if (received.compare(at + head.size() + 16, tail.size(), tail) == 0) return Clock::now();
+    }
+    pollfd entry{subscription, POLLIN, 0};
+    const int ready = ::poll(&entry, 1, deadline.poll_timeout());
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) return std::nullopt;
+    std::array<char, 4096> buffer;
+    const ssize_t got = ::recv(subscription, buffer.data(), buffer.size(), 0);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) return std::nullopt;
+    received.append(buffer.data(), static_cast<std::size_t>(got));
+  }
 }
 
 // No STATUS= of node `index` since `mark` said the link was down: Redis was stopped for
@@ -181,6 +215,44 @@ TEST_F(PresenceUnderLoad, AWhisperThatCannotGoOutIsNotReportedSent) {
             << refused << " refused meanwhile)\n";
   EXPECT_TRUE(there.client.skip_until_line(whispers(whisperer.name, "after the backlog"),
                                            kCrossNodeTimeout));
+}
+
+TEST_F(PresenceUnderLoad, HeartbeatsGoOutWhileChatKeepsTheBacklogFull) {
+  // Redis runs for 300 ms in the middle between two heartbeats of the first node and is
+  // stopped across each heartbeat, after the flood filled the cap again: every heartbeat
+  // meets a full backlog, and every command is answered within about a second.
+  constexpr int kCycles = 8;
+  constexpr auto kStopAfterBeat = milliseconds(650);
+  constexpr auto kRunAfterBeat = milliseconds(350);
+  ClusterMember watcher = connect_member(cluster_.port(0));
+  ClusterMember there = connect_member(cluster_.port(1));
+  ASSERT_TRUE(open_flood_room({&watcher, &there}, {&watcher, &there}));
+  const UniqueFd subscription = cluster_.redis().subscribe("epollchat:events", kReplyTimeout);
+  ASSERT_TRUE(subscription) << "could not subscribe to the nodes' channel";
+  // The second one: the first may have waited unread since the subscription.
+  const Deadline deadline(kCrossNodeTimeout);
+  ASSERT_TRUE(next_beat(subscription.get(), Cluster::node_id(0), deadline));
+  const auto beat = next_beat(subscription.get(), Cluster::node_id(0), deadline);
+  ASSERT_TRUE(beat) << "no heartbeat of " << Cluster::node_id(0) << " on the channel";
+
+  const std::size_t marks[] = {cluster_.status_mark(0), cluster_.status_mark(1)};
+  double slowest_fill_ms = 0;
+  for (int cycle = 0; cycle < kCycles; ++cycle) {
+    // Time is the subject here: the stops are placed around the heartbeats.
+    std::this_thread::sleep_until(*beat + std::chrono::seconds(cycle) + kStopAfterBeat);
+    cluster_.redis().pause();
+    const auto filling = Clock::now();
+    ASSERT_TRUE(fill_the_cap(flooder_));
+    slowest_fill_ms = std::max(slowest_fill_ms, elapsed_ms(filling));
+    std::this_thread::sleep_until(*beat + std::chrono::seconds(cycle + 1) + kRunAfterBeat);
+    cluster_.redis().resume();
+  }
+  std::cout << kCycles << " heartbeats met a full backlog (filled within " << slowest_fill_ms
+            << " ms of each stop, " << (1000 - kStopAfterBeat.count()) << " ms before the beat)\n";
+  for (std::size_t node = 0; node < 2; ++node) {
+    EXPECT_TRUE(link_stayed_up(cluster_, node, marks[node]));
+  }
+  EXPECT_TRUE(expect_nothing_before_marker(there, watcher, "still linked"));
 }
 
 }  // namespace
