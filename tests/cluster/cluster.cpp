@@ -13,6 +13,10 @@ Cluster::Cluster(ClusterOptions options) : redis_(options.redis) {
     node_options.extra_args = {"--redis", redis_.address(), "--node-id", node_id(index)};
     node_options.extra_args.insert(node_options.extra_args.end(), options.node_args.begin(),
                                    options.node_args.end());
+    if (index < options.args_by_node.size()) {
+      const auto& own = options.args_by_node[index];
+      node_options.extra_args.insert(node_options.extra_args.end(), own.begin(), own.end());
+    }
     nodes_.push_back(std::make_unique<DaemonProcess>(node_options));
   }
   if (options.wait_for_link) {

@@ -30,6 +30,8 @@ struct ClusterOptions {
   std::size_t nodes = 3;
   // Appended to every node's command line.
   std::vector<std::string> node_args{};
+  // Appended to one node's command line after node_args: element i for node i (0-based).
+  std::vector<std::vector<std::string>> args_by_node{};
   // Wait in the constructor until every node's STATUS= says `link up (N nodes)`.
   bool wait_for_link = true;
 };

@@ -1,6 +1,10 @@
 #include "cluster/cluster_member.hpp"
 
+#include <poll.h>
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <stdexcept>
 #include <utility>
@@ -18,10 +22,51 @@ void add_names(std::string_view list, std::multiset<std::string>& names) {
   }
 }
 
+std::string listed(const std::multiset<std::string>& names) {
+  std::string joined;
+  for (const auto& name : names) joined += (joined.empty() ? "" : ", ") + name;
+  return joined;
+}
+
+// The count on the first line of a /who reply ("*** 3 online: a, b, c"), and where the names
+// start; nullopt if `line` is not such a line.
+struct WhoHead {
+  int count = 0;
+  std::size_t names_at = 0;
+};
+std::optional<WhoHead> who_reply_head(std::string_view line) {
+  constexpr std::string_view kOnline = " online: ";
+  const auto online = line.find(kOnline);
+  if (!line.starts_with("*** ") || online == std::string_view::npos) return std::nullopt;
+  WhoHead head;
+  const auto [end, error] = std::from_chars(line.data() + 4, line.data() + online, head.count);
+  if (error != std::errc{} || end != line.data() + online) return std::nullopt;
+  head.names_at = online + kOnline.size();
+  return head;
+}
+
+// Reads the rest of a /who reply whose first line is `first` (a who_reply_head) into
+// `reply`. Returns what went wrong, or "".
+std::string read_who_reply(ClusterMember& member, std::string_view first, const Deadline& deadline,
+                           WhoReply& reply) {
+  const WhoHead head = *who_reply_head(first);
+  add_names(first.substr(head.names_at), reply.names);
+  while (reply.names.size() < static_cast<std::size_t>(head.count)) {
+    const auto more = member.client.read_line(deadline.remaining());
+    if (!more || !more->starts_with("*** ")) {
+      return member.name + ": /who reply ended after " + std::to_string(reply.names.size()) +
+             " of " + std::to_string(head.count) + " names";
+    }
+    add_names(std::string_view(*more).substr(4), reply.names);
+  }
+  reply.count = head.count;
+  return {};
+}
+
 }  // namespace
 
-ClusterMember connect_member(std::uint16_t port) {
-  ChatClient client(port);
+ClusterMember connect_member(std::uint16_t port, ConnectOptions options) {
+  ChatClient client(port, std::move(options));
   const auto line = client.read_line();
   if (!line) {
     throw std::runtime_error(client.peer_closed() ? "closed before the welcome line"
@@ -118,29 +163,15 @@ WhoReply query_who(ClusterMember& member, std::chrono::milliseconds timeout) {
   member.client.send("/who\n");
   WhoReply reply;
   const auto first = member.client.read_line(deadline.remaining());
-  const auto online = first ? first->find(" online: ") : std::string::npos;
-  if (!first || !first->starts_with("*** ") || online == std::string::npos) {
+  if (!first || !who_reply_head(*first)) {
     ADD_FAILURE() << member.name << ": expected a /who reply, got "
                   << (first ? "\"" + escape_bytes(*first) + "\"" : std::string("nothing"));
     return reply;
   }
-  int count = 0;
-  const auto [end, error] = std::from_chars(first->data() + 4, first->data() + online, count);
-  if (error != std::errc{} || end != first->data() + online) {
-    ADD_FAILURE() << member.name << ": malformed /who reply \"" << escape_bytes(*first) << "\"";
-    return reply;
+  if (const std::string problem = read_who_reply(member, *first, deadline, reply);
+      !problem.empty()) {
+    ADD_FAILURE() << problem;
   }
-  add_names(std::string_view(*first).substr(online + 9), reply.names);
-  while (reply.names.size() < static_cast<std::size_t>(count)) {
-    const auto more = member.client.read_line(deadline.remaining());
-    if (!more || !more->starts_with("*** ")) {
-      ADD_FAILURE() << member.name << ": /who reply ended after " << reply.names.size() << " of "
-                    << count << " names";
-      return reply;
-    }
-    add_names(std::string_view(*more).substr(4), reply.names);
-  }
-  reply.count = count;
   return reply;
 }
 
@@ -150,14 +181,82 @@ WhoReply query_who(ClusterMember& member, std::chrono::milliseconds timeout) {
   if (who.count == static_cast<int>(names.size()) && who.names == names) {
     return ::testing::AssertionSuccess();
   }
-  const auto listed = [](const std::multiset<std::string>& list) {
-    std::string joined;
-    for (const auto& name : list) joined += (joined.empty() ? "" : ", ") + name;
-    return joined;
-  };
   return ::testing::AssertionFailure()
          << asker.name << ": /who counts " << who.count << " and lists {" << listed(who.names)
          << "}, expected " << names.size() << ": {" << listed(names) << "}";
 }
+
+::testing::AssertionResult wait_for_who(ClusterMember& asker,
+                                        const std::multiset<std::string>& names,
+                                        std::chrono::milliseconds timeout) {
+  const Deadline deadline(timeout);
+  std::string last = "no reply";
+  while (!deadline.has_expired()) {
+    asker.client.send("/who\n");
+    std::optional<std::string> line;
+    while ((line = asker.client.read_line(deadline.remaining())) && !who_reply_head(*line)) {
+    }
+    if (!line) break;
+    WhoReply who;
+    if (std::string problem = read_who_reply(asker, *line, deadline, who); !problem.empty()) {
+      return ::testing::AssertionFailure() << problem;
+    }
+    if (who.names == names) return ::testing::AssertionSuccess();
+    last = std::to_string(who.count) + ": {" + listed(who.names) + "}";
+    asker.client.read_line(std::min(deadline.remaining(), milliseconds(100)));
+  }
+  return ::testing::AssertionFailure()
+         << asker.name << ": /who still lists " << last << " after " << timeout.count()
+         << " ms, expected " << names.size() << ": {" << listed(names) << "}";
+}
+
+std::optional<bool> try_nickname(ClusterMember& member, std::string_view nickname,
+                                 std::chrono::milliseconds timeout) {
+  const std::string name(nickname);
+  member.client.send("/nick " + name + "\n");
+  const Deadline deadline(timeout);
+  while (const auto line = member.client.read_line(deadline.remaining())) {
+    if (*line == "*** You are now known as " + name + "." ||
+        *line == "*** You are already known as " + name + ".") {
+      member.name = name;
+      return true;
+    }
+    if (*line == cluster_lines::nickname_taken(name)) return false;
+  }
+  return std::nullopt;
+}
+
+::testing::AssertionResult wait_for_nickname(ClusterMember& member, std::string_view nickname,
+                                             std::chrono::milliseconds timeout) {
+  const Deadline deadline(timeout);
+  int refusals = 0;
+  while (!deadline.has_expired()) {
+    const auto holds = try_nickname(member, nickname, deadline.remaining());
+    if (!holds) break;
+    if (*holds) return ::testing::AssertionSuccess();
+    ++refusals;
+    member.client.read_line(std::min(deadline.remaining(), milliseconds(100)));
+  }
+  return ::testing::AssertionFailure()
+         << member.name << ": nickname " << nickname << " still not free after " << timeout.count()
+         << " ms (refused " << refusals << " times)";
+}
+
+Drain::Drain(ClusterMember& member)
+    : thread_([this, fd = member.client.fd()](const std::stop_token& stop) {
+        std::vector<char> buffer(64 * 1024);
+        while (!stop.stop_requested()) {
+          pollfd entry{fd, POLLIN, 0};
+          if (::poll(&entry, 1, 50) <= 0) continue;  // nothing yet, or EINTR
+          const ssize_t got = ::recv(fd, buffer.data(), buffer.size(), MSG_DONTWAIT);
+          if (got > 0) {
+            bytes_ += static_cast<std::size_t>(got);
+          } else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
+            return;  // the server closed the connection
+          }
+        }
+      }) {}
+
+Drain::~Drain() = default;
 
 }  // namespace epollchat::test

@@ -10,12 +10,15 @@
 
 #include <gtest/gtest.h>
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -35,9 +38,9 @@ struct ClusterMember {
   std::string name;
 };
 
-// Connects and reads the welcome line (its name follows "Your chat ID is: "). Throws
-// std::runtime_error with the reason if the first line is not a welcome.
-ClusterMember connect_member(std::uint16_t port);
+// Connects (with `options`) and reads the welcome line (its name follows "Your chat ID is: ").
+// Throws std::runtime_error with the reason if the first line is not a welcome.
+ClusterMember connect_member(std::uint16_t port, ConnectOptions options = {});
 
 namespace detail {
 template <std::size_t... Node>
@@ -111,6 +114,15 @@ inline std::string lobby_rooms_reply(std::size_t online) {
 ::testing::AssertionResult take_nickname(ClusterMember& member, std::string_view nickname,
                                          std::chrono::milliseconds timeout = kCrossNodeTimeout);
 
+// Sends /nick NAME and reads up to its answer, skipping other lines: true if the member holds
+// the name now (and takes it), false if it was refused as taken, nullopt if no answer came.
+std::optional<bool> try_nickname(ClusterMember& member, std::string_view nickname,
+                                 std::chrono::milliseconds timeout = kCrossNodeTimeout);
+// try_nickname until the member holds the name; between two asks it waits for the member's
+// next line for at most 100 ms. Fails if the name is still taken when `timeout` runs out.
+::testing::AssertionResult wait_for_nickname(ClusterMember& member, std::string_view nickname,
+                                             std::chrono::milliseconds timeout = kSettleTimeout);
+
 // Each member's next line must be `line`, each within its own `timeout`. Every member is
 // read even after one fails, as a row of EXPECT_TRUE(expect_line(...)) would.
 ::testing::AssertionResult expect_line_at_each(
@@ -160,5 +172,29 @@ WhoReply query_who(ClusterMember& member, std::chrono::milliseconds timeout = kC
 // query_who: the reply must count `names.size()` members and list exactly `names`.
 ::testing::AssertionResult who_lists(ClusterMember& asker, const std::multiset<std::string>& names,
                                      std::chrono::milliseconds timeout = kCrossNodeTimeout);
+// Asks /who until the reply lists exactly `names`, skipping notices that come before a reply;
+// between two asks it waits for the member's next line for at most 100 ms. Fails with the last
+// reply if it still differs when `timeout` runs out.
+::testing::AssertionResult wait_for_who(ClusterMember& asker,
+                                        const std::multiset<std::string>& names,
+                                        std::chrono::milliseconds timeout = kSettleTimeout);
+
+// Reads and discards everything that arrives for a member, on a thread of its own, so that a
+// member who must stay in a room during a flood neither holds the senders back nor is cut
+// off. The member's ChatClient must not be used while the drain runs; its connection stays
+// open.
+class Drain {
+ public:
+  explicit Drain(ClusterMember& member);
+  Drain(const Drain&) = delete;
+  Drain& operator=(const Drain&) = delete;
+  ~Drain();  // stops the thread
+
+  [[nodiscard]] std::size_t bytes() const { return bytes_.load(); }
+
+ private:
+  std::atomic<std::size_t> bytes_{0};
+  std::jthread thread_;
+};
 
 }  // namespace epollchat::test

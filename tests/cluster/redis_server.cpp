@@ -53,33 +53,42 @@ UniqueFd connect_within(const sockaddr* address, socklen_t length, const Deadlin
   return fd;
 }
 
-// Sends PING (after AUTH if redis needs a password) on a connected socket and reads the
-// reply lines, up to the deadline.
-bool answers_pong(int fd, const std::string& password, const Deadline& deadline) {
-  // In RESP, not inline: a password may hold spaces.
-  const std::string request =
-      (password.empty() ? std::string()
-                        : "*2\r\n$4\r\nAUTH\r\n$" + std::to_string(password.size()) + "\r\n" +
-                              password + "\r\n") +
-      "*1\r\n$4\r\nPING\r\n";
-  const std::string expected = std::string(password.empty() ? "" : "+OK\r\n") + "+PONG\r\n";
+// One command in RESP (not inline: an argument may hold spaces or newlines).
+std::string resp_command(const std::vector<std::string>& arguments) {
+  std::string request = "*" + std::to_string(arguments.size()) + "\r\n";
+  for (const std::string& argument : arguments) {
+    request += "$" + std::to_string(argument.size()) + "\r\n" + argument + "\r\n";
+  }
+  return request;
+}
+
+// Sends `request` on a connected socket and reads `lines` CRLF-terminated reply lines, up to
+// the deadline. Returns them without CRLF, or fewer if redis closed or the deadline passed.
+std::vector<std::string> exchange(int fd, const std::string& request, std::size_t lines,
+                                  const Deadline& deadline) {
+  std::vector<std::string> replies;
   if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
       static_cast<ssize_t>(request.size())) {
-    return false;
+    return replies;
   }
-  std::string reply;
-  while (reply.size() < expected.size() && !reply.starts_with('-')) {
+  std::string received;
+  while (replies.size() < lines) {
+    if (const auto end = received.find("\r\n"); end != std::string::npos) {
+      replies.push_back(received.substr(0, end));
+      received.erase(0, end + 2);
+      continue;
+    }
     pollfd entry{fd, POLLIN, 0};
     const int ready = ::poll(&entry, 1, deadline.poll_timeout());
     if (ready < 0 && errno == EINTR) continue;
-    if (ready <= 0) return false;
+    if (ready <= 0) break;
     std::array<char, 256> buffer;
     const ssize_t got = ::recv(fd, buffer.data(), buffer.size(), 0);
     if (got < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-    if (got <= 0) return false;
-    reply.append(buffer.data(), static_cast<std::size_t>(got));
+    if (got <= 0) break;
+    received.append(buffer.data(), static_cast<std::size_t>(got));
   }
-  return reply.starts_with(expected);
+  return replies;
 }
 
 }  // namespace
@@ -213,21 +222,59 @@ void RedisServer::resume() {
   paused_ = false;
 }
 
-bool RedisServer::ping(std::chrono::milliseconds timeout) const {
-  const Deadline deadline(timeout);
-  UniqueFd fd;
+UniqueFd RedisServer::connect_fresh(const Deadline& deadline) const {
   if (options_.transport == RedisTransport::unix_socket) {
     sockaddr_un address{};
     address.sun_family = AF_UNIX;
     const std::string path = socket_path_.string();
     std::memcpy(address.sun_path, path.data(), path.size());
-    fd = connect_within(reinterpret_cast<const sockaddr*>(&address),
-                        static_cast<socklen_t>(sizeof address), deadline);
-  } else {
-    const auto address = loopback_address("127.0.0.1", port_);
-    fd = connect_within(address.get(), address.length(), deadline);
+    return connect_within(reinterpret_cast<const sockaddr*>(&address),
+                          static_cast<socklen_t>(sizeof address), deadline);
   }
-  return fd && answers_pong(fd.get(), options_.password, deadline);
+  const auto address = loopback_address("127.0.0.1", port_);
+  return connect_within(address.get(), address.length(), deadline);
+}
+
+bool RedisServer::ping(std::chrono::milliseconds timeout) const {
+  return command({"PING"}, timeout) == "+PONG";
+}
+
+std::vector<std::string> RedisServer::exchange_fresh(UniqueFd& fd,
+                                                     const std::vector<std::string>& arguments,
+                                                     std::size_t lines,
+                                                     const Deadline& deadline) const {
+  fd = connect_fresh(deadline);
+  if (!fd) return {};
+  // Pipelined: with a wrong password the command is refused too, and AUTH's reply says why.
+  std::string request;
+  if (!options_.password.empty()) {
+    request = resp_command({"AUTH", options_.password});
+    ++lines;
+  }
+  request += resp_command(arguments);
+  auto replies = exchange(fd.get(), request, lines, deadline);
+  if (replies.size() < lines) return {};
+  if (!options_.password.empty()) {
+    if (replies.front() != "+OK") return {replies.front()};
+    replies.erase(replies.begin());
+  }
+  return replies;
+}
+
+std::string RedisServer::command(const std::vector<std::string>& arguments,
+                                 std::chrono::milliseconds timeout) const {
+  UniqueFd fd;
+  const auto replies = exchange_fresh(fd, arguments, 1, Deadline(timeout));
+  return replies.empty() ? std::string() : replies.front();
+}
+
+UniqueFd RedisServer::subscribe(std::string_view channel, std::chrono::milliseconds timeout) const {
+  UniqueFd fd;
+  // The confirmation: *3, $9, subscribe, $N, the channel, :1.
+  const auto replies =
+      exchange_fresh(fd, {"SUBSCRIBE", std::string(channel)}, 6, Deadline(timeout));
+  if (replies.size() != 6 || replies[2] != "subscribe") return {};
+  return fd;
 }
 
 std::string RedisServer::log() const {

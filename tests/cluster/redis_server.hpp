@@ -18,9 +18,12 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "core/unique_fd.hpp"
 #include "support/child_process.hpp"
+#include "support/deadline.hpp"
 #include "support/output_capture.hpp"
 #include "support/temp_dir.hpp"
 
@@ -71,6 +74,16 @@ class RedisServer {
 
   // Connects afresh and sends PING; true if +PONG comes back within `timeout`.
   [[nodiscard]] bool ping(std::chrono::milliseconds timeout) const;
+  // Connects afresh (logging in with the password, if redis has one), sends one command in
+  // RESP and returns the first line of its reply without CRLF (":2", "+OK", "-NOPERM ..."),
+  // or "" if none came within `timeout`. For commands whose reply is one line.
+  [[nodiscard]] std::string command(const std::vector<std::string>& arguments,
+                                    std::chrono::milliseconds timeout) const;
+  // Connects afresh (logging in like command()) and subscribes to `channel`; returns the
+  // connection once redis confirmed, or an empty fd. The channel's messages follow on it as
+  // RESP arrays ("*3\r\n$7\r\nmessage\r\n...").
+  [[nodiscard]] UniqueFd subscribe(std::string_view channel,
+                                   std::chrono::milliseconds timeout) const;
 
   // Everything redis has logged, over all its runs so far.
   [[nodiscard]] std::string log() const;
@@ -78,6 +91,13 @@ class RedisServer {
  private:
   // One attempt to start; false if the port was taken meanwhile (only then).
   bool try_start();
+  // A fresh connection to the address, or an empty fd if none could be made in time.
+  [[nodiscard]] UniqueFd connect_fresh(const Deadline& deadline) const;
+  // Connects `fd` afresh, logs in if redis has a password, sends one command and reads
+  // `lines` reply lines (without CRLF). Empty if they did not all come in time; only the
+  // refusal if the password was refused.
+  std::vector<std::string> exchange_fresh(UniqueFd& fd, const std::vector<std::string>& arguments,
+                                          std::size_t lines, const Deadline& deadline) const;
 
   RedisOptions options_;
   TempDir dir_;
