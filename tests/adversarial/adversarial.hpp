@@ -16,11 +16,13 @@
 #include <charconv>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -359,6 +361,27 @@ inline long voluntary_context_switches(pid_t pid) {
   }
   throw std::runtime_error("no voluntary_ctxt_switches in /proc/" + std::to_string(pid) +
                            "/status");
+}
+
+// Bytes the kernel holds unacknowledged in the send queue of the IPv4 TCP connection from
+// local port `from` to remote port `to` (the tx_queue of /proc/net/tcp), or nullopt if there
+// is no such connection. For a server's socket to a client that does not read, it tells how
+// much of the server's output the kernel took, so the rest is what the server queues.
+inline std::optional<std::size_t> kernel_send_queue(std::uint16_t from, std::uint16_t to) {
+  std::ifstream table("/proc/net/tcp");
+  std::string line;
+  std::getline(table, line);  // header
+  while (std::getline(table, line)) {
+    std::istringstream fields(line);
+    std::string slot, local, remote, state, queues;
+    fields >> slot >> local >> remote >> state >> queues;
+    const auto port_of = [](const std::string& address) {
+      return std::stoul(address.substr(address.find(':') + 1), nullptr, 16);
+    };
+    if (!fields || state != "01" || port_of(local) != from || port_of(remote) != to) continue;
+    return std::stoul(queues.substr(0, queues.find(':')), nullptr, 16);
+  }
+  return std::nullopt;
 }
 
 // Whether `line` is the server's "*** <name> left (N online)" notice (with or without a
