@@ -7,6 +7,7 @@
 #pragma once
 
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -382,6 +383,16 @@ inline std::optional<std::size_t> kernel_send_queue(std::uint16_t from, std::uin
     return std::stoul(queues.substr(0, queues.find(':')), nullptr, 16);
   }
   return std::nullopt;
+}
+
+// Raises this process's soft RLIMIT_NOFILE to at least `needed` descriptors (up to the hard
+// limit); the daemon, started afterwards, inherits it. Returns whether `needed` is allowed.
+inline bool raise_open_file_limit(rlim_t needed) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return false;
+  if (limit.rlim_cur >= needed) return true;
+  limit.rlim_cur = std::min(needed, limit.rlim_max);
+  return ::setrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur >= needed;
 }
 
 // Whether `line` is the server's "*** <name> left (N online)" notice (with or without a
