@@ -6,6 +6,8 @@
 // Never: owns a socket; every fd handed in is borrowed from a ChatClient (or the test).
 #pragma once
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -32,7 +34,10 @@
 #include <utility>
 #include <vector>
 
+#include "core/unique_fd.hpp"
 #include "support/deadline.hpp"
+#include "support/loopback.hpp"
+#include "support/notify_socket.hpp"
 
 namespace epollchat::test {
 
@@ -75,18 +80,21 @@ class LineReader {
   [[nodiscard]] bool is_closed() const { return closed_; }
   [[nodiscard]] std::size_t bytes_received() const { return bytes_; }
 
-  // Reads what is available now and calls on_line(std::string_view) for each complete
-  // line (without its LF). Returns false once the peer has closed (EOF or reset).
+  // Reads what is available now (at most `limit` bytes) and calls on_line(std::string_view)
+  // for each complete line (without its LF). Returns false once the peer has closed (EOF or
+  // reset).
   template <typename OnLine>
-  bool read_available(OnLine&& on_line) {
+  bool read_available(OnLine&& on_line, std::size_t limit = SIZE_MAX) {
     if (closed_) return false;
     thread_local std::vector<char> scratch(kReadSize);
-    for (;;) {
-      const ssize_t got = ::recv(fd_, scratch.data(), scratch.size(), 0);
+    for (std::size_t taken = 0; taken < limit;) {
+      const std::size_t wanted = std::min(scratch.size(), limit - taken);
+      const ssize_t got = ::recv(fd_, scratch.data(), wanted, 0);
       if (got > 0) {
         bytes_ += static_cast<std::size_t>(got);
+        taken += static_cast<std::size_t>(got);
         split_lines(std::string_view(scratch.data(), static_cast<std::size_t>(got)), on_line);
-        if (static_cast<std::size_t>(got) < scratch.size()) return true;
+        if (static_cast<std::size_t>(got) < wanted) return true;
         continue;
       }
       if (got == 0) {
@@ -101,6 +109,7 @@ class LineReader {
       }
       throw std::system_error(errno, std::generic_category(), "recv");
     }
+    return true;
   }
 
  private:
@@ -171,16 +180,25 @@ inline double percentile(std::vector<double>& samples, double p) {
   return samples[index];
 }
 
+// A slow reader's pace: at most `bytes` from each socket every `interval`.
+struct ReadPace {
+  std::size_t bytes = 0;
+  std::chrono::milliseconds interval{0};
+};
+
 // Runs LineReaders over borrowed sockets on a thread of its own, so the test's thread can
-// block in writes (or wait for the server) meanwhile. on_line(index, line) runs on that
-// thread with the lock held; the test looks at what it records through wait_until() and
-// locked(), which take the same lock.
+// block in writes (or wait for the server) meanwhile: each reads what arrives as it comes,
+// or, given a ReadPace, as slowly as that says until read_freely(). on_line(index, line)
+// runs on that thread with the lock held; the test looks at what it records through
+// wait_until() and locked(), which take the same lock.
 // Lifetime: the destructor stops and joins the thread; the sockets must outlive the object.
 class BackgroundLines {
  public:
   using OnLine = std::function<void(std::size_t, std::string_view)>;
 
-  BackgroundLines(const std::vector<int>& fds, OnLine on_line) : on_line_(std::move(on_line)) {
+  BackgroundLines(const std::vector<int>& fds, OnLine on_line,
+                  std::optional<ReadPace> pace = std::nullopt)
+      : on_line_(std::move(on_line)), pace_(pace) {
     for (const int fd : fds) readers_.emplace_back(fd);
     thread_ = std::thread([this] { run(); });
   }
@@ -215,8 +233,15 @@ class BackgroundLines {
   [[nodiscard]] bool is_closed(std::size_t index) {
     return locked([&] { return readers_[index].is_closed(); });
   }
+  [[nodiscard]] std::size_t bytes_received(std::size_t index) {
+    return locked([&] { return readers_[index].bytes_received(); });
+  }
   [[nodiscard]] std::string error() {
     return locked([&] { return error_; });
+  }
+  // From now on, reads everything as it comes.
+  void read_freely() {
+    locked([&] { pace_.reset(); });
   }
 
  private:
@@ -225,14 +250,17 @@ class BackgroundLines {
     for (const LineReader& reader : readers_) fds.push_back({reader.fd(), POLLIN, 0});
     try {
       while (!stop_) {
-        if (::poll(fds.data(), fds.size(), 50) < 0 && errno != EINTR) {
+        const std::optional<ReadPace> pace = locked([&] { return pace_; });
+        // The pace is what this reader is for: it sleeps between its reads on purpose.
+        if (pace) std::this_thread::sleep_for(pace->interval);
+        if (::poll(fds.data(), fds.size(), pace ? 0 : 50) < 0 && errno != EINTR) {
           throw std::system_error(errno, std::generic_category(), "poll");
         }
         for (std::size_t i = 0; i < fds.size(); ++i) {
           if (fds[i].revents == 0) continue;
           std::lock_guard lock(mutex_);
-          const bool open =
-              readers_[i].read_available([&](std::string_view line) { on_line_(i, line); });
+          const bool open = readers_[i].read_available(
+              [&](std::string_view line) { on_line_(i, line); }, pace ? pace->bytes : SIZE_MAX);
           if (!open) fds[i].fd = -1;  // closed: poll ignores negative fds
         }
         changed_.notify_all();
@@ -245,10 +273,34 @@ class BackgroundLines {
   }
 
   OnLine on_line_;
+  std::optional<ReadPace> pace_;
   std::vector<LineReader> readers_;
   std::mutex mutex_;
   std::condition_variable changed_;
   std::string error_;
+  std::atomic<bool> stop_ = false;
+  std::thread thread_;
+};
+
+// Keeps reading the daemon's sd_notify datagrams on a thread of its own. The daemon reports
+// STATUS= about once a second while clients come, go and chat, and its sd_notify() blocks
+// once ten datagrams wait unread (net.unix.max_dgram_qlen): a test that keeps the daemon
+// busy for longer than that must keep draining them, or the daemon stops.
+// Lifetime: the destructor stops and joins the thread; the socket must outlive the object.
+class NotifyDrain {
+ public:
+  explicit NotifyDrain(NotifySocket& socket)
+      : thread_([this, &socket] {
+          while (!stop_) (void)socket.receive(100ms);
+        }) {}
+  NotifyDrain(const NotifyDrain&) = delete;
+  NotifyDrain& operator=(const NotifyDrain&) = delete;
+  ~NotifyDrain() {
+    stop_ = true;
+    thread_.join();
+  }
+
+ private:
   std::atomic<bool> stop_ = false;
   std::thread thread_;
 };
@@ -383,6 +435,39 @@ inline std::optional<std::size_t> kernel_send_queue(std::uint16_t from, std::uin
     return std::stoul(queues.substr(0, queues.find(':')), nullptr, 16);
   }
   return std::nullopt;
+}
+
+// Connects a non-blocking client socket whose buffers stay small on both sides of the
+// connection: SO_RCVBUF `receive_buffer` and, through TCP_MAXSEG, segments of
+// `segment_size` bytes. Linux sizes the server's send buffer to a connection from its
+// segment size: on loopback (64 KiB segments) it holds megabytes, and a slow reader must
+// drain half of it before the server sees its socket take anything again; with small
+// segments it holds some 100 KB, so a client reading a few KB at a time is seen to make
+// progress. The caller reads the welcome line. Throws std::system_error.
+inline UniqueFd connect_with_small_buffers(std::uint16_t port, int receive_buffer,
+                                           int segment_size) {
+  const auto address = loopback_address("127.0.0.1", port);
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  const auto fail = [](const char* what) {
+    throw std::system_error(errno, std::generic_category(), what);
+  };
+  if (!fd) fail("socket");
+  if (::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer) != 0) {
+    fail("setsockopt SO_RCVBUF");
+  }
+  if (::setsockopt(fd.get(), IPPROTO_TCP, TCP_MAXSEG, &segment_size, sizeof segment_size) != 0) {
+    fail("setsockopt TCP_MAXSEG");
+  }
+  if (::connect(fd.get(), address.get(), address.length()) != 0 && errno != EINPROGRESS) {
+    fail("connect");
+  }
+  pollfd entry{fd.get(), POLLOUT, 0};
+  if (::poll(&entry, 1, 5000) != 1) fail("connect (poll)");
+  int error = 0;
+  socklen_t length = sizeof error;
+  ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &error, &length);
+  if (error != 0) throw std::system_error(error, std::generic_category(), "connect");
+  return fd;
 }
 
 // Raises this process's soft RLIMIT_NOFILE to at least `needed` descriptors (up to the hard

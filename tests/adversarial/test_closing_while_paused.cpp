@@ -43,6 +43,7 @@ class ClosingWhilePaused : public ::testing::Test {
 
   explicit ClosingWhilePaused(int chatters = 0)
       : daemon_(debug_logging()),
+        notify_drain_(daemon_.notify()),
         reader_(join(daemon_.port())),
         flooder_(join(daemon_.port())),
         congested_(join(daemon_.port(), ConnectOptions::with_receive_buffer(4096))),
@@ -145,6 +146,7 @@ class ClosingWhilePaused : public ::testing::Test {
   }
 
   DaemonProcess daemon_;
+  NotifyDrain notify_drain_;
   Member reader_;
   Member flooder_;
   Member congested_;

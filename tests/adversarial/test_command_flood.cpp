@@ -60,6 +60,7 @@ FloodFigures run_command_flood(bool spammers_in_lobby, std::size_t whos_per_spam
   DaemonOptions options;
   options.extra_args = {"--max-clients", "4000", "--max-rate", "0"};
   DaemonProcess daemon(options);
+  NotifyDrain notify_drain(daemon.notify());
 
   std::vector<Member> idle;
   idle.reserve(kIdle);

@@ -43,6 +43,7 @@ TEST(QueueMemory, FragmentedQueueOfAClientThatDoesNotReadStaysBounded) {
   DaemonOptions options;
   options.extra_args = {"--max-rate", "0"};
   DaemonProcess daemon(options);
+  NotifyDrain notify_drain(daemon.notify());
   auto [reader, tiny] = join_quiet<2>(daemon.port());
   Member sender = join(daemon.port(), ConnectOptions::with_receive_buffer(4096));
 
