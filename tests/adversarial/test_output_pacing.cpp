@@ -27,11 +27,13 @@ namespace epollchat::test {
 namespace {
 
 constexpr std::size_t kMaxBacklog = 256 * 1024;
-constexpr long kLines = 80'000;       // 160 KB of input, 2.8 MB of output for R
-constexpr long kLinesPerWrite = 500;  // 1,000 bytes
-// One write every 20 ms: at most 50 KB/s of input. The pause is what sets the pace, so a
+// Each write is the same 520 lines, a to z 20 times over (1,040 bytes).
+constexpr long kLinesPerWrite = 520;
+constexpr long kWrites = 154;  // 80,080 lines: 160 KB of input, 2.8 MB of output for R
+constexpr long kLines = kLinesPerWrite * kWrites;
+// One write every 21 ms: at most 50 KB/s of input. The pause is what sets the pace, so a
 // late write is never made up for with a burst.
-constexpr auto kWriteInterval = std::chrono::milliseconds(20);
+constexpr auto kWriteInterval = std::chrono::milliseconds(21);
 constexpr ReadPace kReaderPace{16 * 1024, std::chrono::milliseconds(50)};
 constexpr std::string_view kPacerName = "pacer_with_a_long_name_x";
 
@@ -74,13 +76,10 @@ TEST(OutputPacing, SenderOfShortLinesIsPausedForACongestedReader) {
   const auto start = Clock::now();
   std::thread sender([&] {
     try {
-      std::string batch;
-      for (long n = 0; n < kLines; ++n) {
-        batch += letter(n);
-        batch += '\n';
-        if ((n + 1) % kLinesPerWrite != 0) continue;
-        pacer.client.send(batch, 60s);
-        batch.clear();
+      std::string lines_of_one_write;
+      for (long n = 0; n < kLinesPerWrite; ++n) lines_of_one_write += {letter(n), '\n'};
+      for (long write = 0; write < kWrites; ++write) {
+        pacer.client.send(lines_of_one_write, 60s);
         std::this_thread::sleep_for(kWriteInterval);
       }
       pacer.client.send("end\n", 60s);
@@ -96,8 +95,8 @@ TEST(OutputPacing, SenderOfShortLinesIsPausedForACongestedReader) {
   const bool cut_off = reader.is_closed(0);
 
   std::cout << "P sent " << kLines << " one-character lines (" << 2 * kLines / 1000
-            << " KB, at most " << 2 * kLinesPerWrite * 1000 / kWriteInterval.count() / 1000
-            << " KB/s); R read " << bytes / 1024 << " KiB in " << seconds << " s ("
+            << " KB, at most " << 2 * kLinesPerWrite / kWriteInterval.count() << " KB/s); R read "
+            << bytes / 1024 << " KiB in " << seconds << " s ("
             << static_cast<double>(bytes) / 1024 / seconds << " KiB/s) and got " << got << " lines"
             << (cut_off ? ", then was cut off" : "") << "\n";
   EXPECT_FALSE(cut_off) << "R, reading steadily, was cut off after " << got << " of " << kLines
