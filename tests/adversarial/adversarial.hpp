@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "core/unique_fd.hpp"
+#include "support/daemon_process.hpp"
 #include "support/deadline.hpp"
 #include "support/loopback.hpp"
 #include "support/notify_socket.hpp"
@@ -281,6 +282,13 @@ class BackgroundLines {
   std::atomic<bool> stop_ = false;
   std::thread thread_;
 };
+
+// Options for a daemon started with these command-line arguments (and the defaults else).
+inline DaemonOptions daemon_args(std::vector<std::string> extra_args) {
+  DaemonOptions options;
+  options.extra_args = std::move(extra_args);
+  return options;
+}
 
 // Keeps reading the daemon's sd_notify datagrams on a thread of its own. The daemon reports
 // STATUS= about once a second while clients come, go and chat, and its sd_notify() blocks

@@ -42,7 +42,7 @@ class ClosingWhilePaused : public ::testing::Test {
   };
 
   explicit ClosingWhilePaused(int chatters = 0)
-      : daemon_(debug_logging()),
+      : daemon_(daemon_args({"--log-level", "debug"})),
         notify_drain_(daemon_.notify()),
         reader_(join(daemon_.port())),
         flooder_(join(daemon_.port())),
@@ -56,12 +56,6 @@ class ClosingWhilePaused : public ::testing::Test {
     lines_ = std::make_unique<BackgroundLines>(fds, [this](std::size_t who, std::string_view line) {
       if (who == 0) take(line);
     });
-  }
-
-  static DaemonOptions debug_logging() {
-    DaemonOptions options;
-    options.extra_args = {"--log-level", "debug"};
-    return options;
   }
 
   void take(std::string_view line) {

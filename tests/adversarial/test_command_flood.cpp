@@ -57,9 +57,7 @@ FloodFigures run_command_flood(bool spammers_in_lobby, std::size_t whos_per_spam
   const bool enough_descriptors = raise_open_file_limit(kIdle + kSpammers + 200);
   EXPECT_TRUE(enough_descriptors) << "RLIMIT_NOFILE too low for " << kIdle << " clients";
   if (!enough_descriptors) return figures;
-  DaemonOptions options;
-  options.extra_args = {"--max-clients", "4000", "--max-rate", "0"};
-  DaemonProcess daemon(options);
+  DaemonProcess daemon(daemon_args({"--max-clients", "4000", "--max-rate", "0"}));
   NotifyDrain notify_drain(daemon.notify());
 
   std::vector<Member> idle;

@@ -30,9 +30,7 @@ constexpr auto kRetryInterval = std::chrono::milliseconds(500);
 constexpr auto kLimit = std::chrono::seconds(20);
 
 TEST(HalfClosedSlot, FlushingClientThatTakesNothingGivesUpItsSlot) {
-  DaemonOptions options;
-  options.extra_args = {"--max-clients", "2"};
-  DaemonProcess daemon(options);
+  DaemonProcess daemon(daemon_args({"--max-clients", "2"}));
   NotifyDrain notify_drain(daemon.notify());
   Member observer = join(daemon.port());
 

@@ -27,9 +27,7 @@ constexpr auto kIdleFor = std::chrono::seconds(3);
 constexpr long kMaxWakeups = 4;
 
 TEST(IdleWakeups, DaemonSleepsAfterTheLastCongestedReaderLeaves) {
-  DaemonOptions options;
-  options.extra_args = {"--line-timeout", "0"};
-  DaemonProcess daemon(options);
+  DaemonProcess daemon(daemon_args({"--line-timeout", "0"}));
   NotifyDrain notify_drain(daemon.notify());
   Member observer = join(daemon.port());
 

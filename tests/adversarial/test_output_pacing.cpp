@@ -41,9 +41,8 @@ constexpr std::string_view kPacerName = "pacer_with_a_long_name_x";
 char letter(long n) { return static_cast<char>('a' + n % 26); }
 
 TEST(OutputPacing, SenderOfShortLinesIsPausedForACongestedReader) {
-  DaemonOptions options;
-  options.extra_args = {"--max-rate", "0", "--max-backlog", std::to_string(kMaxBacklog)};
-  DaemonProcess daemon(options);
+  DaemonProcess daemon(
+      daemon_args({"--max-rate", "0", "--max-backlog", std::to_string(kMaxBacklog)}));
   NotifyDrain notify_drain(daemon.notify());
 
   const UniqueFd reader_fd = connect_with_small_buffers(daemon.port(), 16 * 1024, 536);

@@ -35,10 +35,9 @@ constexpr std::chrono::seconds kPausedFor(4);
 constexpr ReadPace kSlowReader{8 * 1024, std::chrono::milliseconds(50)};
 
 TEST(PausedLineTimeout, PausedSenderWithIncompleteLineIsNotTimedOut) {
-  DaemonOptions options;
-  options.extra_args = {"--line-timeout", std::to_string(kLineTimeoutSeconds), "--max-rate", "0",
-                        "--max-backlog",  std::to_string(kMaxBacklog)};
-  DaemonProcess daemon(options);
+  DaemonProcess daemon(
+      daemon_args({"--line-timeout", std::to_string(kLineTimeoutSeconds), "--max-rate", "0",
+                   "--max-backlog", std::to_string(kMaxBacklog)}));
   NotifyDrain notify_drain(daemon.notify());
   Member reader = join(daemon.port());
   Member heavy = join(daemon.port());

@@ -40,9 +40,7 @@ constexpr long kFillLinesPerStep = 8;
 constexpr std::size_t kQueuedInServer = 384 * 1024;
 
 TEST(QueueMemory, FragmentedQueueOfAClientThatDoesNotReadStaysBounded) {
-  DaemonOptions options;
-  options.extra_args = {"--max-rate", "0"};
-  DaemonProcess daemon(options);
+  DaemonProcess daemon(daemon_args({"--max-rate", "0"}));
   NotifyDrain notify_drain(daemon.notify());
   auto [reader, tiny] = join_quiet<2>(daemon.port());
   Member sender = join(daemon.port(), ConnectOptions::with_receive_buffer(4096));

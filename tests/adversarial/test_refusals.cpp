@@ -18,9 +18,7 @@ namespace {
 constexpr int kAttempts = 100;
 
 TEST(Refusals, RefusedClientThatSendsAtOnceStillReadsTheNotice) {
-  DaemonOptions options;
-  options.extra_args = {"--max-clients", "1"};
-  DaemonProcess daemon(options);
+  DaemonProcess daemon(daemon_args({"--max-clients", "1"}));
   NotifyDrain notify_drain(daemon.notify());
   Member held = join(daemon.port());
 

@@ -38,9 +38,7 @@ void move_to_room(Member& member, const std::string& room, int online) {
 }
 
 TEST(RoomCongestion, SlowReaderInOneRoomDoesNotHoldBackAnother) {
-  DaemonOptions options;
-  options.extra_args = {"--max-rate", "0"};
-  DaemonProcess daemon(options);
+  DaemonProcess daemon(daemon_args({"--max-rate", "0"}));
   NotifyDrain notify_drain(daemon.notify());
 
   // Room A: HA, then SR.
