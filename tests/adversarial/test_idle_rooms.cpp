@@ -41,12 +41,8 @@ TEST(IdleRooms, ThousandClientsInRoomsOfTheirOwnCostLittleMemory) {
       << "RLIMIT_NOFILE too low for " << kClients << " clients";
   DaemonOptions options;
   options.extra_args = {"--max-clients", "4000"};
-  // AddressSanitizer keeps freed memory resident in its quarantine (up to 256 MiB), and each
-  // of the 72,000 replies is a freed string: what is measured here is what the daemon
-  // keeps, so its quarantine is made small.
-  const char* asan_options = std::getenv("ASAN_OPTIONS");
-  options.env["ASAN_OPTIONS"] =
-      std::string(asan_options != nullptr ? asan_options : "") + ":quarantine_size_mb=1";
+  // Each of the 72,000 replies is a freed string.
+  with_small_asan_quarantine(options);
   DaemonProcess daemon(options);
   NotifyDrain notify_drain(daemon.notify());
   const std::size_t rss_start = resident_set_bytes(daemon.pid());

@@ -40,7 +40,9 @@ constexpr long kFillLinesPerStep = 8;
 constexpr std::size_t kQueuedInServer = 384 * 1024;
 
 TEST(QueueMemory, FragmentedQueueOfAClientThatDoesNotReadStaysBounded) {
-  DaemonProcess daemon(daemon_args({"--max-rate", "0"}));
+  // Compacting a queue frees the chunks it held.
+  DaemonOptions options = daemon_args({"--max-rate", "0"});
+  DaemonProcess daemon(with_small_asan_quarantine(options));
   NotifyDrain notify_drain(daemon.notify());
   auto [reader, tiny] = join_quiet<2>(daemon.port());
   Member sender = join(daemon.port(), ConnectOptions::with_receive_buffer(4096));
