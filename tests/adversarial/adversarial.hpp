@@ -40,6 +40,7 @@
 #include "support/deadline.hpp"
 #include "support/loopback.hpp"
 #include "support/notify_socket.hpp"
+#include "support/pending_output.hpp"
 
 namespace epollchat::test {
 
@@ -324,80 +325,18 @@ class NotifyDrain {
   std::thread thread_;
 };
 
-// Bytes for one borrowed non-blocking socket, sent as far as the socket takes them; what it
-// refuses waits here for the next try. So a test can write without blocking and tell when
-// the server has stopped reading a client (its socket stays full).
-class PendingOutput {
- public:
-  explicit PendingOutput(int fd) : fd_(fd) {}
-
-  void append(std::string_view bytes) { unsent_.append(bytes); }
-  [[nodiscard]] std::size_t unsent_bytes() const { return unsent_.size() - offset_; }
-
-  // Sends what the socket takes now; returns how many bytes went. Throws std::system_error
-  // on a socket error (the server closed the connection).
-  std::size_t send_available() {
-    std::size_t sent = 0;
-    while (offset_ < unsent_.size()) {
-      const ssize_t n = ::send(fd_, unsent_.data() + offset_, unsent_.size() - offset_,
-                               MSG_NOSIGNAL | MSG_DONTWAIT);
-      if (n > 0) {
-        offset_ += static_cast<std::size_t>(n);
-        sent += static_cast<std::size_t>(n);
-        continue;
-      }
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-        throw std::system_error(errno, std::generic_category(), "send");
-      }
-      break;
-    }
-    if (offset_ == unsent_.size() || offset_ > kCompactAbove) {
-      unsent_.erase(0, offset_);
-      offset_ = 0;
-    }
-    return sent;
-  }
-
-  // Whether the socket has room again within `timeout`.
-  [[nodiscard]] bool wait_writable(std::chrono::milliseconds timeout) const {
-    pollfd entry{fd_, POLLOUT, 0};
-    const int ready = ::poll(&entry, 1, static_cast<int>(timeout.count()));
-    return ready > 0;
-  }
-
-  // Sends everything, waiting for room as needed. False if some is still unsent at the
-  // deadline.
-  bool send_all(const Deadline& deadline) {
-    while (unsent_bytes() > 0) {
-      send_available();
-      if (unsent_bytes() == 0) break;
-      if (deadline.has_expired()) return false;
-      (void)wait_writable(std::min<std::chrono::milliseconds>(deadline.remaining(), 100ms));
-    }
-    return true;
-  }
-
- private:
-  static constexpr std::size_t kCompactAbove = 1024 * 1024;
-
-  int fd_;
-  std::string unsent_;
-  std::size_t offset_ = 0;  // unsent_ before this offset has been sent
-};
-
 // Keeps writing next_line() to `output` until the server stops reading it: the socket
 // stays full for `quiet`. A server that reads a client at all drains its socket within
 // milliseconds, so a full second of no room means it was paused. Returns false if that does
 // not happen before the deadline.
 template <typename NextLine>
-bool write_until_not_read(PendingOutput& output, NextLine&& next_line,
+bool write_until_not_read(PendingOutput& output, int fd, NextLine&& next_line,
                           std::chrono::milliseconds quiet, const Deadline& deadline) {
   constexpr std::size_t kAhead = 256 * 1024;  // generated ahead of what the socket took
   while (!deadline.has_expired()) {
-    while (output.unsent_bytes() < kAhead) output.append(next_line());
-    output.send_available();
-    if (!output.wait_writable(quiet)) return true;
+    while (output.size() < kAhead) output.append(next_line());
+    if (output.send_to(fd) == SendOutcome::peer_gone) return false;
+    if (!wait_writable(fd, quiet)) return true;
   }
   return false;
 }

@@ -39,9 +39,9 @@ TEST(HalfClosedSlot, FlushingClientThatTakesNothingGivesUpItsSlot) {
   ASSERT_TRUE(joined && joined->ends_with(" joined (2 online)")) << "no join notice";
   std::string helps;
   for (int i = 0; i < kHelps; ++i) helps += "/help\n";
-  PendingOutput requests(half_closed.get());
+  PendingOutput requests;
   requests.append(helps);
-  ASSERT_TRUE(requests.send_all(Deadline(10s)));
+  ASSERT_TRUE(requests.send_all(half_closed.get(), Deadline(10s)));
   ASSERT_EQ(::shutdown(half_closed.get(), SHUT_WR), 0);
   // Its EOF makes it leave the room; the server then only flushes it.
   const auto left = observer.client.read_line(10s);

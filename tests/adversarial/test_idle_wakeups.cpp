@@ -37,9 +37,9 @@ TEST(IdleWakeups, DaemonSleepsAfterTheLastCongestedReaderLeaves) {
   std::string requests;
   for (int i = 0; i < kHelps; ++i) requests += "/help\n";
   requests += "/quit congested\n";
-  PendingOutput output(congested.get());
+  PendingOutput output;
   output.append(requests);
-  ASSERT_TRUE(output.send_all(Deadline(10s)));
+  ASSERT_TRUE(output.send_all(congested.get(), Deadline(10s)));
   // The leave notice follows every /help: all of C's replies are queued by now.
   const auto left = observer.client.read_line(10s);
   ASSERT_TRUE(left && left->ends_with(" left (1 online): congested"))

@@ -77,10 +77,11 @@ TEST(PausedLineTimeout, PausedSenderWithIncompleteLineIsNotTimedOut) {
                           });
 
   // H floods until the server stops reading it: SR is congested.
-  PendingOutput flood(heavy.client.fd());
+  PendingOutput flood;
   long next = 0;
   ASSERT_TRUE(write_until_not_read(
-      flood, [&] { return numbered_lines("h ", next++, 1, kLineSize); }, 1s, Deadline(60s)))
+      flood, heavy.client.fd(), [&] { return numbered_lines("h ", next++, 1, kLineSize); }, 1s,
+      Deadline(60s)))
       << "the server kept reading H while SR was congested";
 
   // S: 100 KB of lines and the start of one more. Once 64 KiB of it came through, S is a

@@ -75,18 +75,18 @@ TEST(RoomCongestion, SlowReaderInOneRoomDoesNotHoldBackAnother) {
 
   // HA floods until the server stops reading it (SR is congested), and keeps its socket
   // full from then on, so SR stays congested.
-  PendingOutput flood_a(heavy_a.client.fd());
+  PendingOutput flood_a;
   long next_a = 0;
   const auto next_line_a = [&] { return numbered_lines("a ", next_a++, 1, kLineSize); };
-  ASSERT_TRUE(write_until_not_read(flood_a, next_line_a, 1s, Deadline(30s)))
+  ASSERT_TRUE(write_until_not_read(flood_a, heavy_a.client.fd(), next_line_a, 1s, Deadline(30s)))
       << "the server kept reading HA while SR was congested";
   std::atomic<bool> stop = false;
   std::thread keep_flooding_a([&] {
     try {
       while (!stop) {
-        while (flood_a.unsent_bytes() < 256 * 1024) flood_a.append(next_line_a());
-        flood_a.send_available();
-        (void)flood_a.wait_writable(100ms);
+        while (flood_a.size() < 256 * 1024) flood_a.append(next_line_a());
+        if (flood_a.send_to(heavy_a.client.fd()) == SendOutcome::peer_gone) break;
+        (void)wait_writable(heavy_a.client.fd(), 100ms);
       }
     } catch (const std::exception&) {
       // HA's connection failed; SR's state below tells what happened.
@@ -95,10 +95,10 @@ TEST(RoomCongestion, SlowReaderInOneRoomDoesNotHoldBackAnother) {
 
   // HB floods room B.
   const auto start = Clock::now();
-  PendingOutput flood_b(heavy_b.client.fd());
+  PendingOutput flood_b;
   flood_b.append(numbered_lines("b ", 0, kRoomBLines, kLineSize));
   const Deadline deadline(kDeadline);
-  const bool sent = flood_b.send_all(deadline);
+  const bool sent = flood_b.send_all(heavy_b.client.fd(), deadline);
   const bool received =
       sent && room_b.wait_until([&] { return room_b_lines == kRoomBLines; }, deadline.remaining());
   const double seconds = elapsed_ms(start) / 1000.0;

@@ -11,9 +11,9 @@
 #include <system_error>
 #include <utility>
 
-#include "pending_output.hpp"
 #include "seeded_random.hpp"
 #include "support/chat_client.hpp"
+#include "support/pending_output.hpp"
 
 namespace epollchat::test {
 namespace {

@@ -13,9 +13,9 @@
 
 #include "adversarial/adversarial.hpp"
 #include "integration/chat_room.hpp"
-#include "pending_output.hpp"
 #include "seeded_random.hpp"
 #include "support/chat_client.hpp"
+#include "support/pending_output.hpp"
 
 namespace epollchat::test {
 namespace {
