@@ -29,8 +29,6 @@ std::string client_name(std::string_view node, std::uint64_t id) {
   return name + std::to_string(id);
 }
 
-bool is_control_character(unsigned char c) noexcept { return (c < 0x20 && c != '\t') || c == 0x7f; }
-
 char* write_sanitized(char* out, std::string_view text) noexcept {
   // A plain byte loop: the compiler vectorises it, and it is the only per-byte work a
   // relayed line costs besides the copy into the shared chunk.

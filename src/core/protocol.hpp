@@ -28,7 +28,11 @@ std::string client_name(std::string_view node, std::uint64_t id);
 // receiving terminal's business, not a control sequence.
 // Writes text.size() bytes at `out` and returns the end.
 char* write_sanitized(char* out, std::string_view text) noexcept;
-[[nodiscard]] bool is_control_character(unsigned char c) noexcept;
+// Inline: write_sanitized() calls it for every byte of every relayed line, and the loop
+// vectorises only if the call disappears.
+[[nodiscard]] constexpr bool is_control_character(unsigned char c) noexcept {
+  return (c < 0x20 && c != '\t') || c == 0x7f;
+}
 
 // "<sender> says >> <sanitized text>\n". `out` needs chat_line_size() bytes.
 [[nodiscard]] std::size_t chat_line_size(std::string_view sender, std::string_view text) noexcept;
