@@ -116,9 +116,9 @@ class Connection final : public Watcher, public DeferredTask {
   // Counts `lines` more against this turn's kLinesPerTurn, for a line that costs more than
   // one (a command that lists a whole room).
   void charge_lines(std::size_t lines) noexcept {
-    line_budget_ = lines >= line_budget_ ? 0 : line_budget_ - lines;
+    line_budget_ = lines >= line_budget_ ? 0 : static_cast<std::uint16_t>(line_budget_ - lines);
   }
-  static constexpr std::size_t kLinesPerTurn = 256;
+  static constexpr std::uint16_t kLinesPerTurn = 256;
   [[nodiscard]] bool is_congested() const noexcept { return congested_; }
   // When the socket last took output (coarse_now_ns()), or when output last became pending.
   [[nodiscard]] std::int64_t last_output_progress() const noexcept { return last_output_progress_; }
@@ -191,6 +191,8 @@ class Connection final : public Watcher, public DeferredTask {
 
   EventLoop& loop_;
   UniqueFd fd_;
+  // Next to the fd: two ints in one word keep an idle connection small.
+  int error_ = 0;
   ConnectionHandler& handler_;
   const ConnectionLimits& limits_;
   LineCodec codec_;
@@ -199,15 +201,14 @@ class Connection final : public Watcher, public DeferredTask {
   // read's worth, and allocated only while the peer is throttled.
   // (Behind a pointer: idle connections are many, throttled ones few.)
   std::unique_ptr<std::string> held_input_;
-  int error_ = 0;
   double rate_allowance_ = 0;
   std::int64_t rate_refilled_at_ = 0;
   std::int64_t partial_line_since_ = 0;
   // When the server stopped reading (paused or throttled), or 0 while it reads.
   std::int64_t not_reading_since_ = 0;
   std::int64_t last_output_progress_ = 0;
-  std::size_t line_budget_ = kLinesPerTurn;
   State state_ = State::open;
+  std::uint16_t line_budget_ = kLinesPerTurn;
   bool watching_output_ = false;
   std::uint8_t pauses_ = 0;
   bool congested_ = false;

@@ -12,10 +12,12 @@
 
 namespace epollchat {
 
+// The drain rate is a template argument, not a member: every client has a bucket, and
+// their rate is the same.
+template <std::uint64_t DrainBytesPerSecond>
 class LeakyBucket {
  public:
-  explicit LeakyBucket(std::uint64_t drain_bytes_per_second) noexcept
-      : drain_bytes_per_second_(static_cast<double>(drain_bytes_per_second)) {}
+  static constexpr std::uint64_t kDrainBytesPerSecond = DrainBytesPerSecond;
 
   // Adds a batch of `bytes` read at `now_ns`, after draining what the time since the last
   // batch took away.
@@ -33,12 +35,12 @@ class LeakyBucket {
     last_ns_ = now_ns;
     if (elapsed_ns <= 0 || level_ == 0) return;
     // In floating point: elapsed time times rate overflows 64 bits after a long silence.
-    const double drained = static_cast<double>(elapsed_ns) * 1e-9 * drain_bytes_per_second_;
+    const double drained =
+        static_cast<double>(elapsed_ns) * 1e-9 * static_cast<double>(DrainBytesPerSecond);
     level_ =
         drained >= static_cast<double>(level_) ? 0 : level_ - static_cast<std::uint64_t>(drained);
   }
 
-  double drain_bytes_per_second_;
   std::uint64_t level_ = 0;
   std::int64_t last_ns_ = 0;
 };

@@ -11,7 +11,9 @@
 // its end; the stream then continues normally.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -20,10 +22,10 @@ namespace epollchat {
 
 class LineCodec {
  public:
-  explicit LineCodec(std::size_t max_line) noexcept : max_line_(max_line) {}
+  explicit LineCodec(std::size_t max_line) noexcept : max_line_(clamped(max_line)) {}
 
   // Takes effect for the next byte fed; a partial line already longer is cut off then.
-  void set_max_line(std::size_t max_line) noexcept { max_line_ = max_line; }
+  void set_max_line(std::size_t max_line) noexcept { max_line_ = clamped(max_line); }
   [[nodiscard]] std::size_t max_line() const noexcept { return max_line_; }
 
   [[nodiscard]] bool has_partial_line() const noexcept { return !partial_.empty() || discarding_; }
@@ -114,8 +116,13 @@ class LineCodec {
   // std::string's inline buffer; anything larger is returned once the line is complete.
   static constexpr std::size_t kKeptCapacity = 15;
 
+  // 32 bits: every connection has a codec, and no line is 4 GiB long.
+  static std::uint32_t clamped(std::size_t max_line) noexcept {
+    return static_cast<std::uint32_t>(std::min<std::size_t>(max_line, UINT32_MAX - 1));
+  }
+
   std::string partial_;
-  std::size_t max_line_;
+  std::uint32_t max_line_;
   bool discarding_ = false;
 };
 

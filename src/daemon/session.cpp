@@ -1,5 +1,7 @@
 #include "daemon/session.hpp"
 
+#include <algorithm>
+#include <limits>
 #include <utility>
 
 #include "core/clock.hpp"
@@ -54,9 +56,14 @@ bool Session::is_heard() {
 
 void Session::say(std::string_view text) {
   if (!is_heard()) return;
-  if (room_->size() > 1) batch_sent_ += room_->stage_chat_line(connection_, name_, text);
+  if (room_->size() > 1) count_sent(room_->stage_chat_line(connection_, name_, text));
   server_.publish_chat(*this, text);
   server_.count_relayed();
+}
+
+void Session::count_sent(std::size_t bytes) noexcept {
+  batch_sent_ = static_cast<std::uint32_t>(std::min<std::uint64_t>(
+      std::uint64_t{batch_sent_} + bytes, std::numeric_limits<std::uint32_t>::max()));
 }
 
 void Session::reply(std::string_view line) {
@@ -143,7 +150,7 @@ void Session::act(std::string_view action) {
   if (!is_heard()) return;
   const std::string line = protocol::action_line(name_, action);
   room_->broadcast(line, &connection_);
-  batch_sent_ += line.size();
+  count_sent(line.size());
   server_.publish_action(*this, action);
   server_.count_relayed();
 }

@@ -82,6 +82,8 @@ class Session final : public ConnectionHandler {
   bool has_audience();
   // Whether a line said now goes anywhere (locally or to other nodes).
   bool is_heard();
+  // Counts bytes queued for each recipient by the batch being read.
+  void count_sent(std::size_t bytes) noexcept;
   // Chat text (a plain line, or `//text` without its first '/').
   void say(std::string_view text);
   void run_command(std::string_view line);
@@ -94,9 +96,10 @@ class Session final : public ConnectionHandler {
   std::uint64_t id_;
   std::string name_;
   Room* room_ = nullptr;
-  LeakyBucket sent_{kOutputDrainPerSecond};
-  // Bytes queued per recipient during the batch being read, added to sent_ at its end.
-  std::size_t batch_sent_ = 0;
+  LeakyBucket<kOutputDrainPerSecond> sent_;
+  // Bytes queued per recipient during the batch being read, added to sent_ at its end
+  // (32 bits, saturating, to keep an idle session small: a batch past 4 GiB is heavy anyway).
+  std::uint32_t batch_sent_ = 0;
   bool told_to_slow_down_ = false;
   bool has_nickname_ = false;
   Connection connection_;
