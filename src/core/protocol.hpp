@@ -56,7 +56,7 @@ std::string line_timeout_line(std::size_t seconds);
 // a multi-byte sequence); unchanged if it is not longer.
 std::string_view cut_to_length(std::string_view text, std::size_t max_bytes) noexcept;
 
-// Chat commands (issue 9). Peer-supplied text in any of these (a reason, an action, an
+// Chat commands. Peer-supplied text in any of these (a reason, an action, an
 // unknown command word, a target that matched no one) is sanitized like chat text; names
 // are either "Client #<id>" or validated nicknames and are copied as they are.
 
@@ -88,7 +88,7 @@ inline constexpr std::size_t kWhoLineBody = 400;
 // ("*** d, e") when a line would pass kWhoLineBody bytes.
 std::string who_lines(const std::vector<std::string_view>& names);
 
-// Rooms (issue 10). "*** Rooms: lobby (12), dev (3)" in the order given, continued like
+// Rooms. "*** Rooms: lobby (12), dev (3)" in the order given, continued like
 // who_lines().
 std::string rooms_lines(const std::vector<std::pair<std::string_view, std::size_t>>& rooms);
 // "*** You are now in ROOM (K online)."
@@ -96,7 +96,7 @@ std::string joined_room_line(std::string_view room, std::size_t online);
 std::string already_in_room_line(std::string_view room);
 std::string invalid_room_line();
 
-// The link between nodes (issue 10) went down / came back.
+// The link between nodes went down / came back.
 std::string link_lost_line();
 std::string link_restored_line();
 

@@ -1,4 +1,4 @@
-// Server, continued: the link to other nodes (issue 10) — what this node publishes, and
+// Server, continued: the link to other nodes — what this node publishes, and
 // what it does with what the others publish.
 #include <chrono>
 #include <map>

@@ -1,4 +1,4 @@
-// Server, continued: rooms, nicknames and whispers (issues 9 and 10).
+// Server, continued: rooms, nicknames and whispers.
 #include <map>
 #include <utility>
 

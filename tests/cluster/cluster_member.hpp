@@ -1,7 +1,7 @@
 // ClusterMember: a test's chat client on one node of a cluster, known by its display name.
 //
 // Owns: one ChatClient and the name others see it by: "Client #n2:1" from its welcome line,
-// or the nickname it took. Also here: the protocol lines of issue 10 spelled out whole, and
+// or the nickname it took. Also here: the protocol lines of linked nodes spelled out whole, and
 // the steps the cluster tests share (connecting across nodes, settling a cluster's view,
 // renames and room changes seen by others, fencing with a marker line).
 // Never: sleeps: every step waits for a reply line against a deadline.
