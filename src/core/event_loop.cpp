@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <system_error>
 #include <vector>
+
+#include "core/timer.hpp"
 
 namespace epollchat {
 namespace {
@@ -69,9 +72,20 @@ void EventLoop::resume_next_turn(Watcher& watcher) {
 }
 
 void EventLoop::defer(DeferredTask& task) {
-  if (task.loop_ != nullptr) return;
+  if (task.loop_ != nullptr) {
+    // Already due this turn; or due next turn, and now this one.
+    const auto waiting = std::find(next_turn_.begin(), next_turn_.end(), &task);
+    if (waiting == next_turn_.end()) return;
+    next_turn_.erase(waiting);
+  }
   task.loop_ = this;
   deferred_.push_back(&task);
+}
+
+void EventLoop::defer_to_next_turn(DeferredTask& task) {
+  if (task.loop_ != nullptr) return;
+  task.loop_ = this;
+  next_turn_.push_back(&task);
 }
 
 void EventLoop::cancel(DeferredTask& task) noexcept {
@@ -79,13 +93,59 @@ void EventLoop::cancel(DeferredTask& task) noexcept {
   task.loop_ = nullptr;
   // Blanked, not erased: cancel() may run while run_deferred_tasks() walks the queue.
   std::replace(deferred_.begin(), deferred_.end(), &task, static_cast<DeferredTask*>(nullptr));
+  std::erase(next_turn_, &task);
+}
+
+void EventLoop::schedule(Timer& timer, std::chrono::steady_clock::time_point due) {
+  if (firing_ && due <= firing_since_) due = firing_since_ + std::chrono::nanoseconds(1);
+  timer.position_ = timers_.emplace(due, &timer);
+  timer.armed_ = true;
+}
+
+void EventLoop::unschedule(Timer& timer) noexcept {
+  timers_.erase(timer.position_);
+  timer.armed_ = false;
+}
+
+int EventLoop::wait_timeout(int timeout_ms) const {
+  if (!to_resume_.empty() || !next_turn_.empty()) return 0;
+  if (timers_.empty()) return timeout_ms;
+  const auto until = timers_.begin()->first - std::chrono::steady_clock::now();
+  if (until <= std::chrono::steady_clock::duration::zero()) return 0;
+  const long long until_ms = std::chrono::ceil<std::chrono::milliseconds>(until).count();
+  const long long limit = timeout_ms < 0 ? INT_MAX : timeout_ms;
+  return static_cast<int>(std::min(until_ms, limit));
+}
+
+void EventLoop::fire_due_timers() {
+  if (timers_.empty()) return;
+  firing_ = true;
+  firing_since_ = std::chrono::steady_clock::now();
+  // Taken from the front one at a time: a callback may disarm, re-arm or destroy any timer.
+  while (!timers_.empty() && timers_.begin()->first <= firing_since_) {
+    const auto front = timers_.begin();
+    const std::chrono::steady_clock::time_point due = front->first;
+    Timer& timer = *front->second;
+    timers_.erase(front);
+    timer.armed_ = false;
+    if (timer.interval_ > std::chrono::microseconds::zero()) {
+      const auto next = due + timer.interval_;
+      schedule(timer, next > firing_since_ ? next : firing_since_ + timer.interval_);
+    }
+    timer.on_expiry_();
+  }
+  firing_ = false;
 }
 
 void EventLoop::run_once(int timeout_ms) {
   const int ready =
-      epoll_wait(epoll_fd_.get(), events_, kMaxEventsPerTurn, to_resume_.empty() ? timeout_ms : 0);
+      epoll_wait(epoll_fd_.get(), events_, kMaxEventsPerTurn, wait_timeout(timeout_ms));
   if (ready < 0 && errno != EINTR) throw_errno("epoll_wait");
   const auto start = std::chrono::steady_clock::now();
+
+  // Work put off to this turn runs in its deferred phase, after everything below.
+  for (DeferredTask* task : next_turn_) deferred_.push_back(task);
+  next_turn_.clear();
 
   // Watchers resumed now may re-queue themselves for the next turn.
   resuming_.swap(to_resume_);
@@ -98,6 +158,7 @@ void EventLoop::run_once(int timeout_ms) {
   }
   resuming_.clear();
 
+  fire_due_timers();
   run_deferred_tasks();
   longest_turn_ = std::max(longest_turn_, std::chrono::steady_clock::now() - start);
 }

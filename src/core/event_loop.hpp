@@ -9,10 +9,11 @@
 // likewise cancelled. So a connection closed in the middle of a turn, by whatever path, can
 // never be called back, and freeing it at the end of the turn is always safe.
 //
-// One turn (run_once): wait for events (not at all if some watcher is still resumable),
-// dispatch them, resume watchers that ran out of budget last turn, then run deferred work
-// until none is left. Output is flushed in that last phase, once per turn, so a recipient
-// gets one writev for everything the turn's readers produced.
+// One turn (run_once): wait for events (not at all if some watcher is still resumable or
+// work is due this turn; no longer than until the first armed Timer expires), dispatch
+// them, resume watchers that ran out of budget last turn, fire the timers that are due,
+// then run deferred work until none is left. Output is flushed in that last phase, once per
+// turn, so a recipient gets one writev for everything the turn's readers produced.
 #pragma once
 
 #include <sys/epoll.h>
@@ -20,6 +21,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <span>
 #include <vector>
@@ -29,6 +31,7 @@
 namespace epollchat {
 
 class EventLoop;
+class Timer;
 
 // Something that reacts to readiness of one fd.
 class Watcher {
@@ -71,6 +74,9 @@ class DeferredTask {
 
 class EventLoop {
  public:
+  // Armed timers by expiry (see Timer).
+  using TimerQueue = std::multimap<std::chrono::steady_clock::time_point, Timer*>;
+
   EventLoop();  // throws std::system_error
 
   // The fd is *not* owned. A watcher watches one fd at a time. Throw std::system_error.
@@ -89,6 +95,9 @@ class EventLoop {
 
   // Runs task.run_deferred() at the end of this turn (once, however often deferred).
   void defer(DeferredTask& task);
+  // Runs task.run_deferred() at the end of the next turn, which then does not wait for
+  // events: for work that must see this turn's output flushed first.
+  void defer_to_next_turn(DeferredTask& task);
   // Removes a task from the queue; for tasks being destroyed.
   void cancel(DeferredTask& task) noexcept;
 
@@ -109,8 +118,16 @@ class EventLoop {
  private:
   friend class Watcher;
   friend class DeferredTask;
+  friend class Timer;
 
+  // How long epoll_wait may block: `timeout_ms` (-1: forever), shortened to the first
+  // timer's expiry (rounded up, so that the loop never spins waiting for it), and 0 if
+  // something is due this turn anyway.
+  [[nodiscard]] int wait_timeout(int timeout_ms) const;
   void dispatch(int ready);
+  void schedule(Timer& timer, std::chrono::steady_clock::time_point due);
+  void unschedule(Timer& timer) noexcept;
+  void fire_due_timers();
   void run_deferred_tasks();
   // Drops every reference the loop holds to `watcher` (resume lists, the rest of the batch).
   void forget(Watcher& watcher) noexcept;
@@ -123,6 +140,12 @@ class EventLoop {
   // The watchers being resumed this turn; an entry is blanked when its watcher is forgotten.
   std::vector<Watcher*> resuming_;
   std::vector<DeferredTask*> deferred_;
+  std::vector<DeferredTask*> next_turn_;
+  TimerQueue timers_;
+  // While timers fire: when the phase began; a timer armed meanwhile to expire by then
+  // waits for the next turn, so that a timer re-arming itself cannot hold the loop.
+  std::chrono::steady_clock::time_point firing_since_{};
+  bool firing_ = false;
   std::unique_ptr<char[]> read_buffer_;
   // The batch being dispatched: events_[next_event_, ready_) are still to come, and an entry
   // whose watcher is forgotten meanwhile is blanked (data.ptr = nullptr).

@@ -23,9 +23,9 @@ FlowControl::FlowControl(EventLoop& loop, const Log& log, const SessionMap& sess
     : sessions_(sessions),
       line_timeout_log_(log, LogLevel::notice),
       line_timeout_seconds_(line_timeout_seconds),
+      loop_(loop),
       throttle_timer_(loop, [this] { resume_throttled(); }),
       stall_timer_(loop, [this] { cut_off_stalled_readers(); }),
-      resume_timer_(loop, [this] { resume_paused(); }),
       sweep_timer_(loop, [this] { sweep(); }) {
   arm_sweep();
 }
@@ -139,10 +139,8 @@ void FlowControl::retire(const Session& session) {
 }
 
 void FlowControl::schedule_resume() {
-  if (!paused_.empty() && !resume_timer_.is_armed()) {
-    // Next turn, not this one: what this turn queued is flushed first.
-    resume_timer_.arm(microseconds(1));
-  }
+  // Next turn, not this one: what this turn queued is flushed first.
+  if (!paused_.empty()) loop_.defer_to_next_turn(*this);
 }
 
 void FlowControl::resume_paused() {

@@ -47,7 +47,7 @@ namespace epollchat::daemon {
 
 using SessionMap = std::unordered_map<std::uint64_t, std::unique_ptr<Session>>;
 
-class FlowControl {
+class FlowControl final : public DeferredTask {
  public:
   static constexpr auto kStallTimeout = std::chrono::seconds(3);
   static constexpr auto kStallCheck = std::chrono::milliseconds(250);
@@ -91,6 +91,9 @@ class FlowControl {
   // What the timers run, at once: for tests and the fuzzer, after moving the clock on.
   void run_checks();
 
+  // Resumes paused clients (see resume_paused); run in the turn after something freed them.
+  void run_deferred() override { resume_paused(); }
+
  private:
   [[nodiscard]] Session* find(std::uint64_t id) const;
   [[nodiscard]] bool may_read(const Session& session) const;
@@ -113,9 +116,9 @@ class FlowControl {
   std::vector<std::uint64_t> paused_;
   std::vector<std::uint64_t> closing_;
   std::unordered_map<const Room*, std::size_t> congested_rooms_;
+  EventLoop& loop_;
   Timer throttle_timer_;
   Timer stall_timer_;
-  Timer resume_timer_;
   Timer sweep_timer_;
 };
 

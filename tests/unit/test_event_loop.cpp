@@ -312,6 +312,36 @@ TEST(EventLoop, ADestroyedTaskIsCancelled) {
   EXPECT_EQ(log, std::vector<std::string>{"kept"});
 }
 
+TEST(EventLoop, WorkDeferredToTheNextTurnRunsThenWithoutWaiting) {
+  EventLoop loop;
+  std::vector<std::string> log;
+  RecordingTask later(log, "later");
+  RecordingTask now(log, "now");
+  now.action = [&] { loop.defer_to_next_turn(later); };
+  loop.defer(now);
+  loop.run_once(0);
+  EXPECT_EQ(log, std::vector<std::string>{"now"});
+  const auto start = std::chrono::steady_clock::now();
+  loop.run_once(10'000);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  EXPECT_EQ(log, (std::vector<std::string>{"now", "later"}));
+}
+
+TEST(EventLoop, WorkDueNextTurnCanBeBroughtForwardOrCancelled) {
+  EventLoop loop;
+  std::vector<std::string> log;
+  RecordingTask task(log, "task");
+  loop.defer_to_next_turn(task);
+  loop.defer(task);  // now wanted this turn: runs once, now
+  loop.run_once(0);
+  loop.run_once(0);
+  EXPECT_EQ(log, std::vector<std::string>{"task"});
+  loop.defer_to_next_turn(task);
+  loop.cancel(task);
+  loop.run_once(0);
+  EXPECT_EQ(log.size(), 1u);
+}
+
 TEST(EventLoop, MeasuresTheLongestTurn) {
   EventLoop loop;
   std::vector<std::string> log;

@@ -62,7 +62,7 @@ TEST(LingeringClose, LetsGoAfterTheLingerTime) {
   test::SocketPair pair = test::make_socketpair();
   closer.close(std::move(pair.local));
   ASSERT_EQ(closer.held(), 1u);
-  // The timer is real (timerfd); the deadline is checked against the coarse clock.
+  // The timer runs on the real clock; the deadline is checked against the coarse clock.
   ASSERT_TRUE(run_until(
       loop, [&] { return closer.held() == 0; },
       std::chrono::duration_cast<std::chrono::milliseconds>(LingeringClose::kLinger +

@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
+#include <memory>
+#include <vector>
 
 #include "unit_helpers.hpp"
 
@@ -40,7 +43,7 @@ TEST(Timer, ZeroDelayStillFires) {
   int fired = 0;
   Timer timer(loop, [&] { ++fired; });
   timer.arm(0us);
-  EXPECT_TRUE(timer.is_armed()) << "a zero it_value would have disarmed the timerfd";
+  EXPECT_TRUE(timer.is_armed()) << "a zero delay is due now, not disarmed";
   ASSERT_TRUE(run_until(loop, [&] { return fired == 1; }));
 }
 
@@ -110,6 +113,63 @@ TEST(Timer, CallbackMayReArmItsOwnTimer) {
   ASSERT_TRUE(run_until(loop, [&] { return fired == 3; }));
   ASSERT_TRUE(run_past(loop, 20ms));
   EXPECT_EQ(fired, 3);
+}
+
+// Timers live in the loop's queue: a process out of descriptors still keeps time.
+TEST(Timer, CostsNoDescriptor) {
+  EventLoop loop;
+  const auto count_fds = [] {
+    std::size_t fds = 0;
+    for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/fd"))
+      ++fds;
+    return fds;
+  };
+  const std::size_t before = count_fds();
+  std::vector<std::unique_ptr<Timer>> timers;
+  for (int i = 0; i < 100; ++i) {
+    timers.push_back(std::make_unique<Timer>(loop, [] {}));
+    timers.back()->arm(1h);
+  }
+  EXPECT_EQ(count_fds(), before);
+}
+
+TEST(Timer, TheLoopWaitsNoLongerThanTheFirstTimer) {
+  EventLoop loop;
+  int fired = 0;
+  Timer timer(loop, [&] { ++fired; });
+  timer.arm(20ms);
+  const auto start = std::chrono::steady_clock::now();
+  while (fired == 0 && std::chrono::steady_clock::now() - start < 5s) loop.run_once(-1);
+  EXPECT_EQ(fired, 1) << "run_once(-1) would block forever without the timer's timeout";
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 20ms);
+}
+
+TEST(Timer, ATimerReArmingItselfAtOnceWaitsForTheNextTurn) {
+  EventLoop loop;
+  int fired = 0;
+  Timer* self = nullptr;
+  Timer timer(loop, [&] {
+    ++fired;
+    self->arm(0us);
+  });
+  self = &timer;
+  timer.arm(0us);
+  loop.run_once(0);
+  EXPECT_EQ(fired, 1) << "one turn fires it once, however often it re-arms";
+  loop.run_once(0);
+  EXPECT_EQ(fired, 2);
+}
+
+TEST(Timer, ATimerDestroyedByAnotherTimersCallbackDoesNotFire) {
+  EventLoop loop;
+  int fired = 0;
+  auto victim = std::make_unique<Timer>(loop, [&] { ++fired; });
+  Timer killer(loop, [&] { victim.reset(); });
+  killer.arm(0us);
+  victim->arm(1us);
+  ASSERT_TRUE(run_past(loop, 10ms));
+  EXPECT_EQ(victim, nullptr);
+  EXPECT_EQ(fired, 0);
 }
 
 }  // namespace
