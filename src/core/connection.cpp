@@ -161,6 +161,7 @@ bool Connection::decode(std::string_view bytes) {
 }
 
 void Connection::read_input() {
+  if (state_ != State::open || pauses_ != 0) return;
   handler_.before_reading(*this);
   if (state_ != State::open || pauses_ != 0) return;
   const std::int64_t now = coarse_now_ns();

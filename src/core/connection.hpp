@@ -55,8 +55,8 @@ enum class CloseReason {
 
 class ConnectionHandler {
  public:
-  // Before each read of the socket: the handler may pause_reading() the connection, and
-  // the read waits until it is unpaused. Ignored by default.
+  // Before each read of the socket (never while paused): the handler may pause_reading()
+  // the connection, and the read waits until it is unpaused. Ignored by default.
   virtual void before_reading(Connection& /*connection*/) {}
   // Each complete, non-empty line, without terminator; valid only during the call.
   virtual void on_line(Connection& connection, std::string_view line) = 0;

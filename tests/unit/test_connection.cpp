@@ -515,6 +515,19 @@ TEST_F(ConnectionTest, TheHandlerMayPauseTheConnectionBeforeARead) {
   EXPECT_EQ(handler_.lines, std::vector<std::string>{"wait for it"});
 }
 
+TEST_F(ConnectionTest, APausedConnectionIsNotAskedAgainBeforeItResumes) {
+  handler_.before_reading_action = [](Connection& connection) { connection.pause_reading(); };
+  write_all(peer_.get(), "one\n");
+  loop_.run_once(static_cast<int>(std::chrono::milliseconds(test::kGuard).count()));
+  ASSERT_EQ(handler_.reads_announced, 1);
+  write_all(peer_.get(), "two\n");  // a new edge while paused
+  loop_.run_once(static_cast<int>(std::chrono::milliseconds(test::kGuard).count()));
+  EXPECT_EQ(handler_.reads_announced, 1) << "one pause, one unpause: the counts stay even";
+  handler_.before_reading_action = nullptr;
+  connection_->unpause_reading();
+  ASSERT_TRUE(run_until(loop_, [&] { return handler_.lines.size() == 2; }));
+}
+
 TEST_F(ConnectionTest, UnpausingAClosedConnectionDoesNothing) {
   connection_->pause_reading();
   connection_->close_now(CloseReason::reader_stalled);
