@@ -2,7 +2,7 @@
 
 #include <cstddef>
 
-#include "core/protocol.hpp"
+#include "chat/protocol.hpp"
 
 namespace epollchat::client {
 namespace {

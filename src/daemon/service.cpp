@@ -5,8 +5,8 @@
 #include <system_error>
 
 #include "build_config.hpp"
+#include "cluster/cluster_link.hpp"
 #include "core/socket.hpp"
-#include "daemon/cluster_link.hpp"
 #include "daemon/config_file.hpp"
 #include "daemon/systemd.hpp"
 
@@ -44,7 +44,7 @@ Service::Service(CommandLine command_line, std::string default_config_path, Sett
       default_config_path_(std::move(default_config_path)),
       settings_(std::move(settings)),
       log_(settings_.log_level),
-      server_(loop_, log_, settings_),
+      server_(loop_, log_, settings_.server_limits()),
       signals_(loop_, [this](int signal) { handle_signal(signal); }),
       status_timer_(loop_, [this] { report_status(); }),
       watchdog_timer_(loop_, [] { systemd::notify_watchdog(); }),
@@ -52,10 +52,10 @@ Service::Service(CommandLine command_line, std::string default_config_path, Sett
   server_.on_status_change([this] { schedule_status_report(); });
   if (!settings_.redis.empty()) {
     // The address was checked when the settings were read.
-    server_.attach_link(std::make_unique<ClusterLink>(
-        loop_, log_, *RedisAddress::parse(settings_.redis),
-        RedisLogin{settings_.redis_user, settings_.redis_password},
-        settings_.node_id.empty() ? random_node_id() : settings_.node_id, server_));
+    server_.attach_link(std::make_unique<cluster::ClusterLink>(
+        loop_, log_, *cluster::RedisAddress::parse(settings_.redis),
+        cluster::RedisLogin{settings_.redis_user, settings_.redis_password},
+        settings_.node_id.empty() ? cluster::random_node_id() : settings_.node_id, server_));
   }
 }
 
@@ -143,7 +143,7 @@ void Service::reload() {
           "keeping the current link");
       keep_link(fresh, settings_);
     }
-    server_.apply_limits(fresh);
+    server_.apply_limits(fresh.server_limits());
     log_.set_level(fresh.log_level);
     settings_ = std::move(fresh);
     log_.notice("configuration reloaded");

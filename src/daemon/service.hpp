@@ -11,11 +11,11 @@
 #include <stdexcept>
 #include <string>
 
+#include "chat/server.hpp"
 #include "core/event_loop.hpp"
+#include "core/log.hpp"
 #include "core/timer.hpp"
 #include "daemon/command_line.hpp"
-#include "daemon/log.hpp"
-#include "daemon/server.hpp"
 #include "daemon/settings.hpp"
 #include "daemon/signals.hpp"
 
@@ -55,7 +55,7 @@ class Service {
   Settings settings_;
   Log log_;
   EventLoop loop_;
-  Server server_;
+  chat::Server server_;
   Signals signals_;
   Timer status_timer_;
   Timer watchdog_timer_;

@@ -4,11 +4,19 @@
 #include <charconv>
 #include <limits>
 
-#include "core/command.hpp"
+#include "chat/command.hpp"
+#include "cluster/redis_address.hpp"
 #include "core/socket.hpp"
-#include "daemon/redis_address.hpp"
 
 namespace epollchat::daemon {
+
+chat::ServerLimits Settings::server_limits() const {
+  chat::ServerLimits limits;
+  limits.connection = ConnectionLimits{max_line, max_backlog, max_rate};
+  limits.max_clients = max_clients;
+  limits.line_timeout = std::chrono::seconds(line_timeout);
+  return limits;
+}
 namespace {
 
 // A formatted line is the text plus "Client #<id> says >> " and LF; a backlog smaller than
@@ -75,7 +83,7 @@ std::optional<std::string> apply_setting(Settings& settings, std::string_view ke
     return std::nullopt;
   }
   if (key == "redis") {
-    if (!value.empty() && !RedisAddress::parse(value)) {
+    if (!value.empty() && !cluster::RedisAddress::parse(value)) {
       return invalid("redis address", value, "HOST:PORT or /path/to/socket");
     }
     settings.redis = std::string(value);
@@ -99,7 +107,7 @@ std::optional<std::string> apply_setting(Settings& settings, std::string_view ke
     return std::nullopt;
   }
   if (key == "node-id") {
-    if (!is_valid_node_id(value)) return invalid("node id", value, "1-8 of a-z, 0-9");
+    if (!chat::is_valid_node_id(value)) return invalid("node id", value, "1-8 of a-z, 0-9");
     settings.node_id = std::string(value);
     return std::nullopt;
   }

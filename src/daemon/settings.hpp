@@ -9,7 +9,8 @@
 #include <string>
 #include <string_view>
 
-#include "daemon/log.hpp"
+#include "chat/server_limits.hpp"
+#include "core/log.hpp"
 
 namespace epollchat::daemon {
 
@@ -28,6 +29,9 @@ struct Settings {
   std::string redis_password_file;  // "" or an absolute path
   // Not a key: read by load_settings() from redis_password_file or the systemd credential.
   std::string redis_password;
+
+  // What the chat service is given of these.
+  [[nodiscard]] chat::ServerLimits server_limits() const;
 };
 
 // The keys, as config keys and (with "--") long options.

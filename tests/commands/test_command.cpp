@@ -1,6 +1,6 @@
 // parse_command(), check_nickname(), parse_client_target() and the room and node names:
 // the pure parts of issues 9 and 10.
-#include "core/command.hpp"
+#include "chat/command.hpp"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-namespace epollchat {
+namespace epollchat::chat {
 namespace {
 
 TEST(ParseCommand, PlainLineIsChat) {
@@ -183,4 +183,4 @@ TEST(NodeId, LowerCaseLettersAndDigits) {
 }
 
 }  // namespace
-}  // namespace epollchat
+}  // namespace epollchat::chat

@@ -5,7 +5,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/protocol.hpp"
+#include "chat/protocol.hpp"
 #include "name_list.hpp"
 
 namespace epollchat::protocol {

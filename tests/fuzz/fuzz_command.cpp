@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "core/command.hpp"
+#include "chat/command.hpp"
 
 namespace {
 

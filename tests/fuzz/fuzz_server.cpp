@@ -31,16 +31,16 @@
 #include <string_view>
 #include <vector>
 
+#include "chat/node_link.hpp"
+#include "chat/node_message.hpp"
+#include "chat/server.hpp"
 #include "core/clock.hpp"
 #include "core/event_loop.hpp"
+#include "core/log.hpp"
 #include "core/unique_fd.hpp"
-#include "daemon/cluster_message.hpp"
-#include "daemon/log.hpp"
-#include "daemon/node_link.hpp"
-#include "daemon/server.hpp"
 #include "daemon/settings.hpp"
 
-namespace epollchat::daemon {
+namespace epollchat::chat {
 namespace {
 
 [[noreturn]] void fail(const std::string& what) {
@@ -79,7 +79,7 @@ class FakeLink final : public NodeLink {
   [[nodiscard]] const std::string& node_id() const noexcept override { return node_id_; }
   [[nodiscard]] const std::string& instance() const noexcept override { return instance_; }
   [[nodiscard]] std::uint64_t dropped() const noexcept override { return dropped_; }
-  bool publish(ClusterMessage /*message*/) override {
+  bool publish(NodeMessage /*message*/) override {
     if (state_ != State::up) return false;
     if (over_limit_) ++dropped_;
     return !over_limit_;
@@ -393,12 +393,12 @@ class Harness {
 
   void remote_message() {
     if (link_ == nullptr || !link_->is_up()) return;
-    ClusterMessage message;
-    const ClusterMessageKind kinds[] = {ClusterMessageKind::join,   ClusterMessageKind::leave,
-                                        ClusterMessageKind::rename, ClusterMessageKind::chat,
-                                        ClusterMessageKind::action, ClusterMessageKind::whisper,
-                                        ClusterMessageKind::roster, ClusterMessageKind::sync,
-                                        ClusterMessageKind::bye,    ClusterMessageKind::beat};
+    NodeMessage message;
+    const NodeMessageKind kinds[] = {NodeMessageKind::join,   NodeMessageKind::leave,
+                                     NodeMessageKind::rename, NodeMessageKind::chat,
+                                     NodeMessageKind::action, NodeMessageKind::whisper,
+                                     NodeMessageKind::roster, NodeMessageKind::sync,
+                                     NodeMessageKind::bye,    NodeMessageKind::beat};
     message.kind = kinds[input_.below(std::size(kinds))];
     message.node = input_.below(2) == 0 ? "b" : "c";
     message.instance = input_.below(2) == 0 ? "00000000000000bb" : "00000000000000cc";
@@ -418,13 +418,13 @@ class Harness {
     message.target_node = "a";
     message.target_id = 1 + input_.below(kMaxClients);
     message.target_instance = "0123456789abcdef";
-    if (message.kind == ClusterMessageKind::roster) {
+    if (message.kind == NodeMessageKind::roster) {
       text = std::to_string(message.id) + "\t" + room + "\t" + name;
       message.text = text;
     }
     // What reaches the server has passed the decoder.
-    const std::string payload = encode_cluster_message(message);
-    if (const auto decoded = decode_cluster_message(payload)) server_->on_cluster_message(*decoded);
+    const std::string payload = encode_node_message(message);
+    if (const auto decoded = decode_node_message(payload)) server_->on_node_message(*decoded);
   }
 
   void reload() {
@@ -548,7 +548,7 @@ class Harness {
 };
 
 }  // namespace
-}  // namespace epollchat::daemon
+}  // namespace epollchat::chat
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   epollchat::daemon::Input input(data, size);

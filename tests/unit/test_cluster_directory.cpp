@@ -1,6 +1,6 @@
 // ClusterDirectory: remote clients per node, room counts that follow them, and the
 // departures it reports when a node restarts, goes quiet or says goodbye.
-#include "daemon/cluster_directory.hpp"
+#include "chat/cluster_directory.hpp"
 
 #include <gtest/gtest.h>
 
@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-namespace epollchat::daemon {
+namespace epollchat::chat {
 namespace {
 
 constexpr std::string_view kFirstInstance = "0123456789abcdef";
@@ -292,4 +292,4 @@ TEST(ClusterDirectory, ClearForgetsEverything) {
 }
 
 }  // namespace
-}  // namespace epollchat::daemon
+}  // namespace epollchat::chat

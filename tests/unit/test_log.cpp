@@ -1,5 +1,5 @@
 // Log: sd-daemon "<N>" prefixes on stderr, one record per write, filtered by level.
-#include "daemon/log.hpp"
+#include "core/log.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -8,7 +8,7 @@
 
 #include <string>
 
-namespace epollchat::daemon {
+namespace epollchat {
 namespace {
 
 // Redirects stderr into a pipe for its lifetime.
@@ -78,4 +78,4 @@ TEST(Log, DefaultLevelIsInfo) {
 }
 
 }  // namespace
-}  // namespace epollchat::daemon
+}  // namespace epollchat

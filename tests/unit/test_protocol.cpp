@@ -1,5 +1,5 @@
 // protocol: the exact server-to-client texts and the control-character replacement.
-#include "core/protocol.hpp"
+#include "chat/protocol.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // RedisAddress::parse: every form the `redis` setting accepts, and the ones it refuses
 // (ports out of range, bare IPv6, host names that would need DNS, empty text).
-#include "daemon/redis_address.hpp"
+#include "cluster/redis_address.hpp"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-namespace epollchat::daemon {
+namespace epollchat::cluster {
 namespace {
 
 // `text` is accepted, with `host` and `port`.
@@ -142,4 +142,4 @@ TEST(RedisAddress, RefusesHostNamesAndEmptyText) {
 }
 
 }  // namespace
-}  // namespace epollchat::daemon
+}  // namespace epollchat::cluster

@@ -1,5 +1,5 @@
 // Room: staging, broadcast order, the sender left out, and members leaving.
-#include "core/room.hpp"
+#include "chat/room.hpp"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 
 #include "unit_helpers.hpp"
 
-namespace epollchat {
+namespace epollchat::chat {
 namespace {
 
 using test::read_available;
@@ -287,4 +287,4 @@ TEST_F(RoomTest, AMemberOverItsBacklogIsClosedAndOthersAreUnaffected) {
 }
 
 }  // namespace
-}  // namespace epollchat
+}  // namespace epollchat::chat

@@ -1,0 +1,83 @@
+// NodeLink: what the chat server needs from its link to the other nodes, and what the link
+// tells it. ClusterLink implements it over Redis; the unit tests and the fuzzer use fakes,
+// so the server's side of the link can be driven without a Redis.
+//
+// Owns: nothing here (an interface). Lifetime: the Server owns its link; the handler (the
+// Server) outlives it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "chat/node_message.hpp"
+
+namespace epollchat::chat {
+
+class NodeLinkHandler {
+ public:
+  // The link is (again) up: subscribed and answering.
+  virtual void on_link_up() = 0;
+  // The link went down, or the first attempt failed.
+  virtual void on_link_down() = 0;
+  // A valid message from another node (never this one's own, nor one claiming its id).
+  virtual void on_node_message(const NodeMessage& message) = 0;
+  // Once per heartbeat (1 s) while up.
+  virtual void on_link_beat() = 0;
+  // The answer to claim_nickname(): `claimed` false if a live client elsewhere holds it.
+  virtual void on_nickname_claim(std::uint64_t request, bool claimed) = 0;
+  // Presence events were lost on the way out (the link was overloaded); now that it has
+  // room again, the other nodes need this node's whole roster to repair their view.
+  virtual void on_presence_lost() = 0;
+
+ protected:
+  ~NodeLinkHandler() = default;
+};
+
+class NodeLink {
+ public:
+  enum class State : std::uint8_t { connecting, up, down };
+
+  // The pace every link keeps: a heartbeat (and on_link_beat()) this often while up; a node
+  // not heard from for kNodeTtl is gone; a nickname claim not refreshed within kNicknameTtl
+  // expires.
+  static constexpr auto kBeatInterval = std::chrono::seconds(1);
+  static constexpr auto kNodeTtl = std::chrono::seconds(5);
+  static constexpr auto kNicknameTtl = std::chrono::seconds(60);
+
+  virtual ~NodeLink() = default;
+
+  virtual void start() = 0;
+  [[nodiscard]] virtual State state() const noexcept = 0;
+  [[nodiscard]] bool is_up() const noexcept { return state() == State::up; }
+  [[nodiscard]] virtual const std::string& node_id() const noexcept = 0;
+  // Random per process start.
+  [[nodiscard]] virtual const std::string& instance() const noexcept = 0;
+  // Messages not sent because the link was over its limit.
+  [[nodiscard]] virtual std::uint64_t dropped() const noexcept = 0;
+
+  // Publishes a message of this node (instance and node are filled in); false if it was
+  // not sent. Chat, actions and whispers are dropped (and counted) while the link is over
+  // its limit; presence (join, leave, rename) has a reserve beyond it, and if even that is
+  // used up the handler later hears on_presence_lost(); heartbeats, rosters, syncs and the
+  // goodbye are never held back. Nothing is sent while the link is not up.
+  virtual bool publish(NodeMessage message) = 0;
+
+  // Claims (or refreshes) a nickname for `owner` (a client of this node, "<node>:<id>").
+  // Returns the request number on_nickname_claim() will report, or 0 if the link is down.
+  virtual std::uint64_t claim_nickname(std::string_view folded_nickname,
+                                       std::string_view owner) = 0;
+  // Frees a nickname if `owner` still holds it (nothing happens while the link is down).
+  virtual void release_nickname(std::string_view folded_nickname, std::string_view owner) = 0;
+
+  // Says goodbye (bye message, node key deleted) and writes it out now: shutdown.
+  virtual void say_goodbye() = 0;
+
+ protected:
+  NodeLink() = default;
+  NodeLink(const NodeLink&) = delete;
+  NodeLink& operator=(const NodeLink&) = delete;
+};
+
+}  // namespace epollchat::chat

@@ -1,0 +1,50 @@
+#include "chat/node_message.hpp"
+
+#include <charconv>
+#include <system_error>
+#include <utility>
+
+#include "chat/command.hpp"
+#include "chat/protocol.hpp"
+
+namespace epollchat::chat {
+bool is_valid_remote_name(std::string_view name, std::string_view node, std::uint64_t id) {
+  if (check_nickname(name) == NicknameProblem::none) return true;
+  return name == protocol::client_name(node, id);
+}
+
+bool split_roster_entry(std::string_view line, RosterEntry& entry) {
+  const auto first_tab = line.find('\t');
+  if (first_tab == std::string_view::npos) return false;
+  const auto second_tab = line.find('\t', first_tab + 1);
+  if (second_tab == std::string_view::npos) return false;
+  const std::string_view id = line.substr(0, first_tab);
+  if (id.empty() || id.size() > 20) return false;
+  const auto [stop, error] = std::from_chars(id.data(), id.data() + id.size(), entry.id);
+  if (error != std::errc() || stop != id.data() + id.size()) return false;
+  entry.room = line.substr(first_tab + 1, second_tab - first_tab - 1);
+  entry.name = line.substr(second_tab + 1);
+  return true;
+}
+
+void for_each_roster_entry(std::string_view entries,
+                           const std::function<void(const RosterEntry&)>& each) {
+  while (!entries.empty()) {
+    const auto end = entries.find('\n');
+    const std::string_view line = entries.substr(0, end);
+    entries.remove_prefix(end == std::string_view::npos ? entries.size() : end + 1);
+    RosterEntry entry;
+    // The node is only needed to validate names, which decode already did.
+    if (split_roster_entry(line, entry)) each(entry);
+  }
+}
+void append_roster_entry(std::string& entries, const RosterEntry& entry) {
+  if (!entries.empty()) entries.push_back('\n');
+  entries.append(std::to_string(entry.id))
+      .append("\t")
+      .append(entry.room)
+      .append("\t")
+      .append(entry.name);
+}
+
+}  // namespace epollchat::chat

@@ -1,0 +1,225 @@
+#include "chat/server.hpp"
+
+#include <sys/socket.h>
+
+#include <cstring>
+#include <system_error>
+#include <vector>
+
+#include "chat/command.hpp"
+#include "chat/protocol.hpp"
+#include "core/clock.hpp"
+
+namespace epollchat::chat {
+namespace {
+
+const char* describe(CloseReason reason) noexcept {
+  switch (reason) {
+    case CloseReason::peer_closed:
+      return "closed the connection";
+    case CloseReason::peer_reset:
+      return "reset the connection";
+    case CloseReason::backlog_exceeded:
+      return "cut off: output backlog over max-backlog (not reading)";
+    case CloseReason::reader_stalled:
+      return "cut off: read nothing for 3 s with output backlog over half of max-backlog";
+    case CloseReason::flush_stalled:
+      return "cut off: read none of its last output for 10 s after it left";
+    case CloseReason::server_closed:
+      return "closed by the server";
+    case CloseReason::io_error:
+      return "I/O error";
+  }
+  return "closed";
+}
+
+// Refused connections held until their peers close (see LingeringClose): enough for a burst
+// of reconnecting clients; beyond it a refusal is closed at once.
+constexpr std::size_t kMaxLingeringRefusals = 256;
+
+// Nickname releases remembered while the link is down; one per client that had a nickname
+// and left or renamed meanwhile (about 100 bytes each).
+constexpr std::size_t kMaxReleasesWhileDown = 65536;
+
+}  // namespace
+
+Server::Server(EventLoop& loop, const Log& log, const ServerLimits& limits)
+    : loop_(loop),
+      log_(log),
+      limits_(limits.connection),
+      max_clients_(limits.max_clients),
+      refusals_(loop, kMaxLingeringRefusals),
+      flow_(loop, log, sessions_, limits.line_timeout),
+      cut_off_log_(log, LogLevel::warning),
+      accept_error_log_(log, LogLevel::err),
+      sync_timer_(loop, [this] { finish_sync(); }) {
+  auto lobby = std::make_unique<Room>(writer_, std::string(kLobby));
+  lobby_ = lobby.get();
+  rooms_.emplace(std::string(kLobby), std::move(lobby));
+}
+
+Server::~Server() {
+  loop_.cancel(*this);
+  link_.reset();
+  // Sessions first: their queues hold chunks of the pool, and the rooms list them.
+  sessions_.clear();
+}
+
+void Server::attach_link(std::unique_ptr<NodeLink> link) {
+  link_ = std::move(link);
+  node_id_ = link_ ? link_->node_id() : std::string();
+}
+
+void Server::add_listener(UniqueFd listening) {
+  listeners_.push_back(std::make_unique<Listener>(loop_, std::move(listening), *this));
+}
+
+std::vector<SocketAddress> Server::addresses() const {
+  std::vector<SocketAddress> result;
+  for (const auto& listener : listeners_) result.push_back(listener->address());
+  return result;
+}
+
+void Server::apply_limits(const ServerLimits& limits) {
+  limits_ = limits.connection;
+  max_clients_ = limits.max_clients;
+  flow_.set_line_timeout(limits.line_timeout);
+}
+
+void Server::on_accepted(UniqueFd fd) {
+  if (shutting_down_) return;
+  if (sessions_.size() >= max_clients_) {
+    refuse_full(std::move(fd));
+    return;
+  }
+  full_ = false;
+  set_tcp_nodelay(fd.get());
+  const std::uint64_t id = next_id_++;
+  std::unique_ptr<Session> session;
+  try {
+    session =
+        std::make_unique<Session>(*this, id, protocol::client_name(node_id_, id), std::move(fd));
+  } catch (const std::system_error& failure) {
+    log_.warning("client #" + std::to_string(id) + " dropped: " + failure.what());
+    return;
+  }
+  Session& joined = *session;
+  sessions_.emplace(id, std::move(session));
+
+  // At debug only: a flood of connections must not flood the journal.
+  if (log_.is_enabled(LogLevel::debug)) {
+    std::string from;
+    try {
+      from = " from " + SocketAddress::peer_of(joined.connection().fd()).to_string();
+    } catch (const std::system_error&) {
+      // Already reset by the peer; the read will find out.
+    }
+    log_.debug("client #" + std::to_string(id) + " connected" + from);
+  }
+  // Written straight to the fresh, empty socket rather than into the room's chunk: there it
+  // would sit between consecutive join notices and split every member's otherwise merged
+  // queue range into one segment per join.
+  const std::string welcome = protocol::welcome_line(joined.name());
+  const std::size_t written = joined.connection().write_directly(welcome);
+  if (written < welcome.size()) {
+    lobby_->send_to(joined.connection(), std::string_view(welcome).substr(written));
+  }
+  ++present_;
+  enter(joined, *lobby_);
+  if (link_ && told_link_lost_) joined.reply(protocol::link_lost_line());
+  note_status_change();
+}
+
+void Server::refuse_full(UniqueFd fd) {
+  if (!full_) {
+    full_ = true;
+    log_.warning("server full (" + std::to_string(max_clients_) +
+                 " clients): refusing new connections");
+  }
+  // A fresh socket's send buffer is empty, so the notice goes out whole without waiting.
+  const std::string notice = protocol::server_full_line(max_clients_);
+  (void)send(fd.get(), notice.data(), notice.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  refusals_.close(std::move(fd));
+}
+
+void Server::on_refused(int connection) {
+  const std::string notice = protocol::server_busy_line();
+  (void)send(connection, notice.data(), notice.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+void Server::on_accept_error(int error) {
+  accept_error_log_.write(std::string("accept: ") + std::strerror(error) +
+                          "; refusing connections until it clears");
+}
+
+void Server::leave(Session& session, std::string_view reason) {
+  if (session.room() == nullptr) return;
+  leave_room(session, reason);
+  --present_;
+  release_nickname(session);
+  note_status_change();
+}
+
+void Server::release_nickname(const Session& session) {
+  if (!session.has_nickname()) return;
+  std::string key = lower_case_ascii(session.name());
+  const auto found = nicknames_.find(key);
+  if (found != nicknames_.end() && found->second == &session) nicknames_.erase(found);
+  if (!link_) return;
+  if (link_->is_up()) {
+    link_->release_nickname(key, owner_of(session.id()));
+  } else if (releases_while_down_.size() < kMaxReleasesWhileDown) {
+    // Redis still holds the claim: it is released as soon as the link is back, rather than
+    // when it expires a minute later.
+    releases_while_down_.emplace_back(std::move(key), owner_of(session.id()));
+  }
+}
+
+void Server::quit(Session& session, std::string_view reason) {
+  leave(session, reason);
+  session.connection().close_after_flush();
+  flow_.closing(session);
+}
+
+void Server::peer_finished(Session& session) {
+  leave(session);
+  flow_.closing(session);
+}
+
+void Server::retire(Session& session, CloseReason reason) {
+  flow_.retire(session);
+  std::string message = "client #" + std::to_string(session.id()) + " " + describe(reason);
+  if (const int error = session.connection().error(); error != 0) {
+    message += std::string(": ") + std::strerror(error);
+  }
+  if (reason == CloseReason::backlog_exceeded || reason == CloseReason::reader_stalled ||
+      reason == CloseReason::flush_stalled || reason == CloseReason::io_error) {
+    cut_off_log_.write(message);
+  } else {
+    log_.debug(message);
+  }
+  retired_.push_back(session.id());
+  loop_.defer(*this);
+}
+
+void Server::run_deferred() {
+  // Indexed: a leave notice can cut off another slow reader, which retires it in turn.
+  for (std::size_t i = 0; i < retired_.size(); ++i) {
+    const auto found = sessions_.find(retired_[i]);
+    if (found == sessions_.end()) continue;
+    leave(*found->second);
+    sessions_.erase(found);
+  }
+  retired_.clear();
+}
+
+void Server::begin_shutdown() {
+  shutting_down_ = true;
+  for (auto& listener : listeners_) listener->stop();
+  // The other nodes drop all of this node's clients at once, with their leave notices.
+  if (link_) link_->say_goodbye();
+  broadcast_everywhere(protocol::shutting_down_line());
+  for (auto& [id, session] : sessions_) session->connection().close_after_flush();
+}
+
+}  // namespace epollchat::chat

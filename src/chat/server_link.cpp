@@ -1,0 +1,354 @@
+// Server, continued: the link to other nodes — what this node publishes, and
+// what it does with what the others publish.
+#include <chrono>
+#include <map>
+#include <utility>
+
+#include "chat/command.hpp"
+#include "chat/protocol.hpp"
+#include "chat/server.hpp"
+#include "core/clock.hpp"
+
+namespace epollchat::chat {
+namespace {
+
+// One sender's chat lines go out in one message up to about this size.
+constexpr std::size_t kMaxChatBatchBytes = 64 * 1024;
+
+// How many heartbeats apart nickname claims are refreshed: a third of their TTL.
+constexpr auto kNicknameRefreshBeats =
+    static_cast<std::size_t>(NodeLink::kNicknameTtl / NodeLink::kBeatInterval / 3);
+
+// How long after the link comes up the others' rosters are awaited (see on_link_up). They
+// answer at once; this covers a busy node and Redis, and delays nothing but two notices.
+constexpr auto kSyncPeriod = std::chrono::milliseconds(500);
+
+}  // namespace
+
+void Server::start_link() {
+  if (link_) link_->start();
+}
+
+std::string Server::link_status() const {
+  if (!link_) return {};
+  std::string status;
+  switch (link_->state()) {
+    case NodeLink::State::connecting:
+      status = "; link connecting";
+      break;
+    case NodeLink::State::up:
+      status = "; link up (" + std::to_string(directory_.node_count() + 1) + " nodes)";
+      break;
+    case NodeLink::State::down:
+      status = "; link down, retrying";
+      break;
+  }
+  if (link_->dropped() != 0) status += ", " + std::to_string(link_->dropped()) + " dropped";
+  return status;
+}
+
+bool Server::publish(const NodeMessage& message) {
+  if (!link_ || !link_->is_up()) return false;
+  // Chat collected earlier goes first, so the others see this node's order.
+  flush_published_chat();
+  return link_->publish(message);
+}
+
+NodeMessage Server::message_about(NodeMessageKind kind, const Session& session, const Room& room) {
+  NodeMessage message = node_message(kind);
+  message.id = session.id();
+  message.room = room.name();
+  message.name = session.name();
+  return message;
+}
+
+void Server::publish_chat(const Session& session, std::string_view text) {
+  if (!link_ || !link_->is_up()) return;
+  OutgoingChat& batch = outgoing_chat_;
+  if (batch.sender != session.id() || batch.text.size() > kMaxChatBatchBytes) {
+    flush_published_chat();
+    batch.sender = session.id();
+    batch.room = session.room()->name();
+    batch.name = session.name();
+  } else {
+    // LF separates the lines of a batch: a chat line cannot contain one.
+    batch.text.push_back('\n');
+  }
+  batch.text.append(text);
+}
+
+void Server::publish_action(const Session& session, std::string_view action) {
+  NodeMessage acted = message_about(NodeMessageKind::action, session, *session.room());
+  acted.text = action;
+  publish(acted);
+}
+
+void Server::flush_published_chat() {
+  OutgoingChat& batch = outgoing_chat_;
+  if (batch.sender == 0) return;
+  NodeMessage chat = node_message(NodeMessageKind::chat);
+  chat.id = batch.sender;
+  chat.room = batch.room;
+  chat.name = batch.name;
+  chat.text = batch.text;
+  batch.sender = 0;
+  if (link_ && link_->is_up()) link_->publish(chat);
+  batch.text.clear();
+}
+
+void Server::publish_roster(std::string_view for_instance) {
+  std::string entries;
+  for (const auto& [id, session] : sessions_) {
+    if (const Room* room = session->room()) {
+      append_roster_entry(entries, RosterEntry{id, room->name(), session->name()});
+    }
+  }
+  NodeMessage roster = node_message(NodeMessageKind::roster);
+  roster.target_instance = for_instance;
+  roster.text = entries;
+  publish(roster);
+}
+
+void Server::broadcast_everywhere(std::string_view line) {
+  for (auto& [name, room] : rooms_) room->broadcast(line, nullptr);
+}
+
+void Server::on_link_up() {
+  // Until the other nodes' rosters are in, this node does not know who else is in a room:
+  // for a moment nobody is told they are alone, and "Link restored." waits until then.
+  syncing_ = true;
+  sync_timer_.arm(std::chrono::duration_cast<std::chrono::microseconds>(kSyncPeriod));
+  // The others learn this node's clients (with notices for what they missed), and this
+  // node theirs (without: its clients were told the link was down).
+  publish_roster(link_->instance());
+  publish(node_message(NodeMessageKind::sync));
+  // Names let go of during the outage are freed first, then this node's names taken again.
+  for (const auto& [key, owner] : std::exchange(releases_while_down_, {})) {
+    link_->release_nickname(key, owner);
+  }
+  reclaim_nicknames();
+  note_status_change();
+}
+
+void Server::on_presence_lost() {
+  // A roster addressed to nobody in particular: every other node compares it with what it
+  // knows and announces the differences, so ghosts leave and missed arrivals appear.
+  publish_roster(link_->instance());
+}
+
+void Server::finish_sync() {
+  syncing_ = false;
+  if (told_link_lost_ && link_ && link_->is_up()) {
+    told_link_lost_ = false;
+    broadcast_everywhere(protocol::link_restored_line());
+  }
+}
+
+bool Server::is_alone(const Room& room) const {
+  return room.size() <= 1 && population(room) <= 1 && !(link_ && link_->is_up() && syncing_);
+}
+
+void Server::on_link_down() {
+  syncing_ = false;
+  sync_timer_.disarm();
+  outgoing_chat_.sender = 0;
+  outgoing_chat_.text.clear();
+  for (const auto& [node, state] : directory_.nodes()) {
+    if (forgotten_quietly_.size() < ClusterDirectory::kMaxNodes) forgotten_quietly_.emplace(node);
+  }
+  directory_.clear();
+  // Claims in flight get no answer now: their sessions take the name on this node's word.
+  const auto pending = std::exchange(pending_claims_, {});
+  for (const auto& [request, claim] : pending) resolve_claim(claim, true);
+  if (!told_link_lost_ && !shutting_down_) {
+    told_link_lost_ = true;
+    broadcast_everywhere(protocol::link_lost_line());
+  }
+  note_status_change();
+}
+
+void Server::on_link_beat() {
+  const std::int64_t oldest =
+      coarse_now_ns() -
+      std::chrono::duration_cast<std::chrono::nanoseconds>(NodeLink::kNodeTtl).count();
+  announce_departures(directory_.expire(oldest));
+  if (++beats_ % kNicknameRefreshBeats == 0) reclaim_nicknames();
+}
+
+void Server::reclaim_nicknames() {
+  // Refreshes this node's claims and, after an outage, takes them again. A name another
+  // node's client took meanwhile stays with that one: the client here gets its
+  // "Client #..." name back (on_nickname_claim).
+  for (const auto& [key, session] : nicknames_) {
+    const std::uint64_t request = link_->claim_nickname(key, owner_of(session->id()));
+    if (request != 0) {
+      pending_claims_.emplace(request, PendingClaim{session->id(), session->name(), true});
+    }
+  }
+}
+
+void Server::remote_joined(std::string_view room_name, std::string_view name) {
+  if (Room* room = find_room(room_name)) {
+    room->broadcast(protocol::joined_line(name, population(*room)), nullptr);
+  }
+}
+
+void Server::remote_left(std::string_view room_name, std::string_view name, std::string_view reason,
+                         std::size_t still_leaving) {
+  if (Room* room = find_room(room_name)) {
+    const std::size_t online = population(*room) + still_leaving;
+    room->broadcast(protocol::left_line(name, online, reason), nullptr);
+  }
+}
+
+void Server::announce_departures(const std::vector<ClusterDirectory::Departure>& departed) {
+  if (departed.empty()) return;
+  // They are gone from the directory already; each notice counts those not yet announced,
+  // so the counts fall one by one as if they had left one after another.
+  std::map<std::string_view, std::size_t> still_leaving;
+  for (const auto& gone : departed) ++still_leaving[gone.client.room];
+  for (const auto& gone : departed) {
+    const std::size_t after_this = --still_leaving[gone.client.room];
+    remote_left(gone.client.room, gone.client.name, {}, after_this);
+  }
+  note_status_change();
+}
+
+void Server::apply_roster(const NodeMessage& message) {
+  // Differences are news, except in the rosters that answer this node's own sync and those
+  // of nodes it forgot without a word when its link went down: its clients were told the
+  // link was down and back, not that those people left.
+  const auto known = directory_.nodes().find(message.node);
+  const bool same_instance =
+      known != directory_.nodes().end() && known->second.instance == message.instance;
+  bool forgotten_quietly = false;
+  if (const auto forgotten = forgotten_quietly_.find(message.node);
+      known == directory_.nodes().end() && forgotten != forgotten_quietly_.end()) {
+    forgotten_quietly_.erase(forgotten);
+    forgotten_quietly = true;
+  }
+  // While syncing, a node not known yet is part of the state this node's clients are
+  // about to be told is restored, not news.
+  const bool unknown_while_syncing = syncing_ && known == directory_.nodes().end();
+  const bool announce =
+      message.target_instance != link_->instance() && !forgotten_quietly && !unknown_while_syncing;
+  std::vector<ClusterDirectory::Departure> departed = directory_.remove_node(message.node);
+  std::map<std::uint64_t, RemoteClient> before;
+  if (same_instance) {
+    for (auto& gone : departed) before.emplace(gone.id, std::move(gone.client));
+  } else if (announce) {
+    // The node restarted: its former clients are gone.
+    announce_departures(departed);
+  }
+  directory_.heard_from(message.node, message.instance, coarse_now_ns());
+  std::vector<std::pair<std::string, std::string>> arrivals;
+  std::vector<std::pair<std::string, std::string>> moves_out;
+  for_each_roster_entry(message.text, [&](const RosterEntry& entry) {
+    directory_.set(message.node, entry.id, entry.room, entry.name);
+    const auto old = before.find(entry.id);
+    if (old != before.end()) {
+      const bool moved = old->second.room != entry.room;
+      if (moved) moves_out.emplace_back(std::move(old->second.room), std::move(old->second.name));
+      before.erase(old);
+      if (!moved) return;
+    }
+    arrivals.emplace_back(std::string(entry.room), std::string(entry.name));
+  });
+  note_status_change();
+  if (!announce) return;
+  for (const auto& [id, client] : before) remote_left(client.room, client.name, {});
+  for (const auto& [room, name] : moves_out) remote_left(room, name, {});
+  for (const auto& [room, name] : arrivals) remote_joined(room, name);
+}
+
+void Server::deliver_remote_chat(const NodeMessage& message) {
+  // A sender not yet known (its join was missed) is evidently in the room.
+  const RemoteClient* sender = directory_.set(message.node, message.id, message.room, message.name);
+  Room* room = find_room(message.room);
+  if (room == nullptr || room->size() == 0) return;
+  // Tells this sender's batch from others'; the message itself will do if the directory
+  // was full.
+  const void* origin = sender != nullptr ? static_cast<const void*>(sender) : &message;
+  std::string_view lines = message.text;
+  while (!lines.empty()) {
+    const auto end = lines.find('\n');
+    const std::string_view line = lines.substr(0, end);
+    lines.remove_prefix(end == std::string_view::npos ? lines.size() : end + 1);
+    if (line.empty()) continue;
+    // The sender's node may allow longer lines than this one: nobody here is sent more
+    // than a local client could send.
+    room->stage_remote_chat_line(origin, message.name,
+                                 protocol::cut_to_length(line, limits_.max_line));
+    ++relayed_;
+  }
+  room->flush_staged();
+  note_status_change();
+}
+
+void Server::on_node_message(const NodeMessage& message) {
+  if (shutting_down_) return;
+  switch (message.kind) {
+    case NodeMessageKind::bye:
+      announce_departures(directory_.remove_node(message.node));
+      return;
+    case NodeMessageKind::roster:
+      apply_roster(message);
+      return;
+    default:
+      break;
+  }
+  announce_departures(directory_.heard_from(message.node, message.instance, coarse_now_ns()));
+  switch (message.kind) {
+    case NodeMessageKind::join: {
+      const RemoteClient* known = directory_.find(message.node, message.id);
+      if (known != nullptr && known->room == message.room) return;
+      directory_.set(message.node, message.id, message.room, message.name);
+      remote_joined(message.room, message.name);
+      note_status_change();
+      return;
+    }
+    case NodeMessageKind::leave:
+      if (const auto removed = directory_.remove(message.node, message.id)) {
+        remote_left(removed->room, message.name,
+                    protocol::cut_to_length(message.text, limits_.max_line));
+        note_status_change();
+      }
+      return;
+    case NodeMessageKind::rename:
+      directory_.set(message.node, message.id, message.room, message.name);
+      if (Room* room = find_room(message.room)) {
+        room->broadcast(protocol::renamed_line(message.old_name, message.name), nullptr);
+      }
+      return;
+    case NodeMessageKind::chat:
+      deliver_remote_chat(message);
+      return;
+    case NodeMessageKind::action:
+      directory_.set(message.node, message.id, message.room, message.name);
+      if (Room* room = find_room(message.room)) {
+        room->broadcast(protocol::action_line(
+                            message.name, protocol::cut_to_length(message.text, limits_.max_line)),
+                        nullptr);
+        count_relayed();
+      }
+      return;
+    case NodeMessageKind::whisper:
+      if (message.target_node != node_id_) return;
+      if (Session* recipient = find_session(message.target_id);
+          recipient != nullptr && recipient->room() != nullptr) {
+        recipient->reply(protocol::whisper_line(
+            message.name, protocol::cut_to_length(message.text, limits_.max_line)));
+        count_relayed();
+      }
+      return;
+    case NodeMessageKind::sync:
+      publish_roster(message.instance);
+      return;
+    case NodeMessageKind::beat:
+    case NodeMessageKind::roster:
+    case NodeMessageKind::bye:
+      return;
+  }
+}
+
+}  // namespace epollchat::chat

@@ -1,0 +1,141 @@
+// ClusterLink: this node's link to the others, through Redis pub/sub.
+//
+// Owns: two Redis connections (one publishes and runs commands, one only subscribes, as
+// Redis requires), the link state, the heartbeat and reconnect timers, and the record of
+// commands sent but not yet answered.
+// Never: knows sessions or rooms; blocks; lets Redis grow this process's memory without
+// bound: at most kMaxUnansweredBytes of commands may wait for Redis, later chat messages are
+// dropped and counted; presence has kPresenceReserveBytes more, and a loss beyond that is
+// repaired by a roster (on_presence_lost). Delivery of chat is at-most-once: what is
+// published while the link is down is lost, never replayed. Accepts nothing from Redis
+// that claims this node's id, and no reply over kMaxReplyBytes (RedisConnection).
+// Lifetime: owned by the Server; the handler (the Server) outlives it.
+//
+// Liveness: every second the node refreshes its key `epollchat:node:<id>` (TTL 5 s) and
+// publishes a heartbeat, which it also receives back. A command unanswered, or its own
+// heartbeat not echoed, for kReplyTimeout means Redis is stuck or gone: the link is dropped
+// and retried with exponential backoff (250 ms doubling to 4 s, each wait drawn from its
+// upper half at random, so restarted nodes do not reconnect in lockstep).
+// The node key also makes the id exclusive: it is taken only if absent or already this
+// process's, so a second process started with a node id in use stays off the link (and
+// says why) until the first is gone: it said goodbye, or its key expired 5 s after it died.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <initializer_list>
+#include <random>
+#include <string>
+#include <string_view>
+
+#include "chat/node_link.hpp"
+#include "chat/node_message.hpp"
+#include "cluster/redis_address.hpp"
+#include "cluster/redis_connection.hpp"
+#include "core/event_loop.hpp"
+#include "core/log.hpp"
+#include "core/repeated_log.hpp"
+#include "core/timer.hpp"
+
+namespace epollchat::cluster {
+
+using chat::NodeLinkHandler;
+using chat::NodeMessage;
+using chat::NodeMessageKind;
+
+// A node id for a node not given one: 4 random hex digits.
+[[nodiscard]] std::string random_node_id();
+
+// Who the node logs in to Redis as. No password: no AUTH at all. No user: Redis's default
+// user (AUTH password, as with requirepass).
+struct RedisLogin {
+  std::string user;
+  std::string password;
+};
+
+class ClusterLink final : public chat::NodeLink, RedisConnectionHandler {
+ public:
+  static constexpr std::string_view kChannel = "epollchat:events";
+  static constexpr auto kReplyTimeout = std::chrono::seconds(5);
+  static constexpr std::size_t kMaxUnansweredBytes = 4 * 1024 * 1024;
+  // What presence events may use beyond kMaxUnansweredBytes.
+  static constexpr std::size_t kPresenceReserveBytes = 1024 * 1024;
+
+  ClusterLink(EventLoop& loop, const Log& log, RedisAddress address, RedisLogin login,
+              std::string node_id, NodeLinkHandler& handler);
+  ~ClusterLink() override;
+
+  void start() override;
+
+  [[nodiscard]] State state() const noexcept override { return state_; }
+  [[nodiscard]] const std::string& node_id() const noexcept override { return node_id_; }
+  [[nodiscard]] const std::string& instance() const noexcept override { return instance_; }
+  [[nodiscard]] std::uint64_t dropped() const noexcept override { return dropped_; }
+
+  bool publish(NodeMessage message) override;
+  // Claims are held for kNicknameTtl and refreshed by the server.
+  std::uint64_t claim_nickname(std::string_view folded_nickname, std::string_view owner) override;
+  void release_nickname(std::string_view folded_nickname, std::string_view owner) override;
+  void say_goodbye() override;
+
+ private:
+  enum class Expect : std::uint8_t { ignore, auth, node_claim, nickname_claim };
+  struct Unanswered {
+    std::size_t bytes;
+    std::int64_t sent_ns;
+    Expect expect;
+    std::uint64_t request;
+  };
+
+  void connect();
+  void fail(std::string_view why);
+  void beat();
+  // AUTH on both connections, if there is a password.
+  void log_in();
+  // Takes or refreshes epollchat:node:<id>; the answer goes to on_node_claim().
+  void claim_node_id();
+  // Subscribes after the first successful claim; drops the link if another process holds
+  // the id.
+  void on_node_claim(const redisReply& reply);
+  // Redis said no to a command the link cannot work without: drops the link, quoting it.
+  void on_refusal(std::string_view what, const redisReply& reply);
+  bool send(RedisConnection& connection, std::initializer_list<std::string_view> arguments,
+            Expect expect = Expect::ignore, std::uint64_t request = 0);
+  void on_subscriber_message(const redisReply& reply);
+  // After a reply: once presence was lost and the link has room again, ask for a roster.
+  void check_presence_repair();
+
+  void on_redis_connected(RedisConnection& connection) override;
+  void on_redis_disconnected(RedisConnection& connection, std::string_view why) override;
+  void on_redis_reply(RedisConnection& connection, const redisReply& reply) override;
+
+  const Log& log_;
+  RedisAddress address_;
+  RedisLogin login_;
+  std::string node_id_;
+  std::string instance_;
+  std::string node_key_;
+  NodeLinkHandler& handler_;
+  RedisConnection publisher_;
+  RedisConnection subscriber_;
+  Timer beat_timer_;
+  Timer retry_timer_;
+  std::mt19937_64 random_;
+  State state_ = State::connecting;
+  bool announced_down_ = false;
+  // AUTH was sent on the subscriber connection and its reply is the next one there.
+  bool subscriber_authenticating_ = false;
+  std::chrono::milliseconds backoff_;
+  std::deque<Unanswered> unanswered_;
+  std::size_t unanswered_bytes_ = 0;
+  std::int64_t own_beat_seen_ns_ = 0;
+  std::uint64_t next_request_ = 1;
+  std::uint64_t dropped_ = 0;
+  bool warned_dropping_ = false;
+  bool presence_lost_ = false;
+  RepeatedLog refused_log_;
+};
+
+}  // namespace epollchat::cluster
