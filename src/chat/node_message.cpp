@@ -4,7 +4,7 @@
 #include <system_error>
 #include <utility>
 
-#include "chat/command.hpp"
+#include "chat/names.hpp"
 #include "chat/protocol.hpp"
 
 namespace epollchat::chat {

@@ -6,7 +6,7 @@
 #include <system_error>
 #include <vector>
 
-#include "chat/command.hpp"
+#include "chat/names.hpp"
 #include "chat/protocol.hpp"
 #include "core/clock.hpp"
 
@@ -37,10 +37,6 @@ const char* describe(CloseReason reason) noexcept {
 // of reconnecting clients; beyond it a refusal is closed at once.
 constexpr std::size_t kMaxLingeringRefusals = 256;
 
-// Nickname releases remembered while the link is down; one per client that had a nickname
-// and left or renamed meanwhile (about 100 bytes each).
-constexpr std::size_t kMaxReleasesWhileDown = 65536;
-
 }  // namespace
 
 Server::Server(EventLoop& loop, const Log& log, const ServerLimits& limits)
@@ -51,23 +47,23 @@ Server::Server(EventLoop& loop, const Log& log, const ServerLimits& limits)
       refusals_(loop, kMaxLingeringRefusals),
       flow_(loop, log, sessions_, limits.line_timeout),
       cut_off_log_(log, LogLevel::warning),
-      accept_error_log_(log, LogLevel::err),
-      sync_timer_(loop, [this] { finish_sync(); }) {
-  auto lobby = std::make_unique<Room>(writer_, std::string(kLobby));
-  lobby_ = lobby.get();
-  rooms_.emplace(std::string(kLobby), std::move(lobby));
-}
+      accept_error_log_(log, LogLevel::err) {}
 
 Server::~Server() {
   loop_.cancel(*this);
-  link_.reset();
-  // Sessions first: their queues hold chunks of the pool, and the rooms list them.
+  // The link goes first, so that nothing arrives for sessions being destroyed.
+  other_nodes_ = std::make_unique<LoneNode>();
+  // Sessions before the rooms: their queues hold chunks of the pool, and the rooms list them.
   sessions_.clear();
 }
 
-void Server::attach_link(std::unique_ptr<NodeLink> link) {
-  link_ = std::move(link);
-  node_id_ = link_ ? link_->node_id() : std::string();
+void Server::link_to_other_nodes(const NodeLinkFactory& make_link) {
+  other_nodes_ = std::make_unique<LinkedNodes>(*this, make_link);
+}
+
+Session* Server::find_session(std::uint64_t id) {
+  const auto found = sessions_.find(id);
+  return found == sessions_.end() ? nullptr : found->second.get();
 }
 
 void Server::add_listener(UniqueFd listening) {
@@ -97,8 +93,8 @@ void Server::on_accepted(UniqueFd fd) {
   const std::uint64_t id = next_id_++;
   std::unique_ptr<Session> session;
   try {
-    session =
-        std::make_unique<Session>(*this, id, protocol::client_name(node_id_, id), std::move(fd));
+    session = std::make_unique<Session>(
+        *this, id, protocol::client_name(other_nodes_->node_id(), id), std::move(fd));
   } catch (const std::system_error& failure) {
     log_.warning("client #" + std::to_string(id) + " dropped: " + failure.what());
     return;
@@ -122,11 +118,11 @@ void Server::on_accepted(UniqueFd fd) {
   const std::string welcome = protocol::welcome_line(joined.name());
   const std::size_t written = joined.connection().write_directly(welcome);
   if (written < welcome.size()) {
-    lobby_->send_to(joined.connection(), std::string_view(welcome).substr(written));
+    rooms_.lobby().send_to(joined.connection(), std::string_view(welcome).substr(written));
   }
   ++present_;
-  enter(joined, *lobby_);
-  if (link_ && told_link_lost_) joined.reply(protocol::link_lost_line());
+  enter(joined, rooms_.lobby());
+  other_nodes_->greet(joined);
   note_status_change();
 }
 
@@ -158,21 +154,6 @@ void Server::leave(Session& session, std::string_view reason) {
   --present_;
   release_nickname(session);
   note_status_change();
-}
-
-void Server::release_nickname(const Session& session) {
-  if (!session.has_nickname()) return;
-  std::string key = lower_case_ascii(session.name());
-  const auto found = nicknames_.find(key);
-  if (found != nicknames_.end() && found->second == &session) nicknames_.erase(found);
-  if (!link_) return;
-  if (link_->is_up()) {
-    link_->release_nickname(key, owner_of(session.id()));
-  } else if (releases_while_down_.size() < kMaxReleasesWhileDown) {
-    // Redis still holds the claim: it is released as soon as the link is back, rather than
-    // when it expires a minute later.
-    releases_while_down_.emplace_back(std::move(key), owner_of(session.id()));
-  }
 }
 
 void Server::quit(Session& session, std::string_view reason) {
@@ -217,8 +198,8 @@ void Server::begin_shutdown() {
   shutting_down_ = true;
   for (auto& listener : listeners_) listener->stop();
   // The other nodes drop all of this node's clients at once, with their leave notices.
-  if (link_) link_->say_goodbye();
-  broadcast_everywhere(protocol::shutting_down_line());
+  other_nodes_->say_goodbye();
+  rooms_.broadcast_everywhere(protocol::shutting_down_line());
   for (auto& [id, session] : sessions_) session->connection().close_after_flush();
 }
 

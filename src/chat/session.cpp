@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "chat/command.hpp"
+#include "chat/names.hpp"
 #include "chat/protocol.hpp"
 #include "chat/server.hpp"
 #include "core/clock.hpp"
@@ -51,13 +52,13 @@ bool Session::is_heard() {
   const bool audience = has_audience();
   // With the link up the line goes to the other nodes whatever this node believes about who
   // listens there: its view of them is never complete (a client that just joined elsewhere).
-  return audience || (room_ != nullptr && server_.has_link_up());
+  return audience || (room_ != nullptr && server_.other_nodes().are_reachable());
 }
 
 void Session::say(std::string_view text) {
   if (!is_heard()) return;
   if (room_->size() > 1) count_sent(room_->stage_chat_line(connection_, name_, text));
-  server_.publish_chat(*this, text);
+  server_.other_nodes().said(*this, text);
   server_.count_relayed();
 }
 
@@ -68,7 +69,7 @@ void Session::count_sent(std::size_t bytes) noexcept {
 
 void Session::reply(std::string_view line) {
   // Through the session's room, so the reply keeps its place among the chat it receives.
-  (room_ != nullptr ? *room_ : server_.lobby()).send_to(connection_, line);
+  (room_ != nullptr ? *room_ : server_.rooms().lobby()).send_to(connection_, line);
 }
 
 void Session::run_command(std::string_view line) {
@@ -151,7 +152,7 @@ void Session::act(std::string_view action) {
   const std::string line = protocol::action_line(name_, action);
   room_->broadcast(line, &connection_);
   count_sent(line.size());
-  server_.publish_action(*this, action);
+  server_.other_nodes().acted(*this, action);
   server_.count_relayed();
 }
 
@@ -178,7 +179,7 @@ void Session::on_line_too_long(Connection& /*connection*/) {
 
 void Session::on_input_batch_end(Connection& /*connection*/) {
   if (room_ != nullptr) room_->flush_staged();
-  server_.flush_published_chat();
+  server_.other_nodes().end_of_batch();
   if (batch_sent_ != 0) {
     sent_.add(std::exchange(batch_sent_, 0), coarse_now_ns());
   }

@@ -5,7 +5,7 @@
 #include <system_error>
 #include <utility>
 
-#include "chat/command.hpp"
+#include "chat/names.hpp"
 
 namespace epollchat::cluster {
 namespace {

@@ -52,10 +52,12 @@ Service::Service(CommandLine command_line, std::string default_config_path, Sett
   server_.on_status_change([this] { schedule_status_report(); });
   if (!settings_.redis.empty()) {
     // The address was checked when the settings were read.
-    server_.attach_link(std::make_unique<cluster::ClusterLink>(
-        loop_, log_, *cluster::RedisAddress::parse(settings_.redis),
-        cluster::RedisLogin{settings_.redis_user, settings_.redis_password},
-        settings_.node_id.empty() ? cluster::random_node_id() : settings_.node_id, server_));
+    server_.link_to_other_nodes([&](chat::NodeLinkHandler& handler) {
+      return std::make_unique<cluster::ClusterLink>(
+          loop_, log_, *cluster::RedisAddress::parse(settings_.redis),
+          cluster::RedisLogin{settings_.redis_user, settings_.redis_password},
+          settings_.node_id.empty() ? cluster::random_node_id() : settings_.node_id, handler);
+    });
   }
 }
 

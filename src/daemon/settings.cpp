@@ -4,7 +4,7 @@
 #include <charconv>
 #include <limits>
 
-#include "chat/command.hpp"
+#include "chat/names.hpp"
 #include "cluster/redis_address.hpp"
 #include "core/socket.hpp"
 

@@ -1,6 +1,7 @@
 // parse_command(), check_nickname(), parse_client_target() and the room and node names:
 // the pure parts of issues 9 and 10.
 #include "chat/command.hpp"
+#include "chat/names.hpp"
 
 #include <gtest/gtest.h>
 

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "chat/command.hpp"
+#include "chat/names.hpp"
 
 namespace {
 
@@ -30,35 +31,35 @@ bool has_edge_blank(std::string_view text) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view line(reinterpret_cast<const char*>(data), size);
-  const epollchat::Command command = epollchat::parse_command(line);
+  const epollchat::chat::Command command = epollchat::chat::parse_command(line);
   require(is_inside(command.argument, line) && is_inside(command.text, line));
   if (line.empty() || line.front() != '/') {
-    require(command.kind == epollchat::CommandKind::chat && command.text == line);
+    require(command.kind == epollchat::chat::CommandKind::chat && command.text == line);
   } else if (line.size() >= 2 && line[1] == '/') {
-    require(command.kind == epollchat::CommandKind::chat && command.text == line.substr(1));
+    require(command.kind == epollchat::chat::CommandKind::chat && command.text == line.substr(1));
   } else {
-    require(command.kind != epollchat::CommandKind::chat);
-    if (command.kind != epollchat::CommandKind::unknown) {
+    require(command.kind != epollchat::chat::CommandKind::chat);
+    if (command.kind != epollchat::chat::CommandKind::unknown) {
       require(!has_edge_blank(command.argument) && !has_edge_blank(command.text));
     }
   }
 
-  if (epollchat::check_nickname(line) == epollchat::NicknameProblem::none) {
-    require(!line.empty() && line.size() <= epollchat::kMaxNicknameLength);
+  if (epollchat::chat::check_nickname(line) == epollchat::chat::NicknameProblem::none) {
+    require(!line.empty() && line.size() <= epollchat::chat::kMaxNicknameLength);
     for (const char c : line) {
       require((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
               c == '_' || c == '-');
     }
-    require(!epollchat::equals_ignoring_case(line.substr(0, 6), "client"));
+    require(!epollchat::chat::equals_ignoring_case(line.substr(0, 6), "client"));
   }
-  if (const auto target = epollchat::parse_client_target(line)) {
+  if (const auto target = epollchat::chat::parse_client_target(line)) {
     require(line.size() >= 2 && line.front() == '#');
-    require(target->node.empty() || epollchat::is_valid_node_id(target->node));
+    require(target->node.empty() || epollchat::chat::is_valid_node_id(target->node));
   }
-  if (epollchat::is_valid_room_name(line)) {
-    require(!line.empty() && line.size() <= epollchat::kMaxRoomNameLength);
-    require(epollchat::check_nickname(line) != epollchat::NicknameProblem::malformed ||
-            line.size() > epollchat::kMaxNicknameLength);
+  if (epollchat::chat::is_valid_room_name(line)) {
+    require(!line.empty() && line.size() <= epollchat::chat::kMaxRoomNameLength);
+    require(epollchat::chat::check_nickname(line) != epollchat::chat::NicknameProblem::malformed ||
+            line.size() > epollchat::chat::kMaxNicknameLength);
   }
   return 0;
 }

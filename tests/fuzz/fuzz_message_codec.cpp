@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "chat/command.hpp"
+#include "chat/names.hpp"
 #include "chat/node_message.hpp"
 #include "cluster/message_codec.hpp"
 
@@ -29,7 +29,7 @@ bool is_inside(std::string_view part, std::string_view whole) {
 }
 
 bool is_lower_case_room(std::string_view room) {
-  if (!epollchat::is_valid_room_name(room)) return false;
+  if (!epollchat::chat::is_valid_room_name(room)) return false;
   for (const char c : room) {
     if (c >= 'A' && c <= 'Z') return false;
   }
@@ -58,7 +58,7 @@ void check_fields(const NodeMessage& message, std::string_view payload) {
     require(is_inside(view, payload));
   }
   require(message.instance.size() == epollchat::chat::kInstanceTokenLength);
-  require(epollchat::is_valid_node_id(message.node));
+  require(epollchat::chat::is_valid_node_id(message.node));
   if (has_room(message.kind)) require(is_lower_case_room(message.room));
   if (has_name(message.kind)) {
     require(epollchat::chat::is_valid_remote_name(message.name, message.node, message.id));
@@ -67,7 +67,7 @@ void check_fields(const NodeMessage& message, std::string_view payload) {
     require(epollchat::chat::is_valid_remote_name(message.old_name, message.node, message.id));
   }
   if (message.kind == NodeMessageKind::whisper) {
-    require(epollchat::is_valid_node_id(message.target_node));
+    require(epollchat::chat::is_valid_node_id(message.target_node));
   }
   if (message.kind == NodeMessageKind::chat || message.kind == NodeMessageKind::action ||
       message.kind == NodeMessageKind::whisper) {

@@ -34,11 +34,12 @@
 #include "chat/node_link.hpp"
 #include "chat/node_message.hpp"
 #include "chat/server.hpp"
+#include "chat/server_limits.hpp"
+#include "cluster/message_codec.hpp"
 #include "core/clock.hpp"
 #include "core/event_loop.hpp"
 #include "core/log.hpp"
 #include "core/unique_fd.hpp"
-#include "daemon/settings.hpp"
 
 namespace epollchat::chat {
 namespace {
@@ -113,6 +114,7 @@ class FakeLink final : public NodeLink {
     while (!claims_.empty()) answer_claim(true);
   }
   void set_over_limit(bool over) { over_limit_ = over; }
+  [[nodiscard]] NodeLinkHandler& handler() noexcept { return handler_; }
 
  private:
   NodeLinkHandler& handler_;
@@ -148,19 +150,22 @@ class Harness {
  public:
   explicit Harness(Input& input) : input_(input) {
     const std::size_t max_lines[] = {64, 256, 4096};
-    settings_.max_line = max_lines[input_.below(3)];
+    limits_.connection.max_line = max_lines[input_.below(3)];
     const std::size_t backlogs[] = {0, 8 * 1024, 64 * 1024, 1024 * 1024};
-    settings_.max_backlog = std::max(backlogs[input_.below(4)], settings_.max_line + 256);
+    limits_.connection.max_backlog =
+        std::max(backlogs[input_.below(4)], limits_.connection.max_line + 256);
     const std::size_t rates[] = {0, 50, 10'000};
-    settings_.max_rate = rates[input_.below(3)];
+    limits_.connection.max_rate = rates[input_.below(3)];
     const std::size_t timeouts[] = {0, 1, 60};
-    settings_.line_timeout = timeouts[input_.below(3)];
-    settings_.max_clients = kMaxClients - 1;  // the last connection attempt is refused
-    server_ = std::make_unique<Server>(loop_, log_, settings_);
+    limits_.line_timeout = std::chrono::seconds(timeouts[input_.below(3)]);
+    limits_.max_clients = kMaxClients - 1;  // the last connection attempt is refused
+    server_ = std::make_unique<Server>(loop_, log_, limits_);
     if (input_.below(2) == 1) {
-      auto link = std::make_unique<FakeLink>(*server_);
-      link_ = link.get();
-      server_->attach_link(std::move(link));
+      server_->link_to_other_nodes([this](NodeLinkHandler& handler) {
+        auto link = std::make_unique<FakeLink>(handler);
+        link_ = link.get();
+        return link;
+      });
     }
     connect();  // client 0: the reader that keeps up
   }
@@ -211,10 +216,10 @@ class Harness {
         break;
       case 13:
         if (link_ != nullptr) link_->set_over_limit(input_.below(2) == 0);
-        if (link_ != nullptr && link_->is_up()) server_->on_presence_lost();
+        if (link_ != nullptr && link_->is_up()) link_->handler().on_presence_lost();
         break;
       case 14:
-        if (link_ != nullptr && link_->is_up()) server_->on_link_beat();
+        if (link_ != nullptr && link_->is_up()) link_->handler().on_link_beat();
         break;
       default:
         reload();
@@ -388,7 +393,7 @@ class Harness {
     turns(2);
     skew_clock(duration);
     server_->flow().run_checks();
-    if (link_ != nullptr && link_->is_up()) server_->on_link_beat();
+    if (link_ != nullptr && link_->is_up()) link_->handler().on_link_beat();
   }
 
   void remote_message() {
@@ -410,7 +415,7 @@ class Harness {
     const std::string room(kRooms[input_.below(3)]);
     message.room = room;
     // Remote text never looks like a line of a local client to the oracle.
-    std::string text = "r" + input_.bytes(settings_.max_line + 64);
+    std::string text = "r" + input_.bytes(limits_.connection.max_line + 64);
     for (char& c : text) {
       if (c == '\n' && input_.below(4) != 0) c = ' ';
     }
@@ -423,21 +428,23 @@ class Harness {
       message.text = text;
     }
     // What reaches the server has passed the decoder.
-    const std::string payload = encode_node_message(message);
-    if (const auto decoded = decode_node_message(payload)) server_->on_node_message(*decoded);
+    const std::string payload = cluster::encode_node_message(message);
+    if (const auto decoded = cluster::decode_node_message(payload))
+      link_->handler().on_node_message(*decoded);
   }
 
   void reload() {
-    Settings fresh = settings_;
+    ServerLimits fresh = limits_;
     const std::size_t max_lines[] = {64, 256, 4096};
-    fresh.max_line = max_lines[input_.below(3)];
-    fresh.max_backlog = std::max(fresh.max_backlog, fresh.max_line + 256);
+    fresh.connection.max_line = max_lines[input_.below(3)];
+    fresh.connection.max_backlog =
+        std::max(fresh.connection.max_backlog, fresh.connection.max_line + 256);
     const std::size_t rates[] = {0, 50, 10'000};
-    fresh.max_rate = rates[input_.below(3)];
+    fresh.connection.max_rate = rates[input_.below(3)];
     const std::size_t timeouts[] = {0, 1, 60};
-    fresh.line_timeout = timeouts[input_.below(3)];
-    settings_ = fresh;
-    server_->apply_limits(settings_);
+    fresh.line_timeout = std::chrono::seconds(timeouts[input_.below(3)]);
+    limits_ = fresh;
+    server_->apply_limits(limits_);
   }
 
   void turns(std::size_t count) {
@@ -452,7 +459,7 @@ class Harness {
   }
 
   void check_memory() const {
-    const std::size_t bound = settings_.max_backlog + settings_.max_backlog / 4;
+    const std::size_t bound = limits_.connection.max_backlog + limits_.connection.max_backlog / 4;
     for (const auto& [id, session] : server_->sessions()) {
       const std::size_t pinned = session->connection().pinned_output_bytes();
       if (session->connection().is_open() && pinned > bound) {
@@ -540,7 +547,7 @@ class Harness {
   Input& input_;
   EventLoop loop_;
   Log log_{LogLevel::emerg};
-  Settings settings_;
+  ServerLimits limits_;
   std::unique_ptr<Server> server_;
   FakeLink* link_ = nullptr;
   std::vector<std::unique_ptr<Client>> clients_;
@@ -551,8 +558,8 @@ class Harness {
 }  // namespace epollchat::chat
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  epollchat::daemon::Input input(data, size);
-  epollchat::daemon::Harness harness(input);
+  epollchat::chat::Input input(data, size);
+  epollchat::chat::Harness harness(input);
   for (int steps = 0; steps < 200 && !input.empty(); ++steps) harness.step();
   harness.finish();
   return 0;

@@ -1,12 +1,14 @@
-// Server, continued: the link to other nodes — what this node publishes, and
-// what it does with what the others publish.
+#include "chat/linked_nodes.hpp"
+
 #include <chrono>
 #include <map>
 #include <utility>
 
-#include "chat/command.hpp"
+#include "chat/names.hpp"
 #include "chat/protocol.hpp"
+#include "chat/room.hpp"
 #include "chat/server.hpp"
+#include "chat/session.hpp"
 #include "core/clock.hpp"
 
 namespace epollchat::chat {
@@ -23,14 +25,20 @@ constexpr auto kNicknameRefreshBeats =
 // answer at once; this covers a busy node and Redis, and delays nothing but two notices.
 constexpr auto kSyncPeriod = std::chrono::milliseconds(500);
 
+// Nickname releases remembered while the link is down; one per client that had a nickname
+// and left or renamed meanwhile (about 100 bytes each).
+constexpr std::size_t kMaxReleasesWhileDown = 65536;
+
 }  // namespace
 
-void Server::start_link() {
-  if (link_) link_->start();
-}
+LinkedNodes::LinkedNodes(Server& server, const NodeLinkFactory& make_link)
+    : server_(server),
+      sync_timer_(server.loop(), [this] { finish_sync(); }),
+      link_(make_link(*this)) {}
 
-std::string Server::link_status() const {
-  if (!link_) return {};
+LinkedNodes::~LinkedNodes() = default;
+
+std::string LinkedNodes::status() const {
   std::string status;
   switch (link_->state()) {
     case NodeLink::State::connecting:
@@ -47,14 +55,35 @@ std::string Server::link_status() const {
   return status;
 }
 
-bool Server::publish(const NodeMessage& message) {
-  if (!link_ || !link_->is_up()) return false;
+std::size_t LinkedNodes::population(const Room& room) const {
+  return room.size() + directory_.count(room.name());
+}
+
+void LinkedNodes::add_names_in(std::string_view room, std::vector<std::string_view>& names) const {
+  for (const std::string_view name : directory_.names_in(room)) names.push_back(name);
+}
+
+void LinkedNodes::add_room_counts(std::map<std::string_view, std::size_t>& counts) const {
+  for (const auto& [name, count] : directory_.room_counts()) counts[name] += count;
+}
+
+void LinkedNodes::greet(Session& session) {
+  if (told_link_lost_) session.reply(protocol::link_lost_line());
+}
+
+std::string LinkedNodes::owner_of(std::uint64_t id) const {
+  return link_->node_id() + ":" + std::to_string(id);
+}
+
+bool LinkedNodes::publish(const NodeMessage& message) {
+  if (!link_->is_up()) return false;
   // Chat collected earlier goes first, so the others see this node's order.
-  flush_published_chat();
+  end_of_batch();
   return link_->publish(message);
 }
 
-NodeMessage Server::message_about(NodeMessageKind kind, const Session& session, const Room& room) {
+NodeMessage LinkedNodes::message_about(NodeMessageKind kind, const Session& session,
+                                       const Room& room) {
   NodeMessage message = node_message(kind);
   message.id = session.id();
   message.room = room.name();
@@ -62,11 +91,27 @@ NodeMessage Server::message_about(NodeMessageKind kind, const Session& session, 
   return message;
 }
 
-void Server::publish_chat(const Session& session, std::string_view text) {
-  if (!link_ || !link_->is_up()) return;
+void LinkedNodes::joined(const Session& session, const Room& room) {
+  publish(message_about(NodeMessageKind::join, session, room));
+}
+
+void LinkedNodes::left(const Session& session, const Room& room, std::string_view reason) {
+  NodeMessage message = message_about(NodeMessageKind::leave, session, room);
+  message.text = reason;
+  publish(message);
+}
+
+void LinkedNodes::renamed(const Session& session, const Room& room, std::string_view old_name) {
+  NodeMessage message = message_about(NodeMessageKind::rename, session, room);
+  message.old_name = old_name;
+  publish(message);
+}
+
+void LinkedNodes::said(const Session& session, std::string_view text) {
+  if (!link_->is_up()) return;
   OutgoingChat& batch = outgoing_chat_;
   if (batch.sender != session.id() || batch.text.size() > kMaxChatBatchBytes) {
-    flush_published_chat();
+    end_of_batch();
     batch.sender = session.id();
     batch.room = session.room()->name();
     batch.name = session.name();
@@ -77,13 +122,13 @@ void Server::publish_chat(const Session& session, std::string_view text) {
   batch.text.append(text);
 }
 
-void Server::publish_action(const Session& session, std::string_view action) {
-  NodeMessage acted = message_about(NodeMessageKind::action, session, *session.room());
-  acted.text = action;
-  publish(acted);
+void LinkedNodes::acted(const Session& session, std::string_view action) {
+  NodeMessage message = message_about(NodeMessageKind::action, session, *session.room());
+  message.text = action;
+  publish(message);
 }
 
-void Server::flush_published_chat() {
+void LinkedNodes::end_of_batch() {
   OutgoingChat& batch = outgoing_chat_;
   if (batch.sender == 0) return;
   NodeMessage chat = node_message(NodeMessageKind::chat);
@@ -92,13 +137,89 @@ void Server::flush_published_chat() {
   chat.name = batch.name;
   chat.text = batch.text;
   batch.sender = 0;
-  if (link_ && link_->is_up()) link_->publish(chat);
+  if (link_->is_up()) link_->publish(chat);
   batch.text.clear();
 }
 
-void Server::publish_roster(std::string_view for_instance) {
+OtherNodes::Whisper LinkedNodes::whisper(const Session& sender, std::string_view target,
+                                         std::string_view text, std::string& recipient) {
+  std::optional<std::pair<std::string, std::uint64_t>> remote;
+  if (const auto id = parse_client_target(target); id && !id->node.empty()) {
+    if (directory_.find(id->node, id->number) != nullptr) {
+      remote.emplace(std::string(id->node), id->number);
+    }
+  } else if (check_nickname(target) == NicknameProblem::none) {
+    remote = directory_.find_by_name(target);
+  }
+  if (!remote) return Whisper::no_such_user;
+  NodeMessage whispered = node_message(NodeMessageKind::whisper);
+  whispered.id = sender.id();
+  whispered.name = sender.name();
+  whispered.target_node = remote->first;
+  whispered.target_id = remote->second;
+  whispered.text = text;
+  recipient = directory_.find(remote->first, remote->second)->name;
+  return publish(whispered) ? Whisper::sent : Whisper::not_sent;
+}
+
+bool LinkedNodes::claim_nickname(const Session& session, std::string_view nickname) {
+  const std::uint64_t request =
+      link_->claim_nickname(lower_case_ascii(nickname), owner_of(session.id()));
+  if (request == 0) return false;
+  pending_claims_.emplace(request, PendingClaim{session.id(), std::string(nickname)});
+  return true;
+}
+
+void LinkedNodes::released_nickname(const Session& session, std::string_view nickname) {
+  std::string key = lower_case_ascii(nickname);
+  if (link_->is_up()) {
+    link_->release_nickname(key, owner_of(session.id()));
+  } else if (releases_while_down_.size() < kMaxReleasesWhileDown) {
+    // The others still hold the claim: it is released as soon as the link is back, rather
+    // than when it expires a minute later.
+    releases_while_down_.emplace_back(std::move(key), owner_of(session.id()));
+  }
+}
+
+void LinkedNodes::on_nickname_claim(std::uint64_t request, bool claimed) {
+  const auto found = pending_claims_.find(request);
+  if (found == pending_claims_.end()) return;
+  const PendingClaim claim = std::move(found->second);
+  pending_claims_.erase(found);
+  resolve_claim(claim, claimed);
+}
+
+void LinkedNodes::resolve_claim(const PendingClaim& claim, bool claimed) {
+  Session* session = server_.find_session(claim.session);
+  if (claim.refresh) {
+    if (!claimed && session != nullptr && session->room() != nullptr && session->has_nickname() &&
+        equals_ignoring_case(session->name(), claim.nickname)) {
+      server_.lose_nickname(*session);
+    }
+    return;
+  }
+  if (claimed && (session == nullptr || session->room() == nullptr)) {
+    // Nobody here wants it any more.
+    link_->release_nickname(lower_case_ascii(claim.nickname), owner_of(claim.session));
+  }
+  if (session != nullptr) server_.finish_nickname_change(*session, claim.nickname, claimed);
+}
+
+void LinkedNodes::reclaim_nicknames() {
+  // Refreshes this node's claims and, after an outage, takes them again. A name another
+  // node's client took meanwhile stays with that one: the client here gets its
+  // "Client #..." name back (resolve_claim).
+  server_.nicknames().for_each([this](std::string_view key, std::uint64_t id) {
+    const Session* session = server_.find_session(id);
+    if (session == nullptr) return;
+    const std::uint64_t request = link_->claim_nickname(key, owner_of(id));
+    if (request != 0) pending_claims_.emplace(request, PendingClaim{id, session->name(), true});
+  });
+}
+
+void LinkedNodes::publish_roster(std::string_view for_instance) {
   std::string entries;
-  for (const auto& [id, session] : sessions_) {
+  for (const auto& [id, session] : server_.sessions()) {
     if (const Room* room = session->room()) {
       append_roster_entry(entries, RosterEntry{id, room->name(), session->name()});
     }
@@ -109,11 +230,7 @@ void Server::publish_roster(std::string_view for_instance) {
   publish(roster);
 }
 
-void Server::broadcast_everywhere(std::string_view line) {
-  for (auto& [name, room] : rooms_) room->broadcast(line, nullptr);
-}
-
-void Server::on_link_up() {
+void LinkedNodes::on_link_up() {
   // Until the other nodes' rosters are in, this node does not know who else is in a room:
   // for a moment nobody is told they are alone, and "Link restored." waits until then.
   syncing_ = true;
@@ -127,47 +244,43 @@ void Server::on_link_up() {
     link_->release_nickname(key, owner);
   }
   reclaim_nicknames();
-  note_status_change();
+  server_.note_status_change();
 }
 
-void Server::on_presence_lost() {
+void LinkedNodes::on_presence_lost() {
   // A roster addressed to nobody in particular: every other node compares it with what it
   // knows and announces the differences, so ghosts leave and missed arrivals appear.
   publish_roster(link_->instance());
 }
 
-void Server::finish_sync() {
+void LinkedNodes::finish_sync() {
   syncing_ = false;
-  if (told_link_lost_ && link_ && link_->is_up()) {
+  if (told_link_lost_ && link_->is_up()) {
     told_link_lost_ = false;
-    broadcast_everywhere(protocol::link_restored_line());
+    server_.rooms().broadcast_everywhere(protocol::link_restored_line());
   }
 }
 
-bool Server::is_alone(const Room& room) const {
-  return room.size() <= 1 && population(room) <= 1 && !(link_ && link_->is_up() && syncing_);
-}
-
-void Server::on_link_down() {
+void LinkedNodes::on_link_down() {
   syncing_ = false;
   sync_timer_.disarm();
   outgoing_chat_.sender = 0;
   outgoing_chat_.text.clear();
   for (const auto& [node, state] : directory_.nodes()) {
-    if (forgotten_quietly_.size() < ClusterDirectory::kMaxNodes) forgotten_quietly_.emplace(node);
+    if (forgotten_quietly_.size() < RemoteDirectory::kMaxNodes) forgotten_quietly_.emplace(node);
   }
   directory_.clear();
   // Claims in flight get no answer now: their sessions take the name on this node's word.
   const auto pending = std::exchange(pending_claims_, {});
   for (const auto& [request, claim] : pending) resolve_claim(claim, true);
-  if (!told_link_lost_ && !shutting_down_) {
+  if (!told_link_lost_ && !server_.is_shutting_down()) {
     told_link_lost_ = true;
-    broadcast_everywhere(protocol::link_lost_line());
+    server_.rooms().broadcast_everywhere(protocol::link_lost_line());
   }
-  note_status_change();
+  server_.note_status_change();
 }
 
-void Server::on_link_beat() {
+void LinkedNodes::on_link_beat() {
   const std::int64_t oldest =
       coarse_now_ns() -
       std::chrono::duration_cast<std::chrono::nanoseconds>(NodeLink::kNodeTtl).count();
@@ -175,33 +288,21 @@ void Server::on_link_beat() {
   if (++beats_ % kNicknameRefreshBeats == 0) reclaim_nicknames();
 }
 
-void Server::reclaim_nicknames() {
-  // Refreshes this node's claims and, after an outage, takes them again. A name another
-  // node's client took meanwhile stays with that one: the client here gets its
-  // "Client #..." name back (on_nickname_claim).
-  for (const auto& [key, session] : nicknames_) {
-    const std::uint64_t request = link_->claim_nickname(key, owner_of(session->id()));
-    if (request != 0) {
-      pending_claims_.emplace(request, PendingClaim{session->id(), session->name(), true});
-    }
-  }
-}
-
-void Server::remote_joined(std::string_view room_name, std::string_view name) {
-  if (Room* room = find_room(room_name)) {
+void LinkedNodes::remote_joined(std::string_view room_name, std::string_view name) {
+  if (Room* room = server_.rooms().find(room_name)) {
     room->broadcast(protocol::joined_line(name, population(*room)), nullptr);
   }
 }
 
-void Server::remote_left(std::string_view room_name, std::string_view name, std::string_view reason,
-                         std::size_t still_leaving) {
-  if (Room* room = find_room(room_name)) {
+void LinkedNodes::remote_left(std::string_view room_name, std::string_view name,
+                              std::string_view reason, std::size_t still_leaving) {
+  if (Room* room = server_.rooms().find(room_name)) {
     const std::size_t online = population(*room) + still_leaving;
     room->broadcast(protocol::left_line(name, online, reason), nullptr);
   }
 }
 
-void Server::announce_departures(const std::vector<ClusterDirectory::Departure>& departed) {
+void LinkedNodes::announce_departures(const std::vector<RemoteDirectory::Departure>& departed) {
   if (departed.empty()) return;
   // They are gone from the directory already; each notice counts those not yet announced,
   // so the counts fall one by one as if they had left one after another.
@@ -211,10 +312,10 @@ void Server::announce_departures(const std::vector<ClusterDirectory::Departure>&
     const std::size_t after_this = --still_leaving[gone.client.room];
     remote_left(gone.client.room, gone.client.name, {}, after_this);
   }
-  note_status_change();
+  server_.note_status_change();
 }
 
-void Server::apply_roster(const NodeMessage& message) {
+void LinkedNodes::apply_roster(const NodeMessage& message) {
   // Differences are news, except in the rosters that answer this node's own sync and those
   // of nodes it forgot without a word when its link went down: its clients were told the
   // link was down and back, not that those people left.
@@ -232,7 +333,7 @@ void Server::apply_roster(const NodeMessage& message) {
   const bool unknown_while_syncing = syncing_ && known == directory_.nodes().end();
   const bool announce =
       message.target_instance != link_->instance() && !forgotten_quietly && !unknown_while_syncing;
-  std::vector<ClusterDirectory::Departure> departed = directory_.remove_node(message.node);
+  std::vector<RemoteDirectory::Departure> departed = directory_.remove_node(message.node);
   std::map<std::uint64_t, RemoteClient> before;
   if (same_instance) {
     for (auto& gone : departed) before.emplace(gone.id, std::move(gone.client));
@@ -254,21 +355,22 @@ void Server::apply_roster(const NodeMessage& message) {
     }
     arrivals.emplace_back(std::string(entry.room), std::string(entry.name));
   });
-  note_status_change();
+  server_.note_status_change();
   if (!announce) return;
   for (const auto& [id, client] : before) remote_left(client.room, client.name, {});
   for (const auto& [room, name] : moves_out) remote_left(room, name, {});
   for (const auto& [room, name] : arrivals) remote_joined(room, name);
 }
 
-void Server::deliver_remote_chat(const NodeMessage& message) {
+void LinkedNodes::deliver_remote_chat(const NodeMessage& message) {
   // A sender not yet known (its join was missed) is evidently in the room.
   const RemoteClient* sender = directory_.set(message.node, message.id, message.room, message.name);
-  Room* room = find_room(message.room);
+  Room* room = server_.rooms().find(message.room);
   if (room == nullptr || room->size() == 0) return;
   // Tells this sender's batch from others'; the message itself will do if the directory
   // was full.
   const void* origin = sender != nullptr ? static_cast<const void*>(sender) : &message;
+  std::uint64_t delivered = 0;
   std::string_view lines = message.text;
   while (!lines.empty()) {
     const auto end = lines.find('\n');
@@ -277,16 +379,16 @@ void Server::deliver_remote_chat(const NodeMessage& message) {
     if (line.empty()) continue;
     // The sender's node may allow longer lines than this one: nobody here is sent more
     // than a local client could send.
-    room->stage_remote_chat_line(origin, message.name,
-                                 protocol::cut_to_length(line, limits_.max_line));
-    ++relayed_;
+    room->stage_remote_chat_line(
+        origin, message.name, protocol::cut_to_length(line, server_.connection_limits().max_line));
+    ++delivered;
   }
   room->flush_staged();
-  note_status_change();
+  server_.count_relayed(delivered);
 }
 
-void Server::on_node_message(const NodeMessage& message) {
-  if (shutting_down_) return;
+void LinkedNodes::on_node_message(const NodeMessage& message) {
+  if (server_.is_shutting_down()) return;
   switch (message.kind) {
     case NodeMessageKind::bye:
       announce_departures(directory_.remove_node(message.node));
@@ -304,19 +406,19 @@ void Server::on_node_message(const NodeMessage& message) {
       if (known != nullptr && known->room == message.room) return;
       directory_.set(message.node, message.id, message.room, message.name);
       remote_joined(message.room, message.name);
-      note_status_change();
+      server_.note_status_change();
       return;
     }
     case NodeMessageKind::leave:
       if (const auto removed = directory_.remove(message.node, message.id)) {
         remote_left(removed->room, message.name,
-                    protocol::cut_to_length(message.text, limits_.max_line));
-        note_status_change();
+                    protocol::cut_to_length(message.text, server_.connection_limits().max_line));
+        server_.note_status_change();
       }
       return;
     case NodeMessageKind::rename:
       directory_.set(message.node, message.id, message.room, message.name);
-      if (Room* room = find_room(message.room)) {
+      if (Room* room = server_.rooms().find(message.room)) {
         room->broadcast(protocol::renamed_line(message.old_name, message.name), nullptr);
       }
       return;
@@ -325,20 +427,22 @@ void Server::on_node_message(const NodeMessage& message) {
       return;
     case NodeMessageKind::action:
       directory_.set(message.node, message.id, message.room, message.name);
-      if (Room* room = find_room(message.room)) {
+      if (Room* room = server_.rooms().find(message.room)) {
         room->broadcast(protocol::action_line(
-                            message.name, protocol::cut_to_length(message.text, limits_.max_line)),
+                            message.name, protocol::cut_to_length(
+                                              message.text, server_.connection_limits().max_line)),
                         nullptr);
-        count_relayed();
+        server_.count_relayed();
       }
       return;
     case NodeMessageKind::whisper:
-      if (message.target_node != node_id_) return;
-      if (Session* recipient = find_session(message.target_id);
+      if (message.target_node != link_->node_id()) return;
+      if (Session* recipient = server_.find_session(message.target_id);
           recipient != nullptr && recipient->room() != nullptr) {
         recipient->reply(protocol::whisper_line(
-            message.name, protocol::cut_to_length(message.text, limits_.max_line)));
-        count_relayed();
+            message.name,
+            protocol::cut_to_length(message.text, server_.connection_limits().max_line)));
+        server_.count_relayed();
       }
       return;
     case NodeMessageKind::sync:

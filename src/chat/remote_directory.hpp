@@ -1,4 +1,4 @@
-// ClusterDirectory: who is connected to the other nodes, as far as this node knows.
+// RemoteDirectory: who is connected to the other nodes, as far as this node knows.
 //
 // Owns: a copy of every remote client's name and room, per node, and indexes by room and by
 // name, so that every question the commands ask costs O(log n) or O(the room).
@@ -27,7 +27,7 @@ struct RemoteClient {
   std::string room;
 };
 
-class ClusterDirectory {
+class RemoteDirectory {
  public:
   static constexpr std::size_t kMaxNodes = 1024;
   static constexpr std::size_t kMaxClients = 256 * 1024;

@@ -1,6 +1,6 @@
-// ClusterDirectory: remote clients per node, room counts that follow them, and the
+// RemoteDirectory: remote clients per node, room counts that follow them, and the
 // departures it reports when a node restarts, goes quiet or says goodbye.
-#include "chat/cluster_directory.hpp"
+#include "chat/remote_directory.hpp"
 
 #include <gtest/gtest.h>
 
@@ -20,7 +20,7 @@ constexpr std::string_view kFirstInstance = "0123456789abcdef";
 constexpr std::string_view kSecondInstance = "fedcba9876543210";
 
 // "node:id room name" per departure, sorted, so tests compare the set of departures.
-std::vector<std::string> describe(const std::vector<ClusterDirectory::Departure>& departed) {
+std::vector<std::string> describe(const std::vector<RemoteDirectory::Departure>& departed) {
   std::vector<std::string> described;
   for (const auto& departure : departed) {
     described.push_back(departure.node + ":" + std::to_string(departure.id) + " " +
@@ -30,14 +30,14 @@ std::vector<std::string> describe(const std::vector<ClusterDirectory::Departure>
   return described;
 }
 
-std::vector<std::string> names_in(const ClusterDirectory& directory, std::string_view room) {
+std::vector<std::string> names_in(const RemoteDirectory& directory, std::string_view room) {
   const auto views = directory.names_in(room);
   return {views.begin(), views.end()};
 }
 
 // Sets each client, written as describe() writes a departure: "b7:1 lobby alice", the name
 // being the rest of the text. Their nodes must have been heard from.
-void set_clients(ClusterDirectory& directory, std::initializer_list<std::string_view> clients) {
+void set_clients(RemoteDirectory& directory, std::initializer_list<std::string_view> clients) {
   for (const std::string_view client : clients) {
     const auto colon = client.find(':');
     const auto id_end = client.find(' ', colon);
@@ -53,8 +53,8 @@ void set_clients(ClusterDirectory& directory, std::initializer_list<std::string_
 
 // A directory that has heard from every node named in `clients` (as kFirstInstance, at time
 // 100, in the order they are first named) and then set those clients.
-ClusterDirectory directory_holding(std::initializer_list<std::string_view> clients) {
-  ClusterDirectory directory;
+RemoteDirectory directory_holding(std::initializer_list<std::string_view> clients) {
+  RemoteDirectory directory;
   for (const std::string_view client : clients) {
     const std::string_view node = client.substr(0, client.find(':'));
     if (!directory.nodes().contains(node)) directory.heard_from(node, kFirstInstance, 100);
@@ -63,8 +63,8 @@ ClusterDirectory directory_holding(std::initializer_list<std::string_view> clien
   return directory;
 }
 
-TEST(ClusterDirectory, StartsEmpty) {
-  const ClusterDirectory directory;
+TEST(RemoteDirectory, StartsEmpty) {
+  const RemoteDirectory directory;
   EXPECT_EQ(directory.node_count(), 0u);
   EXPECT_EQ(directory.count("lobby"), 0u);
   EXPECT_TRUE(directory.room_counts().empty());
@@ -73,8 +73,8 @@ TEST(ClusterDirectory, StartsEmpty) {
   EXPECT_FALSE(directory.find_by_name("alice"));
 }
 
-TEST(ClusterDirectory, SetFindAndRemove) {
-  ClusterDirectory directory;
+TEST(RemoteDirectory, SetFindAndRemove) {
+  RemoteDirectory directory;
   EXPECT_TRUE(directory.heard_from("b7", kFirstInstance, 100).empty());
   const RemoteClient* added = directory.set("b7", 1, "lobby", "Client #b7:1");
   ASSERT_NE(added, nullptr);
@@ -108,8 +108,8 @@ TEST(ClusterDirectory, SetFindAndRemove) {
   EXPECT_EQ(directory.node_count(), 1u);
 }
 
-TEST(ClusterDirectory, RoomCountsFollowClientsAsTheyMove) {
-  ClusterDirectory directory;
+TEST(RemoteDirectory, RoomCountsFollowClientsAsTheyMove) {
+  RemoteDirectory directory;
   directory.heard_from("b7", kFirstInstance, 100);
   directory.heard_from("a1", kSecondInstance, 100);
   set_clients(directory,
@@ -143,15 +143,15 @@ TEST(ClusterDirectory, RoomCountsFollowClientsAsTheyMove) {
   EXPECT_EQ(directory.room_counts().size(), 1u);
 }
 
-TEST(ClusterDirectory, SameInstanceIsNoDeparture) {
-  ClusterDirectory directory = directory_holding({"b7:1 lobby alice"});
+TEST(RemoteDirectory, SameInstanceIsNoDeparture) {
+  RemoteDirectory directory = directory_holding({"b7:1 lobby alice"});
   EXPECT_TRUE(directory.heard_from("b7", kFirstInstance, 200).empty());
   EXPECT_NE(directory.find("b7", 1), nullptr);
   EXPECT_EQ(directory.nodes().at("b7").last_heard_ns, 200);
 }
 
-TEST(ClusterDirectory, NewInstanceReturnsOldClientsAsDepartures) {
-  ClusterDirectory directory =
+TEST(RemoteDirectory, NewInstanceReturnsOldClientsAsDepartures) {
+  RemoteDirectory directory =
       directory_holding({"b7:1 lobby alice", "b7:2 dev Client #b7:2", "a1:5 dev carol"});
 
   // b7 restarted: a new process under the same node id.
@@ -173,8 +173,8 @@ TEST(ClusterDirectory, NewInstanceReturnsOldClientsAsDepartures) {
   EXPECT_EQ(directory.count("lobby"), 1u);
 }
 
-TEST(ClusterDirectory, ExpireRemovesQuietNodesWithTheirClients) {
-  ClusterDirectory directory;
+TEST(RemoteDirectory, ExpireRemovesQuietNodesWithTheirClients) {
+  RemoteDirectory directory;
   directory.heard_from("b7", kFirstInstance, 1000);
   directory.heard_from("a1", kSecondInstance, 5000);
   directory.heard_from("c3", kSecondInstance, 2000);
@@ -198,8 +198,8 @@ TEST(ClusterDirectory, ExpireRemovesQuietNodesWithTheirClients) {
   EXPECT_EQ(directory.find("b7", 1), nullptr);
 }
 
-TEST(ClusterDirectory, RemoveNodeReturnsItsClients) {
-  ClusterDirectory directory =
+TEST(RemoteDirectory, RemoveNodeReturnsItsClients) {
+  RemoteDirectory directory =
       directory_holding({"b7:3 lobby erin", "b7:4 ops Client #b7:4", "a1:3 ops frank"});
 
   EXPECT_EQ(describe(directory.remove_node("b7")),
@@ -214,8 +214,8 @@ TEST(ClusterDirectory, RemoveNodeReturnsItsClients) {
   EXPECT_TRUE(directory.remove_node("zz").empty());
 }
 
-TEST(ClusterDirectory, FindByNameIgnoresCase) {
-  ClusterDirectory directory =
+TEST(RemoteDirectory, FindByNameIgnoresCase) {
+  RemoteDirectory directory =
       directory_holding({"b7:1 lobby Alice", "a1:7 dev bob_2", "a1:8 dev Client #a1:8"});
 
   for (const std::string_view name : {"Alice", "alice", "ALICE", "aLiCe"}) {
@@ -240,8 +240,8 @@ TEST(ClusterDirectory, FindByNameIgnoresCase) {
   EXPECT_FALSE(directory.find_by_name("zed"));
 }
 
-TEST(ClusterDirectory, NamesInListsOneRoomNodeByNode) {
-  ClusterDirectory directory = directory_holding(
+TEST(RemoteDirectory, NamesInListsOneRoomNodeByNode) {
+  RemoteDirectory directory = directory_holding(
       {"b7:2 lobby Client #b7:2", "b7:1 lobby alice", "a1:5 lobby carol", "a1:6 dev dave"});
 
   // Nodes in id order, each node's clients by client number.
@@ -257,19 +257,19 @@ TEST(ClusterDirectory, NamesInListsOneRoomNodeByNode) {
   EXPECT_EQ(names_in(directory, "lobby"), (std::vector<std::string>{"carol", "Client #b7:2"}));
 }
 
-TEST(ClusterDirectory, HoldsAtMostItsLimitOfNodesAndClients) {
-  ClusterDirectory directory;
-  for (std::size_t i = 0; i < ClusterDirectory::kMaxNodes + 10; ++i) {
+TEST(RemoteDirectory, HoldsAtMostItsLimitOfNodesAndClients) {
+  RemoteDirectory directory;
+  for (std::size_t i = 0; i < RemoteDirectory::kMaxNodes + 10; ++i) {
     directory.heard_from("n" + std::to_string(i), kFirstInstance, 100);
   }
-  EXPECT_EQ(directory.node_count(), ClusterDirectory::kMaxNodes);
+  EXPECT_EQ(directory.node_count(), RemoteDirectory::kMaxNodes);
   EXPECT_EQ(directory.set("beyond", 1, "lobby", "alice"), nullptr) << "a node past the limit";
 
-  for (std::uint64_t id = 1; id <= ClusterDirectory::kMaxClients + 10; ++id) {
+  for (std::uint64_t id = 1; id <= RemoteDirectory::kMaxClients + 10; ++id) {
     (void)directory.set("n0", id, "lobby", "Client #n0:" + std::to_string(id));
   }
-  EXPECT_EQ(directory.client_count(), ClusterDirectory::kMaxClients);
-  EXPECT_EQ(directory.count("lobby"), ClusterDirectory::kMaxClients);
+  EXPECT_EQ(directory.client_count(), RemoteDirectory::kMaxClients);
+  EXPECT_EQ(directory.count("lobby"), RemoteDirectory::kMaxClients);
   // Known clients can still change; room is made by leaving.
   EXPECT_NE(directory.set("n0", 1, "dev", "alice"), nullptr);
   ASSERT_TRUE(directory.remove("n0", 2));
@@ -277,8 +277,8 @@ TEST(ClusterDirectory, HoldsAtMostItsLimitOfNodesAndClients) {
   EXPECT_EQ(directory.count("dev"), 2u);
 }
 
-TEST(ClusterDirectory, ClearForgetsEverything) {
-  ClusterDirectory directory = directory_holding({"b7:1 lobby alice", "b7:2 dev bob"});
+TEST(RemoteDirectory, ClearForgetsEverything) {
+  RemoteDirectory directory = directory_holding({"b7:1 lobby alice", "b7:2 dev bob"});
   directory.clear();
   EXPECT_EQ(directory.node_count(), 0u);
   EXPECT_TRUE(directory.room_counts().empty());

@@ -1,21 +1,21 @@
-#include "chat/cluster_directory.hpp"
+#include "chat/remote_directory.hpp"
 
 #include <algorithm>
 
-#include "chat/command.hpp"
+#include "chat/names.hpp"
 
 namespace epollchat::chat {
 
-ClusterDirectory::Node* ClusterDirectory::node_for(std::string_view node) {
+RemoteDirectory::Node* RemoteDirectory::node_for(std::string_view node) {
   auto found = nodes_.find(node);
   if (found != nodes_.end()) return &found->second;
   if (nodes_.size() >= kMaxNodes) return nullptr;
   return &nodes_.emplace(std::string(node), Node{}).first->second;
 }
 
-std::vector<ClusterDirectory::Departure> ClusterDirectory::heard_from(std::string_view node,
-                                                                      std::string_view instance,
-                                                                      std::int64_t now_ns) {
+std::vector<RemoteDirectory::Departure> RemoteDirectory::heard_from(std::string_view node,
+                                                                    std::string_view instance,
+                                                                    std::int64_t now_ns) {
   std::vector<Departure> departed;
   auto found = nodes_.find(node);
   if (found == nodes_.end()) {
@@ -30,13 +30,13 @@ std::vector<ClusterDirectory::Departure> ClusterDirectory::heard_from(std::strin
   return departed;
 }
 
-void ClusterDirectory::index(ClientKey key, const RemoteClient& client) {
+void RemoteDirectory::index(ClientKey key, const RemoteClient& client) {
   ++room_counts_[client.room];
   room_members_[client.room].insert(key);
   by_name_[lower_case_ascii(client.name)].push_back(key);
 }
 
-void ClusterDirectory::unindex(ClientKey key, const RemoteClient& client) {
+void RemoteDirectory::unindex(ClientKey key, const RemoteClient& client) {
   if (const auto count = room_counts_.find(client.room);
       count != room_counts_.end() && --count->second == 0) {
     room_counts_.erase(count);
@@ -52,8 +52,8 @@ void ClusterDirectory::unindex(ClientKey key, const RemoteClient& client) {
   }
 }
 
-const RemoteClient* ClusterDirectory::set(std::string_view node, std::uint64_t id,
-                                          std::string_view room, std::string_view name) {
+const RemoteClient* RemoteDirectory::set(std::string_view node, std::uint64_t id,
+                                         std::string_view room, std::string_view name) {
   Node* known = node_for(node);
   if (known == nullptr) return nullptr;
   const ClientKey key{nodes_.find(node)->first, id};
@@ -72,14 +72,14 @@ const RemoteClient* ClusterDirectory::set(std::string_view node, std::uint64_t i
   return &client;
 }
 
-const RemoteClient* ClusterDirectory::find(std::string_view node, std::uint64_t id) const {
+const RemoteClient* RemoteDirectory::find(std::string_view node, std::uint64_t id) const {
   const auto found = nodes_.find(node);
   if (found == nodes_.end()) return nullptr;
   const auto client = found->second.clients.find(id);
   return client == found->second.clients.end() ? nullptr : &client->second;
 }
 
-std::optional<RemoteClient> ClusterDirectory::remove(std::string_view node, std::uint64_t id) {
+std::optional<RemoteClient> RemoteDirectory::remove(std::string_view node, std::uint64_t id) {
   const auto found = nodes_.find(node);
   if (found == nodes_.end()) return std::nullopt;
   const auto client = found->second.clients.find(id);
@@ -91,8 +91,8 @@ std::optional<RemoteClient> ClusterDirectory::remove(std::string_view node, std:
   return removed;
 }
 
-std::vector<ClusterDirectory::Departure> ClusterDirectory::take_clients(const std::string& node_id,
-                                                                        Node& node) {
+std::vector<RemoteDirectory::Departure> RemoteDirectory::take_clients(const std::string& node_id,
+                                                                      Node& node) {
   std::vector<Departure> departed;
   departed.reserve(node.clients.size());
   for (auto& [id, client] : node.clients) {
@@ -104,7 +104,7 @@ std::vector<ClusterDirectory::Departure> ClusterDirectory::take_clients(const st
   return departed;
 }
 
-std::vector<ClusterDirectory::Departure> ClusterDirectory::remove_node(std::string_view node) {
+std::vector<RemoteDirectory::Departure> RemoteDirectory::remove_node(std::string_view node) {
   const auto found = nodes_.find(node);
   if (found == nodes_.end()) return {};
   auto departed = take_clients(found->first, found->second);
@@ -112,7 +112,7 @@ std::vector<ClusterDirectory::Departure> ClusterDirectory::remove_node(std::stri
   return departed;
 }
 
-std::vector<ClusterDirectory::Departure> ClusterDirectory::expire(std::int64_t oldest_ns) {
+std::vector<RemoteDirectory::Departure> RemoteDirectory::expire(std::int64_t oldest_ns) {
   std::vector<Departure> departed;
   for (auto node = nodes_.begin(); node != nodes_.end();) {
     if (node->second.last_heard_ns >= oldest_ns) {
@@ -127,7 +127,7 @@ std::vector<ClusterDirectory::Departure> ClusterDirectory::expire(std::int64_t o
   return departed;
 }
 
-void ClusterDirectory::clear() {
+void RemoteDirectory::clear() {
   room_counts_.clear();
   room_members_.clear();
   by_name_.clear();
@@ -135,7 +135,7 @@ void ClusterDirectory::clear() {
   client_count_ = 0;
 }
 
-std::optional<std::pair<std::string, std::uint64_t>> ClusterDirectory::find_by_name(
+std::optional<std::pair<std::string, std::uint64_t>> RemoteDirectory::find_by_name(
     std::string_view name) const {
   const auto found = by_name_.find(lower_case_ascii(name));
   if (found == by_name_.end() || found->second.empty()) return std::nullopt;
@@ -143,12 +143,12 @@ std::optional<std::pair<std::string, std::uint64_t>> ClusterDirectory::find_by_n
   return std::pair(std::string(key.node), key.id);
 }
 
-std::size_t ClusterDirectory::count(std::string_view room) const {
+std::size_t RemoteDirectory::count(std::string_view room) const {
   const auto found = room_counts_.find(room);
   return found == room_counts_.end() ? 0 : found->second;
 }
 
-std::vector<std::string_view> ClusterDirectory::names_in(std::string_view room) const {
+std::vector<std::string_view> RemoteDirectory::names_in(std::string_view room) const {
   std::vector<std::string_view> names;
   const auto members = room_members_.find(room);
   if (members == room_members_.end()) return names;

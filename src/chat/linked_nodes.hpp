@@ -1,0 +1,139 @@
+// LinkedNodes: the other nodes as seen through a NodeLink — the directory of their clients,
+// what this node publishes about its own, and what it makes of what they publish.
+//
+// Owns: the link, the directory of remote clients, nickname claims awaiting an answer,
+// nickname releases made while the link was down, the chat lines of the current sender not
+// yet published, and the state of the resynchronisation after the link comes up.
+// Never: keeps a Session pointer (sessions are looked up by id when an answer comes); sends
+// a local client anything but notices about the others and their whispers.
+// Lifetime: owned by the Server (see OtherNodes); it is the link's handler and outlives it.
+//
+// Remote clients are shown exactly like local ones: their lines are staged into the local
+// room, and counts, /who and /rooms add the directory's figures. What a local client says in
+// a room is published once per input batch (all its chat lines of a read in one message), so
+// the link costs one PUBLISH per batch, not per line.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "chat/node_link.hpp"
+#include "chat/node_message.hpp"
+#include "chat/other_nodes.hpp"
+#include "chat/remote_directory.hpp"
+#include "core/timer.hpp"
+
+namespace epollchat::chat {
+
+class Server;
+
+using NodeLinkFactory = std::function<std::unique_ptr<NodeLink>(NodeLinkHandler& handler)>;
+
+class LinkedNodes final : public OtherNodes, public NodeLinkHandler {
+ public:
+  // `make_link` makes the link with this as its handler.
+  LinkedNodes(Server& server, const NodeLinkFactory& make_link);
+  ~LinkedNodes() override;
+
+  [[nodiscard]] const std::string& node_id() const noexcept override { return link_->node_id(); }
+  [[nodiscard]] std::string status() const override;
+  [[nodiscard]] bool are_reachable() const noexcept override { return link_->is_up(); }
+  [[nodiscard]] bool are_catching_up() const noexcept override {
+    return link_->is_up() && syncing_;
+  }
+  [[nodiscard]] std::size_t members_in(std::string_view room) const override {
+    return directory_.count(room);
+  }
+  void add_names_in(std::string_view room, std::vector<std::string_view>& names) const override;
+  void add_room_counts(std::map<std::string_view, std::size_t>& counts) const override;
+  [[nodiscard]] bool hold_nickname(std::string_view nickname) const override {
+    return directory_.find_by_name(nickname).has_value();
+  }
+
+  void start() override { link_->start(); }
+  void say_goodbye() override { link_->say_goodbye(); }
+  void greet(Session& session) override;
+
+  void joined(const Session& session, const Room& room) override;
+  void left(const Session& session, const Room& room, std::string_view reason) override;
+  void renamed(const Session& session, const Room& room, std::string_view old_name) override;
+  void said(const Session& session, std::string_view text) override;
+  void acted(const Session& session, std::string_view action) override;
+  void end_of_batch() override;
+  Whisper whisper(const Session& sender, std::string_view target, std::string_view text,
+                  std::string& recipient) override;
+  bool claim_nickname(const Session& session, std::string_view nickname) override;
+  void released_nickname(const Session& session, std::string_view nickname) override;
+
+  void on_link_up() override;
+  void on_link_down() override;
+  void on_node_message(const NodeMessage& message) override;
+  void on_link_beat() override;
+  void on_nickname_claim(std::uint64_t request, bool claimed) override;
+  void on_presence_lost() override;
+
+  [[nodiscard]] const RemoteDirectory& directory() const noexcept { return directory_; }
+
+ private:
+  struct PendingClaim {
+    std::uint64_t session;
+    std::string nickname;
+    // A refresh of a name the session holds (else /nick, with the session paused).
+    bool refresh = false;
+  };
+  // What said() collected: consecutive lines of one sender.
+  struct OutgoingChat {
+    std::uint64_t sender = 0;
+    std::string room;
+    std::string name;
+    std::string text;
+  };
+
+  // False if the message was not sent (link down, or over its limit).
+  bool publish(const NodeMessage& message);
+  // A message of `kind` about `session` in `room` (id, room and display name filled in).
+  [[nodiscard]] static NodeMessage message_about(NodeMessageKind kind, const Session& session,
+                                                 const Room& room);
+  [[nodiscard]] std::string owner_of(std::uint64_t id) const;
+  // The others answered a claim (or, with `claimed` true, the link went down before they
+  // did and this node decides alone).
+  void resolve_claim(const PendingClaim& claim, bool claimed);
+  void reclaim_nicknames();
+  void publish_roster(std::string_view for_instance);
+  void apply_roster(const NodeMessage& message);
+  void deliver_remote_chat(const NodeMessage& message);
+  void announce_departures(const std::vector<RemoteDirectory::Departure>& departed);
+  void remote_joined(std::string_view room, std::string_view name);
+  // `still_leaving`: others leaving the room with it, already gone from the directory.
+  void remote_left(std::string_view room, std::string_view name, std::string_view reason,
+                   std::size_t still_leaving = 0);
+  void finish_sync();
+  [[nodiscard]] std::size_t population(const Room& room) const;
+
+  Server& server_;
+  RemoteDirectory directory_;
+  std::unordered_map<std::uint64_t, PendingClaim> pending_claims_;
+  // Nicknames released while the link was down ({key, owner}), released in Redis when it is
+  // back; bounded (beyond it, their claims simply expire).
+  std::vector<std::pair<std::string, std::string>> releases_while_down_;
+  OutgoingChat outgoing_chat_;
+  bool syncing_ = false;
+  std::size_t beats_ = 0;
+  // Nodes dropped from the directory without leave notices when the link went down.
+  std::set<std::string, std::less<>> forgotten_quietly_;
+  bool told_link_lost_ = false;
+  Timer sync_timer_;
+  // Last: destroyed first, so it never calls a handler that is half gone.
+  std::unique_ptr<NodeLink> link_;
+};
+
+}  // namespace epollchat::chat

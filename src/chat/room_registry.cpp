@@ -1,0 +1,44 @@
+#include "chat/room_registry.hpp"
+
+#include <utility>
+
+#include "chat/names.hpp"
+
+namespace epollchat::chat {
+
+RoomRegistry::RoomRegistry() {
+  auto lobby = std::make_unique<Room>(writer_, std::string(kLobby));
+  lobby_ = lobby.get();
+  rooms_.emplace(std::string(kLobby), std::move(lobby));
+}
+
+Room* RoomRegistry::find(std::string_view lower_case_name) {
+  const auto found = rooms_.find(lower_case_name);
+  return found == rooms_.end() ? nullptr : found->second.get();
+}
+
+Room& RoomRegistry::open(std::string_view name) {
+  std::string key = lower_case_ascii(name);
+  if (Room* room = find(key)) return *room;
+  auto room = std::make_unique<Room>(writer_, key);
+  Room& opened = *room;
+  rooms_.emplace(std::move(key), std::move(room));
+  return opened;
+}
+
+void RoomRegistry::close_if_empty(Room& room) {
+  if (&room == lobby_ || room.size() != 0) return;
+  // Nothing is staged in it (remove() flushed), and queues hold their own references to
+  // the chunks they still send.
+  rooms_.erase(room.name());
+}
+
+void RoomRegistry::for_each(const std::function<void(const Room&)>& each) const {
+  for (const auto& [name, room] : rooms_) each(*room);
+}
+
+void RoomRegistry::broadcast_everywhere(std::string_view line) {
+  for (auto& [name, room] : rooms_) room->broadcast(line, nullptr);
+}
+
+}  // namespace epollchat::chat

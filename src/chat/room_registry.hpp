@@ -1,0 +1,52 @@
+// RoomRegistry: the rooms of this node — the lobby, always there, and every other room while
+// someone is in it — and the one chunk they all format their lines into.
+//
+// Owns: the rooms, by lower-case name, and the chunk pool and writer behind them.
+// Never: moves anyone between rooms or words a notice (the server does); keeps an empty room
+// other than the lobby once told it may be closed.
+// Lifetime: owned by the Server and declared before its sessions, so that the sessions'
+// queues give their chunks back to the pool before it goes.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "chat/room.hpp"
+#include "core/chunk.hpp"
+#include "core/chunk_writer.hpp"
+
+namespace epollchat::chat {
+
+class RoomRegistry {
+ public:
+  RoomRegistry();
+  RoomRegistry(const RoomRegistry&) = delete;
+  RoomRegistry& operator=(const RoomRegistry&) = delete;
+
+  [[nodiscard]] Room& lobby() noexcept { return *lobby_; }
+  // The room called `lower_case_name`, or null if nobody is in it.
+  [[nodiscard]] Room* find(std::string_view lower_case_name);
+  // The room called `name` (a valid room name, in any case), opened if it was not.
+  Room& open(std::string_view name);
+  // Closes `room` if it is empty and not the lobby; `room` may be gone afterwards.
+  void close_if_empty(Room& room);
+
+  // Rooms open now, the lobby included.
+  [[nodiscard]] std::size_t size() const noexcept { return rooms_.size(); }
+  // Calls `each` for every open room, in name order.
+  void for_each(const std::function<void(const Room&)>& each) const;
+  // Queues `line` to every member of every room.
+  void broadcast_everywhere(std::string_view line);
+
+ private:
+  ChunkPool pool_;
+  ChunkWriter writer_{pool_};
+  std::map<std::string, std::unique_ptr<Room>, std::less<>> rooms_;
+  Room* lobby_ = nullptr;
+};
+
+}  // namespace epollchat::chat
