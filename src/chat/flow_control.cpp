@@ -12,9 +12,6 @@ namespace {
 
 using std::chrono::duration_cast;
 using std::chrono::microseconds;
-using std::chrono::nanoseconds;
-
-std::int64_t as_ns(nanoseconds duration) { return duration.count(); }
 
 }  // namespace
 
@@ -168,7 +165,7 @@ void FlowControl::resume_paused() {
 }
 
 void FlowControl::cut_off_stalled_readers() {
-  const std::int64_t stalled_before = coarse_now_ns() - as_ns(kStallTimeout);
+  const CoarseTime stalled_before = coarse_now() - kStallTimeout;
   // Copied: cutting one off retires it, which edits congested_.
   const std::vector<std::uint64_t> congested(congested_.begin(), congested_.end());
   for (const std::uint64_t id : congested) {
@@ -193,8 +190,8 @@ void FlowControl::arm_sweep() {
 }
 
 void FlowControl::sweep() {
-  const std::int64_t now = coarse_now_ns();
-  const std::int64_t flush_stalled_before = now - as_ns(kFlushTimeout);
+  const CoarseTime now = coarse_now();
+  const CoarseTime flush_stalled_before = now - kFlushTimeout;
   // Copied: closing one retires it, which edits closing_.
   const std::vector<std::uint64_t> flushing = closing_;
   for (const std::uint64_t id : flushing) {
@@ -207,11 +204,10 @@ void FlowControl::sweep() {
     }
   }
   if (line_timeout_.count() == 0) return;
-  const std::int64_t limit = std::chrono::nanoseconds(line_timeout_).count();
   std::vector<Session*> timed_out;
   for (const auto& [id, session] : sessions_) {
     const Connection& connection = session->connection();
-    if (connection.is_reading() && connection.partial_line_age(now) > limit) {
+    if (connection.is_reading() && connection.partial_line_age(now) > line_timeout_) {
       timed_out.push_back(session.get());
     }
   }

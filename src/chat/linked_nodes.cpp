@@ -281,10 +281,7 @@ void LinkedNodes::on_link_down() {
 }
 
 void LinkedNodes::on_link_beat() {
-  const std::int64_t oldest =
-      coarse_now_ns() -
-      std::chrono::duration_cast<std::chrono::nanoseconds>(NodeLink::kNodeTtl).count();
-  announce_departures(directory_.expire(oldest));
+  announce_departures(directory_.expire(coarse_now() - NodeLink::kNodeTtl));
   if (++beats_ % kNicknameRefreshBeats == 0) reclaim_nicknames();
 }
 
@@ -341,7 +338,7 @@ void LinkedNodes::apply_roster(const NodeMessage& message) {
     // The node restarted: its former clients are gone.
     announce_departures(departed);
   }
-  directory_.heard_from(message.node, message.instance, coarse_now_ns());
+  directory_.heard_from(message.node, message.instance, coarse_now());
   std::vector<std::pair<std::string, std::string>> arrivals;
   std::vector<std::pair<std::string, std::string>> moves_out;
   for_each_roster_entry(message.text, [&](const RosterEntry& entry) {
@@ -399,7 +396,7 @@ void LinkedNodes::on_node_message(const NodeMessage& message) {
     default:
       break;
   }
-  announce_departures(directory_.heard_from(message.node, message.instance, coarse_now_ns()));
+  announce_departures(directory_.heard_from(message.node, message.instance, coarse_now()));
   switch (message.kind) {
     case NodeMessageKind::join: {
       const RemoteClient* known = directory_.find(message.node, message.id);

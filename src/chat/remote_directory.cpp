@@ -15,7 +15,7 @@ RemoteDirectory::Node* RemoteDirectory::node_for(std::string_view node) {
 
 std::vector<RemoteDirectory::Departure> RemoteDirectory::heard_from(std::string_view node,
                                                                     std::string_view instance,
-                                                                    std::int64_t now_ns) {
+                                                                    CoarseTime now) {
   std::vector<Departure> departed;
   auto found = nodes_.find(node);
   if (found == nodes_.end()) {
@@ -26,7 +26,7 @@ std::vector<RemoteDirectory::Departure> RemoteDirectory::heard_from(std::string_
     departed = take_clients(found->first, found->second);
     found->second.instance = std::string(instance);
   }
-  found->second.last_heard_ns = now_ns;
+  found->second.last_heard = now;
   return departed;
 }
 
@@ -112,10 +112,10 @@ std::vector<RemoteDirectory::Departure> RemoteDirectory::remove_node(std::string
   return departed;
 }
 
-std::vector<RemoteDirectory::Departure> RemoteDirectory::expire(std::int64_t oldest_ns) {
+std::vector<RemoteDirectory::Departure> RemoteDirectory::expire(CoarseTime oldest) {
   std::vector<Departure> departed;
   for (auto node = nodes_.begin(); node != nodes_.end();) {
-    if (node->second.last_heard_ns >= oldest_ns) {
+    if (node->second.last_heard >= oldest) {
       ++node;
       continue;
     }

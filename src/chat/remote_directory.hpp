@@ -20,6 +20,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/clock.hpp"
+
 namespace epollchat::chat {
 
 struct RemoteClient {
@@ -34,7 +36,7 @@ class RemoteDirectory {
 
   struct Node {
     std::string instance;
-    std::int64_t last_heard_ns = 0;
+    CoarseTime last_heard;
     // By client number: a node numbers its clients in connection order.
     std::map<std::uint64_t, RemoteClient> clients;
   };
@@ -48,7 +50,7 @@ class RemoteDirectory {
   // under another instance, the node restarted: its old clients are removed and returned.
   // A new node beyond kMaxNodes is not recorded.
   std::vector<Departure> heard_from(std::string_view node, std::string_view instance,
-                                    std::int64_t now_ns);
+                                    CoarseTime now);
 
   // Adds or updates a client; returns its entry (stable until removed), or null if it is
   // new and the directory is full.
@@ -58,8 +60,8 @@ class RemoteDirectory {
   std::optional<RemoteClient> remove(std::string_view node, std::uint64_t id);
   // Every client of the node, removed.
   std::vector<Departure> remove_node(std::string_view node);
-  // Nodes not heard from since `oldest_ns`, with their clients, removed.
-  std::vector<Departure> expire(std::int64_t oldest_ns);
+  // Nodes not heard from since `oldest`, with their clients, removed.
+  std::vector<Departure> expire(CoarseTime oldest);
   void clear();
 
   // A client whose name is `name` in any case.

@@ -181,7 +181,7 @@ void Session::on_input_batch_end(Connection& /*connection*/) {
   if (room_ != nullptr) room_->flush_staged();
   server_.other_nodes().end_of_batch();
   if (batch_sent_ != 0) {
-    sent_.add(std::exchange(batch_sent_, 0), coarse_now_ns());
+    sent_.add(std::exchange(batch_sent_, 0), coarse_now());
   }
   server_.flow().after_batch(*this);
 }

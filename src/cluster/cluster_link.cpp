@@ -14,7 +14,6 @@ namespace {
 using std::chrono::duration_cast;
 using std::chrono::microseconds;
 using std::chrono::milliseconds;
-using std::chrono::nanoseconds;
 
 constexpr auto kFirstBackoff = milliseconds(250);
 constexpr auto kMaxBackoff = milliseconds(4000);
@@ -69,8 +68,6 @@ std::mt19937_64 seeded_random() {
   std::seed_seq seed{device(), device(), device(), device()};
   return std::mt19937_64(seed);
 }
-
-std::int64_t as_ns(nanoseconds duration) { return duration.count(); }
 
 // Kinds that are never held back: tiny (heartbeat, sync, goodbye), or the repair of what
 // was held back (a roster, sent only when the link has room again).
@@ -176,7 +173,7 @@ bool ClusterLink::send(RedisConnection& connection,
   for (const std::string_view argument : arguments) bytes += argument.size() + 16;
   if (!connection.command({arguments.begin(), arguments.size()})) return false;
   if (&connection == &publisher_) {
-    unanswered_.push_back({bytes, coarse_now_ns(), expect, request});
+    unanswered_.push_back({bytes, coarse_now(), expect, request});
     unanswered_bytes_ += bytes;
   }
   return true;
@@ -240,10 +237,9 @@ void ClusterLink::say_goodbye() {
 
 void ClusterLink::beat() {
   if (state_ != State::up) return;
-  const std::int64_t now = coarse_now_ns();
-  const std::int64_t timeout = as_ns(kReplyTimeout);
-  if ((!unanswered_.empty() && now - unanswered_.front().sent_ns > timeout) ||
-      now - own_beat_seen_ns_ > timeout) {
+  const CoarseTime now = coarse_now();
+  if ((!unanswered_.empty() && now - unanswered_.front().sent > kReplyTimeout) ||
+      now - own_beat_seen_ > kReplyTimeout) {
     fail("no answer for " +
          std::to_string(duration_cast<std::chrono::seconds>(kReplyTimeout).count()) + " s");
     return;
@@ -352,7 +348,7 @@ void ClusterLink::on_subscriber_message(const redisReply& reply) {
       return;
     }
     if (message->instance == instance_) {
-      if (message->kind == NodeMessageKind::beat) own_beat_seen_ns_ = coarse_now_ns();
+      if (message->kind == NodeMessageKind::beat) own_beat_seen_ = coarse_now();
       return;
     }
     if (message->node == node_id_) {
@@ -370,7 +366,7 @@ void ClusterLink::on_subscriber_message(const redisReply& reply) {
     announced_down_ = false;
     backoff_ = kFirstBackoff;
     retry_timer_.disarm();
-    own_beat_seen_ns_ = coarse_now_ns();
+    own_beat_seen_ = coarse_now();
     beat_timer_.arm(duration_cast<microseconds>(kBeatInterval),
                     duration_cast<microseconds>(kBeatInterval));
     log_.notice("link to Redis at " + address_.to_string() + " up (node " + node_id_ + ")");

@@ -34,6 +34,7 @@
 #include "chat/node_message.hpp"
 #include "cluster/redis_address.hpp"
 #include "cluster/redis_connection.hpp"
+#include "core/clock.hpp"
 #include "core/event_loop.hpp"
 #include "core/log.hpp"
 #include "core/repeated_log.hpp"
@@ -84,7 +85,7 @@ class ClusterLink final : public chat::NodeLink, RedisConnectionHandler {
   enum class Expect : std::uint8_t { ignore, auth, node_claim, nickname_claim };
   struct Unanswered {
     std::size_t bytes;
-    std::int64_t sent_ns;
+    CoarseTime sent;
     Expect expect;
     std::uint64_t request;
   };
@@ -130,7 +131,7 @@ class ClusterLink final : public chat::NodeLink, RedisConnectionHandler {
   std::chrono::milliseconds backoff_;
   std::deque<Unanswered> unanswered_;
   std::size_t unanswered_bytes_ = 0;
-  std::int64_t own_beat_seen_ns_ = 0;
+  CoarseTime own_beat_seen_;
   std::uint64_t next_request_ = 1;
   std::uint64_t dropped_ = 0;
   bool warned_dropping_ = false;

@@ -38,7 +38,7 @@ bool Connection::queue(const ChunkRef& chunk, std::size_t offset, std::size_t le
   if (state_ == State::closed) return false;
   // Progress is measured from the moment output is waiting, not from the last write of an
   // earlier burst.
-  if (output_.empty()) last_output_progress_ = coarse_now_ns();
+  if (output_.empty()) last_output_progress_ = coarse_now();
   output_.push(chunk, offset, length);
   loop_.defer(*this);
   // Congestion is reported as soon as the queue crosses the mark, not only after this
@@ -69,7 +69,7 @@ void Connection::close_now(CloseReason reason) { finish(reason); }
 
 void Connection::pause_reading() noexcept {
   if (state_ == State::closed) return;
-  if (pauses_++ == 0) stop_reading_clock(coarse_now_ns());
+  if (pauses_++ == 0) stop_reading_clock(coarse_now());
 }
 
 void Connection::unpause_reading() {
@@ -78,25 +78,25 @@ void Connection::unpause_reading() {
   loop_.resume_next_turn(*this);
 }
 
-void Connection::stop_reading_clock(std::int64_t now) noexcept {
-  if (not_reading_since_ == 0) not_reading_since_ = now;
+void Connection::stop_reading_clock(CoarseTime now) noexcept {
+  if (not_reading_since_ == CoarseTime()) not_reading_since_ = now;
 }
 
-void Connection::restart_reading_clock(std::int64_t now) noexcept {
-  if (not_reading_since_ == 0) return;
-  if (partial_line_since_ != 0) partial_line_since_ += now - not_reading_since_;
-  not_reading_since_ = 0;
+void Connection::restart_reading_clock(CoarseTime now) noexcept {
+  if (not_reading_since_ == CoarseTime()) return;
+  if (partial_line_since_ != CoarseTime()) partial_line_since_ += now - not_reading_since_;
+  not_reading_since_ = CoarseTime();
 }
 
-std::int64_t Connection::partial_line_age(std::int64_t now) const noexcept {
-  if (partial_line_since_ == 0) return 0;
-  return (not_reading_since_ != 0 ? not_reading_since_ : now) - partial_line_since_;
+CoarseClock::duration Connection::partial_line_age(CoarseTime now) const noexcept {
+  if (partial_line_since_ == CoarseTime()) return CoarseClock::duration::zero();
+  return (not_reading_since_ != CoarseTime() ? not_reading_since_ : now) - partial_line_since_;
 }
 
-void Connection::update_partial_line(std::int64_t now) noexcept {
+void Connection::update_partial_line(CoarseTime now) noexcept {
   if (!codec_.has_partial_line()) {
-    partial_line_since_ = 0;
-  } else if (partial_line_since_ == 0) {
+    partial_line_since_ = CoarseTime();
+  } else if (partial_line_since_ == CoarseTime()) {
     partial_line_since_ = now;
   }
 }
@@ -143,11 +143,11 @@ void Connection::judge_backlog() {
   }
 }
 
-bool Connection::has_rate_allowance(std::int64_t now) {
+bool Connection::has_rate_allowance(CoarseTime now) {
   if (limits_.max_rate == 0) return true;
   const auto rate = static_cast<double>(limits_.max_rate);
-  if (rate_refilled_at_ == 0) rate_allowance_ = rate;  // first read: a full burst
-  const double elapsed = static_cast<double>(now - rate_refilled_at_) * 1e-9;
+  if (rate_refilled_at_ == CoarseTime()) rate_allowance_ = rate;  // first read: a full burst
+  const double elapsed = std::chrono::duration<double>(now - rate_refilled_at_).count();
   rate_allowance_ = std::min(rate, rate_allowance_ + elapsed * rate);
   rate_refilled_at_ = now;
   return rate_allowance_ > 0;
@@ -164,7 +164,7 @@ void Connection::read_input() {
   if (state_ != State::open || pauses_ != 0) return;
   handler_.before_reading(*this);
   if (state_ != State::open || pauses_ != 0) return;
-  const std::int64_t now = coarse_now_ns();
+  const CoarseTime now = coarse_now();
   if (!has_rate_allowance(now)) {
     stop_reading_clock(now);
     handler_.on_throttled(*this);
@@ -236,7 +236,7 @@ void Connection::flush() {
     const ssize_t n = sendmsg(fd_.get(), &message, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n >= 0) {
       output_.consume(static_cast<std::size_t>(n));
-      if (n > 0) last_output_progress_ = coarse_now_ns();
+      if (n > 0) last_output_progress_ = coarse_now();
       continue;
     }
     if (errno == EINTR) continue;

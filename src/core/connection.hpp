@@ -24,6 +24,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/clock.hpp"
 #include "core/event_loop.hpp"
 #include "core/line_codec.hpp"
 #include "core/output_queue.hpp"
@@ -120,8 +121,8 @@ class Connection final : public Watcher, public DeferredTask {
   }
   static constexpr std::uint16_t kLinesPerTurn = 256;
   [[nodiscard]] bool is_congested() const noexcept { return congested_; }
-  // When the socket last took output (coarse_now_ns()), or when output last became pending.
-  [[nodiscard]] std::int64_t last_output_progress() const noexcept { return last_output_progress_; }
+  // When the socket last took output, or when output last became pending.
+  [[nodiscard]] CoarseTime last_output_progress() const noexcept { return last_output_progress_; }
 
   [[nodiscard]] bool is_open() const noexcept { return state_ != State::closed; }
   [[nodiscard]] bool is_reading() const noexcept { return state_ == State::open; }
@@ -135,9 +136,9 @@ class Connection final : public Watcher, public DeferredTask {
   [[nodiscard]] int fd() const noexcept { return fd_.get(); }
   [[nodiscard]] ConnectionHandler& handler() const noexcept { return handler_; }
   // How long the incomplete line now buffered has been waiting for its end at `now`
-  // (coarse_now_ns()), not counting time in which the server did not read (paused or
-  // throttled): only the peer's own delay counts. 0 if there is none.
-  [[nodiscard]] std::int64_t partial_line_age(std::int64_t now) const noexcept;
+  // (coarse_now()), not counting time in which the server did not read (paused or
+  // throttled): only the peer's own delay counts. Zero if there is none.
+  [[nodiscard]] CoarseClock::duration partial_line_age(CoarseTime now) const noexcept;
   // The memory the output queue keeps alive (see OutputQueue::pinned_bytes()).
   [[nodiscard]] std::size_t pinned_output_bytes() const noexcept { return output_.pinned_bytes(); }
   // The errno behind CloseReason::io_error or peer_reset; 0 otherwise.
@@ -173,11 +174,11 @@ class Connection final : public Watcher, public DeferredTask {
   // rate allowance or of this turn's lines) in held_input_ and returns false then.
   bool decode(std::string_view bytes);
   // Refills the max_rate allowance; false if the peer must wait.
-  bool has_rate_allowance(std::int64_t now);
+  bool has_rate_allowance(CoarseTime now);
   // The server stops (or starts again) reading: the incomplete line's clock stops with it.
-  void stop_reading_clock(std::int64_t now) noexcept;
-  void restart_reading_clock(std::int64_t now) noexcept;
-  void update_partial_line(std::int64_t now) noexcept;
+  void stop_reading_clock(CoarseTime now) noexcept;
+  void restart_reading_clock(CoarseTime now) noexcept;
+  void update_partial_line(CoarseTime now) noexcept;
   void flush();
   // After a flush: over max_backlog with what the kernel refused, the peer is cut off; a
   // queue that pins far more than it holds is compacted.
@@ -202,11 +203,11 @@ class Connection final : public Watcher, public DeferredTask {
   // (Behind a pointer: idle connections are many, throttled ones few.)
   std::unique_ptr<std::string> held_input_;
   double rate_allowance_ = 0;
-  std::int64_t rate_refilled_at_ = 0;
-  std::int64_t partial_line_since_ = 0;
-  // When the server stopped reading (paused or throttled), or 0 while it reads.
-  std::int64_t not_reading_since_ = 0;
-  std::int64_t last_output_progress_ = 0;
+  CoarseTime rate_refilled_at_;
+  CoarseTime partial_line_since_;
+  // When the server stopped reading (paused or throttled), or never while it reads.
+  CoarseTime not_reading_since_;
+  CoarseTime last_output_progress_;
   State state_ = State::open;
   std::uint16_t line_budget_ = kLinesPerTurn;
   bool watching_output_ = false;

@@ -24,8 +24,8 @@ bool discard_input(int fd, std::span<char> buffer) noexcept {
 
 }  // namespace
 
-LingeringClose::Held::Held(LingeringClose& owner, UniqueFd socket, std::int64_t deadline_ns)
-    : owner_(owner), socket_(std::move(socket)), deadline_ns_(deadline_ns) {
+LingeringClose::Held::Held(LingeringClose& owner, UniqueFd socket, CoarseTime deadline)
+    : owner_(owner), socket_(std::move(socket)), deadline_(deadline) {
   owner_.loop_.watch(socket_.get(), EPOLLIN | EPOLLRDHUP | EPOLLET, *this);
 }
 
@@ -48,8 +48,7 @@ void LingeringClose::close(UniqueFd socket) {
   (void)shutdown(socket.get(), SHUT_WR);
   const bool peer_open = discard_input(socket.get(), loop_.read_buffer());
   if (!peer_open || held_.size() >= capacity_) return;
-  const std::int64_t deadline =
-      coarse_now_ns() + std::chrono::duration_cast<std::chrono::nanoseconds>(kLinger).count();
+  const CoarseTime deadline = coarse_now() + kLinger;
   try {
     held_.push_back(std::make_unique<Held>(*this, std::move(socket), deadline));
   } catch (const std::exception&) {
@@ -65,12 +64,12 @@ void LingeringClose::run_deferred() {
 }
 
 void LingeringClose::expire() {
-  const std::int64_t now = coarse_now_ns();
+  const CoarseTime now = coarse_now();
   std::erase_if(held_, [now](const std::unique_ptr<Held>& held) {
-    return held->is_done() || held->deadline_ns() <= now;
+    return held->is_done() || held->deadline() <= now;
   });
   if (!held_.empty()) {
-    const auto next = std::chrono::nanoseconds(held_.front()->deadline_ns() - now);
+    const auto next = held_.front()->deadline() - now;
     expiry_.arm(std::max(std::chrono::duration_cast<std::chrono::microseconds>(next),
                          std::chrono::microseconds(1)));
   }

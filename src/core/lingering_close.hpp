@@ -16,6 +16,7 @@
 #include <memory>
 #include <vector>
 
+#include "core/clock.hpp"
 #include "core/event_loop.hpp"
 #include "core/timer.hpp"
 #include "core/unique_fd.hpp"
@@ -42,15 +43,15 @@ class LingeringClose final : public DeferredTask {
  private:
   class Held final : public Watcher {
    public:
-    Held(LingeringClose& owner, UniqueFd socket, std::int64_t deadline_ns);
+    Held(LingeringClose& owner, UniqueFd socket, CoarseTime deadline);
     void on_events(std::uint32_t events) override;
     [[nodiscard]] bool is_done() const noexcept { return done_; }
-    [[nodiscard]] std::int64_t deadline_ns() const noexcept { return deadline_ns_; }
+    [[nodiscard]] CoarseTime deadline() const noexcept { return deadline_; }
 
    private:
     LingeringClose& owner_;
     UniqueFd socket_;
-    std::int64_t deadline_ns_;
+    CoarseTime deadline_;
     bool done_ = false;
   };
 

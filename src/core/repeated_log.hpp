@@ -23,19 +23,20 @@ class RepeatedLog {
 
   RepeatedLog(const Log& log, LogLevel level) noexcept : log_(log), level_(level) {}
 
-  void write(std::string_view message, std::int64_t now_ns = coarse_now_ns()) {
-    const std::int64_t interval = std::chrono::nanoseconds(kInterval).count();
-    if (written_ns_ != 0 && now_ns - written_ns_ < interval) {
+  void write(std::string_view message, CoarseTime now = coarse_now()) {
+    if (written_ != CoarseTime() && now - written_ < kInterval) {
       ++held_back_;
       log_.debug(message);
       return;
     }
     std::string record(message);
     if (held_back_ != 0) {
-      record += " (and " + std::to_string(held_back_) + " more like it in the last " +
-                std::to_string((now_ns - written_ns_) / 1'000'000'000) + " s)";
+      record +=
+          " (and " + std::to_string(held_back_) + " more like it in the last " +
+          std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now - written_).count()) +
+          " s)";
     }
-    written_ns_ = now_ns;
+    written_ = now;
     held_back_ = 0;
     log_.write(level_, record);
   }
@@ -43,7 +44,7 @@ class RepeatedLog {
  private:
   const Log& log_;
   LogLevel level_;
-  std::int64_t written_ns_ = 0;
+  CoarseTime written_;
   std::uint64_t held_back_ = 0;
 };
 

@@ -446,18 +446,18 @@ TEST_F(ConnectionTest, OverTheRateItStopsReadingAndLosesNothing) {
 }
 
 TEST_F(ConnectionTest, ReportsHowLongTheIncompleteLineHasWaited) {
-  EXPECT_EQ(connection_->partial_line_age(coarse_now_ns()), 0);
+  EXPECT_EQ(connection_->partial_line_age(coarse_now()), CoarseClock::duration::zero());
   write_all(peer_.get(), "no end yet");
   ASSERT_TRUE(run_until(loop_, [&] { return connection_->buffered_input_bytes() > 0; }));
   skew_clock(std::chrono::seconds(5));
-  EXPECT_GE(connection_->partial_line_age(coarse_now_ns()), 5'000'000'000);
+  EXPECT_GE(connection_->partial_line_age(coarse_now()), std::chrono::seconds(5));
   write_all(peer_.get(), " still");
   ASSERT_TRUE(run_until(loop_, [&] { return connection_->buffered_input_bytes() > 10; }));
-  EXPECT_GE(connection_->partial_line_age(coarse_now_ns()), 5'000'000'000)
+  EXPECT_GE(connection_->partial_line_age(coarse_now()), std::chrono::seconds(5))
       << "the line began at the first read";
   write_all(peer_.get(), "\n");
   ASSERT_TRUE(run_until(loop_, [&] { return !handler_.lines.empty(); }));
-  EXPECT_EQ(connection_->partial_line_age(coarse_now_ns()), 0);
+  EXPECT_EQ(connection_->partial_line_age(coarse_now()), CoarseClock::duration::zero());
 }
 
 TEST_F(ConnectionTest, AnIncompleteLineDoesNotAgeWhileTheServerIsNotReading) {
@@ -466,15 +466,16 @@ TEST_F(ConnectionTest, AnIncompleteLineDoesNotAgeWhileTheServerIsNotReading) {
   skew_clock(std::chrono::seconds(1));
   connection_->pause_reading();
   skew_clock(std::chrono::seconds(100));
-  const std::int64_t age = connection_->partial_line_age(coarse_now_ns());
-  EXPECT_GE(age, 1'000'000'000);
-  EXPECT_LT(age, 2'000'000'000) << "a paused connection's line waits on the server, not the peer";
+  const auto age = connection_->partial_line_age(coarse_now());
+  EXPECT_GE(age, std::chrono::seconds(1));
+  EXPECT_LT(age, std::chrono::seconds(2))
+      << "a paused connection's line waits on the server, not the peer";
   connection_->unpause_reading();
   loop_.run_once(0);
   skew_clock(std::chrono::seconds(1));
-  const std::int64_t resumed_age = connection_->partial_line_age(coarse_now_ns());
-  EXPECT_GE(resumed_age, 2'000'000'000);
-  EXPECT_LT(resumed_age, 3'000'000'000) << "the clock runs again once reading resumes";
+  const auto resumed_age = connection_->partial_line_age(coarse_now());
+  EXPECT_GE(resumed_age, std::chrono::seconds(2));
+  EXPECT_LT(resumed_age, std::chrono::seconds(3)) << "the clock runs again once reading resumes";
 }
 
 TEST_F(ConnectionTest, ReadsAtMostItsLineBudgetPerTurnAndResumesWithoutWaiting) {

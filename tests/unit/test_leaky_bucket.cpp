@@ -3,15 +3,16 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdint>
 
 namespace epollchat {
 namespace {
 
-constexpr std::int64_t kMillisecond = 1'000'000;
-constexpr std::int64_t kSecond = 1'000 * kMillisecond;
+constexpr std::chrono::nanoseconds kMillisecond = std::chrono::milliseconds(1);
+constexpr std::chrono::nanoseconds kSecond = std::chrono::seconds(1);
 constexpr std::uint64_t kDrain = 64 * 1024;  // bytes per second
-constexpr std::int64_t kStart = 1'000 * kSecond;
+constexpr CoarseTime kStart{1'000 * kSecond};
 
 TEST(LeakyBucket, StartsEmptyAndHoldsOneBatch) {
   LeakyBucket<kDrain> meter;

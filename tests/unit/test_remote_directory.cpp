@@ -16,6 +16,9 @@
 namespace epollchat::chat {
 namespace {
 
+// A reading of the clock, `ns` nanoseconds after its epoch.
+constexpr CoarseTime at(std::int64_t ns) { return CoarseTime(std::chrono::nanoseconds(ns)); }
+
 constexpr std::string_view kFirstInstance = "0123456789abcdef";
 constexpr std::string_view kSecondInstance = "fedcba9876543210";
 
@@ -57,7 +60,7 @@ RemoteDirectory directory_holding(std::initializer_list<std::string_view> client
   RemoteDirectory directory;
   for (const std::string_view client : clients) {
     const std::string_view node = client.substr(0, client.find(':'));
-    if (!directory.nodes().contains(node)) directory.heard_from(node, kFirstInstance, 100);
+    if (!directory.nodes().contains(node)) directory.heard_from(node, kFirstInstance, at(100));
   }
   set_clients(directory, clients);
   return directory;
@@ -75,7 +78,7 @@ TEST(RemoteDirectory, StartsEmpty) {
 
 TEST(RemoteDirectory, SetFindAndRemove) {
   RemoteDirectory directory;
-  EXPECT_TRUE(directory.heard_from("b7", kFirstInstance, 100).empty());
+  EXPECT_TRUE(directory.heard_from("b7", kFirstInstance, at(100)).empty());
   const RemoteClient* added = directory.set("b7", 1, "lobby", "Client #b7:1");
   ASSERT_NE(added, nullptr);
   EXPECT_EQ(added->name, "Client #b7:1");
@@ -110,8 +113,8 @@ TEST(RemoteDirectory, SetFindAndRemove) {
 
 TEST(RemoteDirectory, RoomCountsFollowClientsAsTheyMove) {
   RemoteDirectory directory;
-  directory.heard_from("b7", kFirstInstance, 100);
-  directory.heard_from("a1", kSecondInstance, 100);
+  directory.heard_from("b7", kFirstInstance, at(100));
+  directory.heard_from("a1", kSecondInstance, at(100));
   set_clients(directory,
               {"b7:1 lobby Client #b7:1", "b7:2 lobby Client #b7:2", "a1:1 lobby Client #a1:1"});
   EXPECT_EQ(directory.count("lobby"), 3u);
@@ -145,9 +148,9 @@ TEST(RemoteDirectory, RoomCountsFollowClientsAsTheyMove) {
 
 TEST(RemoteDirectory, SameInstanceIsNoDeparture) {
   RemoteDirectory directory = directory_holding({"b7:1 lobby alice"});
-  EXPECT_TRUE(directory.heard_from("b7", kFirstInstance, 200).empty());
+  EXPECT_TRUE(directory.heard_from("b7", kFirstInstance, at(200)).empty());
   EXPECT_NE(directory.find("b7", 1), nullptr);
-  EXPECT_EQ(directory.nodes().at("b7").last_heard_ns, 200);
+  EXPECT_EQ(directory.nodes().at("b7").last_heard, at(200));
 }
 
 TEST(RemoteDirectory, NewInstanceReturnsOldClientsAsDepartures) {
@@ -155,7 +158,7 @@ TEST(RemoteDirectory, NewInstanceReturnsOldClientsAsDepartures) {
       directory_holding({"b7:1 lobby alice", "b7:2 dev Client #b7:2", "a1:5 dev carol"});
 
   // b7 restarted: a new process under the same node id.
-  const auto departed = directory.heard_from("b7", kSecondInstance, 300);
+  const auto departed = directory.heard_from("b7", kSecondInstance, at(300));
   EXPECT_EQ(describe(departed),
             (std::vector<std::string>{"b7:1 lobby alice", "b7:2 dev Client #b7:2"}));
   EXPECT_EQ(directory.find("b7", 1), nullptr);
@@ -165,25 +168,25 @@ TEST(RemoteDirectory, NewInstanceReturnsOldClientsAsDepartures) {
   EXPECT_NE(directory.find("a1", 5), nullptr);
   EXPECT_EQ(directory.node_count(), 2u);
   EXPECT_EQ(directory.nodes().at("b7").instance, kSecondInstance);
-  EXPECT_EQ(directory.nodes().at("b7").last_heard_ns, 300);
+  EXPECT_EQ(directory.nodes().at("b7").last_heard, at(300));
 
   // The new instance's clients are counted from scratch, and it is not "restarted" again.
   directory.set("b7", 1, "lobby", "Client #b7:1");
-  EXPECT_TRUE(directory.heard_from("b7", kSecondInstance, 400).empty());
+  EXPECT_TRUE(directory.heard_from("b7", kSecondInstance, at(400)).empty());
   EXPECT_EQ(directory.count("lobby"), 1u);
 }
 
 TEST(RemoteDirectory, ExpireRemovesQuietNodesWithTheirClients) {
   RemoteDirectory directory;
-  directory.heard_from("b7", kFirstInstance, 1000);
-  directory.heard_from("a1", kSecondInstance, 5000);
-  directory.heard_from("c3", kSecondInstance, 2000);
+  directory.heard_from("b7", kFirstInstance, at(1000));
+  directory.heard_from("a1", kSecondInstance, at(5000));
+  directory.heard_from("c3", kSecondInstance, at(2000));
   set_clients(directory, {"b7:1 lobby alice", "b7:2 dev bob", "a1:1 lobby carol", "c3:9 dev dave"});
 
-  EXPECT_TRUE(directory.expire(1000).empty());  // heard at exactly the limit: still alive
+  EXPECT_TRUE(directory.expire(at(1000)).empty());  // heard at exactly the limit: still alive
   EXPECT_EQ(directory.node_count(), 3u);
 
-  const auto departed = directory.expire(3000);
+  const auto departed = directory.expire(at(3000));
   EXPECT_EQ(describe(departed),
             (std::vector<std::string>{"b7:1 lobby alice", "b7:2 dev bob", "c3:9 dev dave"}));
   EXPECT_EQ(directory.node_count(), 1u);
@@ -194,7 +197,7 @@ TEST(RemoteDirectory, ExpireRemovesQuietNodesWithTheirClients) {
   EXPECT_EQ(names_in(directory, "lobby"), std::vector<std::string>{"carol"});
 
   // A node heard from again after it expired starts fresh.
-  EXPECT_TRUE(directory.heard_from("b7", kFirstInstance, 6000).empty());
+  EXPECT_TRUE(directory.heard_from("b7", kFirstInstance, at(6000)).empty());
   EXPECT_EQ(directory.find("b7", 1), nullptr);
 }
 
@@ -260,7 +263,7 @@ TEST(RemoteDirectory, NamesInListsOneRoomNodeByNode) {
 TEST(RemoteDirectory, HoldsAtMostItsLimitOfNodesAndClients) {
   RemoteDirectory directory;
   for (std::size_t i = 0; i < RemoteDirectory::kMaxNodes + 10; ++i) {
-    directory.heard_from("n" + std::to_string(i), kFirstInstance, 100);
+    directory.heard_from("n" + std::to_string(i), kFirstInstance, at(100));
   }
   EXPECT_EQ(directory.node_count(), RemoteDirectory::kMaxNodes);
   EXPECT_EQ(directory.set("beyond", 1, "lobby", "alice"), nullptr) << "a node past the limit";
@@ -284,9 +287,9 @@ TEST(RemoteDirectory, ClearForgetsEverything) {
   EXPECT_TRUE(directory.room_counts().empty());
   EXPECT_EQ(directory.count("lobby"), 0u);
   EXPECT_FALSE(directory.find_by_name("alice"));
-  EXPECT_TRUE(directory.expire(1000000).empty());
+  EXPECT_TRUE(directory.expire(at(1000000)).empty());
   // Usable again after clearing: the link came back and rosters arrive.
-  directory.heard_from("b7", kSecondInstance, 200);
+  directory.heard_from("b7", kSecondInstance, at(200));
   directory.set("b7", 1, "lobby", "alice");
   EXPECT_EQ(directory.count("lobby"), 1u);
 }
