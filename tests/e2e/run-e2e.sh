@@ -202,8 +202,7 @@ choose_port() {
     port=${E2E_PORT:-$DEFAULT_PORT}
     if port_is_listening "$port"; then
         [ -z "${E2E_PORT:-}" ] || { echo "E2E_PORT=$port is in use on the host" >&2; return 1; }
-        local try
-        for try in $(seq 50); do
+        for _ in $(seq 50); do
             port=$((20000 + RANDOM % 20000))
             port_is_listening "$port" || break
         done
@@ -217,6 +216,7 @@ boot_container() {
     # A private mount namespace with its own /run/systemd/nspawn keeps
     # nspawn's bookkeeping off the host; --register=no and --keep-unit
     # because the host need not run systemd.
+    # shellcheck disable=SC2016  # $1 is expanded by the inner sh
     unshare -m sh -c 'mount -t tmpfs tmpfs /run/systemd/nspawn &&
         exec systemd-nspawn --quiet -D "$1" --boot --register=no --keep-unit' \
         sh "$run_dir/root" </dev/null >"$run_dir/console.log" 2>&1 &
@@ -345,7 +345,7 @@ restart_service() {
     before=$(main_pid)
     inside systemctl restart epollchatd.service || return 1
     after=$(main_pid)
-    [ "$after" != "$before" ] && [ "$after" != 0 ] || { echo "MainPID $before -> $after"; return 1; }
+    if [ "$after" = "$before" ] || [ "$after" = 0 ]; then echo "MainPID $before -> $after"; return 1; fi
     [ "$(inside systemctl is-active epollchatd.service)" = active ] || return 1
     # The connected client was told, and the new daemon accepts clients.
     reader_got '^\*\*\* Server shutting down\.$' || return 1
@@ -478,6 +478,7 @@ purge_packages() {
     if inside pgrep -x epollchatd; then echo "an epollchatd process is still running"; bad=1; fi
     cmp "$run_dir/passwd.before" "$run_dir/root/etc/passwd" || { echo "/etc/passwd changed"; bad=1; }
     cmp "$run_dir/group.before" "$run_dir/root/etc/group" || { echo "/etc/group changed"; bad=1; }
+    # shellcheck disable=SC2016  # a dpkg-query format, not shell
     inside dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' epollchatd epollchat 2>&1 |
         grep -v '^un ' | grep -v 'no packages found' && { echo "packages left in dpkg's database"; bad=1; }
     return $bad
