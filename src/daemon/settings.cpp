@@ -14,7 +14,7 @@ chat::ServerLimits Settings::server_limits() const {
   chat::ServerLimits limits;
   limits.connection = ConnectionLimits{max_line, max_backlog, max_rate};
   limits.max_clients = max_clients;
-  limits.line_timeout = std::chrono::seconds(line_timeout);
+  limits.line_timeout = line_timeout;
   return limits;
 }
 namespace {
@@ -74,7 +74,12 @@ std::optional<std::string> apply_setting(Settings& settings, std::string_view ke
     return apply_count(settings.max_backlog, key, value, 1024, std::size_t{1} << 30);
   }
   if (key == "max-rate") return apply_count(settings.max_rate, key, value, 0, 100'000'000);
-  if (key == "line-timeout") return apply_count(settings.line_timeout, key, value, 0, 86'400);
+  if (key == "line-timeout") {
+    std::size_t seconds = 0;
+    if (auto problem = apply_count(seconds, key, value, 0, 86'400)) return problem;
+    settings.line_timeout = std::chrono::seconds(seconds);
+    return std::nullopt;
+  }
   if (key == "log-level") {
     const auto level = parse_log_level(value);
     if (!level)

@@ -3,6 +3,7 @@
 // values with the same messages.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -20,8 +21,8 @@ struct Settings {
   std::size_t max_clients = 1024;
   std::size_t max_line = 4096;
   std::size_t max_backlog = 1024 * 1024;
-  std::size_t max_rate = 10'000;  // lines per second per client; 0: unlimited
-  std::size_t line_timeout = 60;  // seconds an incomplete line may wait; 0: forever
+  std::size_t max_rate = 10'000;          // lines per second per client; 0: unlimited
+  std::chrono::seconds line_timeout{60};  // how long an incomplete line may wait; 0: forever
   LogLevel log_level = LogLevel::info;
   std::string redis;                // "" (no link), "HOST:PORT" as given, or a unix socket path
   std::string node_id;              // "" unless set: the Server then picks a random one

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <string>
 
 #include "unit_helpers.hpp"
@@ -44,7 +45,7 @@ TEST(ConfigText, EveryKey) {
   EXPECT_EQ(settings.max_line, 100u);
   EXPECT_EQ(settings.max_backlog, 2048u);
   EXPECT_EQ(settings.max_rate, 0u);
-  EXPECT_EQ(settings.line_timeout, 5u);
+  EXPECT_EQ(settings.line_timeout, std::chrono::seconds(5));
   EXPECT_EQ(settings.log_level, LogLevel::debug);
 }
 

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -23,7 +24,7 @@ TEST(Settings, DefaultsAreTheDocumentedOnes) {
   EXPECT_EQ(settings.max_line, 4096u);
   EXPECT_EQ(settings.max_backlog, 1048576u);
   EXPECT_EQ(settings.max_rate, 10000u);
-  EXPECT_EQ(settings.line_timeout, 60u);
+  EXPECT_EQ(settings.line_timeout, std::chrono::seconds(60));
   EXPECT_EQ(settings.log_level, LogLevel::info);
   EXPECT_EQ(check_consistency(settings), std::nullopt);
 }
@@ -77,8 +78,7 @@ TEST(Settings, CountsWithTheirRanges) {
   for (const Case& c : {Case{"max-clients", &Settings::max_clients, 1, 1'000'000},
                         Case{"max-line", &Settings::max_line, 1, 16 * 1024 * 1024},
                         Case{"max-backlog", &Settings::max_backlog, 1024, std::size_t{1} << 30},
-                        Case{"max-rate", &Settings::max_rate, 0, 100'000'000},
-                        Case{"line-timeout", &Settings::line_timeout, 0, 86'400}}) {
+                        Case{"max-rate", &Settings::max_rate, 0, 100'000'000}}) {
     Settings settings;
     EXPECT_EQ(problem_of(settings, c.key, std::to_string(c.min)), "") << c.key;
     EXPECT_EQ(settings.*c.field, c.min);
@@ -96,6 +96,21 @@ TEST(Settings, CountsWithTheirRanges) {
     }
     EXPECT_EQ(settings.*c.field, c.max) << "rejected values change nothing";
   }
+}
+
+TEST(Settings, LineTimeoutIsSecondsUpToADay) {
+  Settings settings;
+  EXPECT_EQ(problem_of(settings, "line-timeout", "0"), "");
+  EXPECT_EQ(settings.line_timeout, std::chrono::seconds::zero());
+  EXPECT_EQ(problem_of(settings, "line-timeout", "86400"), "");
+  EXPECT_EQ(settings.line_timeout, std::chrono::hours(24));
+  EXPECT_EQ(settings.server_limits().line_timeout, std::chrono::hours(24));
+  EXPECT_EQ(problem_of(settings, "line-timeout", "86401"),
+            "invalid value for line-timeout '86401' (expected 0-86400)");
+  for (const char* bad : {"", "-5", "60s", "1m", "1e3"}) {
+    EXPECT_NE(problem_of(settings, "line-timeout", bad), "") << "'" << bad << "'";
+  }
+  EXPECT_EQ(settings.line_timeout, std::chrono::hours(24)) << "rejected values change nothing";
 }
 
 TEST(Settings, RedisPasswordFileIsAnAbsolutePathOrNothing) {
