@@ -44,10 +44,10 @@ CommandLine parse_command_line(std::span<const std::string_view> args) {
       const auto [key, inline_value] = split_long(arg);
       if (key == "config") {
         result.config_path = std::string(take_value("--config", inline_value));
-      } else if (is_setting_key(key)) {
+      } else if (const SettingSpec* spec = find_setting(key)) {
         const std::string option = "--" + std::string(key);
         const std::string_view value = take_value(option, inline_value);
-        if (const auto problem = apply_setting(scratch, key, value)) throw UsageError(*problem);
+        if (const auto problem = apply_setting(scratch, *spec, value)) throw UsageError(*problem);
         result.settings.emplace_back(std::string(key), std::string(value));
       } else {
         throw UsageError("unknown option '" + std::string(arg) + "'");
