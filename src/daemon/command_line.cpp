@@ -14,6 +14,25 @@ std::pair<std::string_view, std::optional<std::string_view>> split_long(std::str
   return {arg.substr(0, equals), arg.substr(equals + 1)};
 }
 
+// One option of --help: the option as given, then its help from column kHelpColumn, on
+// the next line if the option leaves no two spaces before it; each '\n' of the help
+// continues it in the same column.
+std::string option_help(std::string_view option, std::string_view help) {
+  constexpr std::size_t kHelpColumn = 27;
+  const std::string indent(kHelpColumn, ' ');
+  std::string text(option);
+  if (text.size() + 2 <= kHelpColumn) {
+    text.resize(kHelpColumn, ' ');
+  } else {
+    text += "\n" + indent;
+  }
+  for (const char c : help) {
+    text += c;
+    if (c == '\n') text += indent;
+  }
+  return text + "\n";
+}
+
 }  // namespace
 
 CommandLine parse_command_line(std::span<const std::string_view> args) {
@@ -44,10 +63,10 @@ CommandLine parse_command_line(std::span<const std::string_view> args) {
       const auto [key, inline_value] = split_long(arg);
       if (key == "config") {
         result.config_path = std::string(take_value("--config", inline_value));
-      } else if (is_setting_key(key)) {
+      } else if (const SettingSpec* spec = find_setting(key)) {
         const std::string option = "--" + std::string(key);
         const std::string_view value = take_value(option, inline_value);
-        if (const auto problem = apply_setting(scratch, key, value)) throw UsageError(*problem);
+        if (const auto problem = apply_setting(scratch, *spec, value)) throw UsageError(*problem);
         result.settings.emplace_back(std::string(key), std::string(value));
       } else {
         throw UsageError("unknown option '" + std::string(arg) + "'");
@@ -64,38 +83,29 @@ CommandLine parse_command_line(std::span<const std::string_view> args) {
 }
 
 std::string usage_text() {
-  return "Usage: epollchatd [OPTIONS]\n"
-         "A chat-room server: every line a client sends goes to every other client.\n"
-         "\n"
-         "Options:\n"
-         "      --listen ADDR        address to listen on (default 127.0.0.1; ::1 and :: work)\n"
-         "      --port N             TCP port (default 8888; 0 lets the kernel choose)\n"
-         "  -c, --config FILE        config file (default " EPOLLCHATD_DEFAULT_CONFIG
-         ")\n"
-         "      --max-clients N      clients served at once (default 1024)\n"
-         "      --max-line BYTES     longest accepted line (default 4096)\n"
-         "      --max-backlog BYTES  unsent output per client before it is cut off\n"
-         "                           (default 1048576)\n"
-         "      --max-rate LINES     lines per second per client before reading slows down\n"
-         "                           (default 10000; 0: unlimited)\n"
-         "      --line-timeout SECS  disconnect a client whose incomplete line waits longer\n"
-         "                           (default 60; 0: never)\n"
-         "      --log-level LEVEL    emerg, alert, crit, err, warning, notice, info, debug\n"
-         "                           (default info)\n"
-         "      --redis ADDR         share rooms with other nodes through Redis at\n"
-         "                           HOST:PORT or /path/to/socket (default: off)\n"
-         "      --node-id ID         this node's id in client ids with --redis\n"
-         "                           (1-8 of a-z, 0-9; default: random)\n"
-         "      --redis-user NAME    log in to Redis as this ACL user (default: default)\n"
-         "      --redis-password-file FILE\n"
-         "                           Redis's password is the first line of FILE (default:\n"
-         "                           the systemd credential redis-password, else none)\n"
-         "  -t, --check-config       check the options and config file, then exit\n"
-         "  -h, --help               show this help and exit\n"
-         "      --version            show the version and exit\n"
-         "\n"
-         "Command-line values override the config file. SIGHUP re-reads the config file.\n"
-         "See epollchatd(8) and epollchatd.conf(5).\n";
+  std::string text =
+      "Usage: epollchatd [OPTIONS]\n"
+      "A chat-room server: every line a client sends goes to every other client.\n"
+      "\n"
+      "Options:\n";
+  for (const SettingSpec& setting : setting_specs()) {
+    text +=
+        option_help("      --" + std::string(setting.key) + " " + std::string(setting.value_name),
+                    setting_help(setting));
+    // Where the settings come from follows where the daemon listens.
+    if (setting.key == "port") {
+      text +=
+          option_help("  -c, --config FILE", "config file (default " EPOLLCHATD_DEFAULT_CONFIG ")");
+    }
+  }
+  text += option_help("  -t, --check-config", "check the options and config file, then exit");
+  text += option_help("  -h, --help", "show this help and exit");
+  text += option_help("      --version", "show the version and exit");
+  text +=
+      "\n"
+      "Command-line values override the config file. SIGHUP re-reads the config file.\n"
+      "See epollchatd(8) and epollchatd.conf(5).\n";
+  return text;
 }
 
 }  // namespace epollchat::daemon

@@ -48,9 +48,10 @@ void apply_config_text(Settings& settings, std::string_view text, std::string_vi
     const std::string_view key = trim(line.substr(0, equals));
     const std::string_view value = trim(line.substr(equals + 1));
     if (key.empty()) fail("missing key before '='");
-    if (!is_setting_key(key)) fail("unknown key '" + shorten(key) + "'");
+    const SettingSpec* spec = find_setting(key);
+    if (spec == nullptr) fail("unknown key '" + shorten(key) + "'");
     if (value.empty()) fail("missing value for key '" + std::string(key) + "'");
-    if (const auto problem = apply_setting(settings, key, value)) {
+    if (const auto problem = apply_setting(settings, *spec, value)) {
       fail("key '" + std::string(key) + "': " + *problem);
     }
   }

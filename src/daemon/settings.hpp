@@ -1,11 +1,17 @@
-// Settings: everything epollchatd can be told by its command line and config file, and
-// the one table that parses and checks each key, so both sources accept exactly the same
-// values with the same messages.
+// Settings: everything epollchatd can be told by its command line and config file.
+//
+// Each setting is described once, by a row of the table setting_specs() returns: its key
+// (the config key and, after "--", the long option), its line in --help, its default, its
+// bounds and how its value is read and stored. The config file, the command line, --help,
+// a fresh Settings and the messages for refused values all come from that row, so they
+// accept the same values and cannot disagree.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -15,14 +21,18 @@
 namespace epollchat::daemon {
 
 struct Settings {
-  std::string listen = "127.0.0.1";
-  std::uint16_t port = 8888;
-  std::size_t max_clients = 1024;
-  std::size_t max_line = 4096;
-  std::size_t max_backlog = 1024 * 1024;
-  std::size_t max_rate = 10'000;  // lines per second per client; 0: unlimited
-  std::size_t line_timeout = 60;  // seconds an incomplete line may wait; 0: forever
-  LogLevel log_level = LogLevel::info;
+  // Every setting at its default from the table; the settings without one ("" there) are
+  // empty strings.
+  Settings();
+
+  std::string listen;
+  std::uint16_t port{};
+  std::size_t max_clients{};
+  std::size_t max_line{};
+  std::size_t max_backlog{};
+  std::size_t max_rate{};               // lines per second per client; 0: unlimited
+  std::chrono::seconds line_timeout{};  // how long an incomplete line may wait; 0: forever
+  LogLevel log_level{};
   std::string redis;                // "" (no link), "HOST:PORT" as given, or a unix socket path
   std::string node_id;              // "" unless set: the Server then picks a random one
   std::string redis_user;           // "" (Redis's default user) or an ACL user name
@@ -32,18 +42,51 @@ struct Settings {
 
   // What the chat service is given of these.
   [[nodiscard]] chat::ServerLimits server_limits() const;
+
+  bool operator==(const Settings&) const = default;
 };
 
-// The keys, as config keys and (with "--") long options.
-inline constexpr std::string_view kSettingKeys[] = {
-    "listen",       "port",      "max-clients", "max-line", "max-backlog", "max-rate",
-    "line-timeout", "log-level", "redis",       "node-id",  "redis-user",  "redis-password-file",
+// One setting, as the config file, the command line and --help know it.
+struct SettingSpec {
+  // The config key; "--" followed by the key is the long option.
+  std::string_view key;
+  // The value's name in --help: "--max-line BYTES".
+  std::string_view value_name;
+  // The description beside the option in --help. "{default}" stands for default_value;
+  // each '\n' starts another line.
+  std::string_view help;
+  // The value of a fresh Settings, written as in a config file; "" leaves it unset (empty).
+  std::string_view default_value = {};
+  // A refused value is reported as "invalid <what> '<value>' (expected <expected>)". An
+  // empty `what` is "value for <key>"; a number's <expected> is its bounds, "<min>-<max>".
+  std::string_view what = {};
+  std::string_view expected = {};
+
+  // A number: decimal digits only, from `min` to `max`, handed to store_number.
+  std::size_t min = 0;
+  std::size_t max = 0;
+  void (*store_number)(Settings& settings, std::size_t value) = nullptr;
+  // Any other value: store_text checks it and stores it, or returns false and leaves the
+  // settings as they were.
+  bool (*store_text)(Settings& settings, std::string_view value) = nullptr;
+
+  [[nodiscard]] bool is_number() const noexcept { return store_number != nullptr; }
 };
 
-[[nodiscard]] bool is_setting_key(std::string_view key) noexcept;
+// Every setting, in the order --help lists them.
+[[nodiscard]] std::span<const SettingSpec> setting_specs() noexcept;
 
-// Parses `value` for `key` into `settings`. Returns the problem ("invalid port '99999'
-// (expected 0-65535)") or nullopt. `key` must satisfy is_setting_key().
+// The setting whose key is `key`, or nullptr.
+[[nodiscard]] const SettingSpec* find_setting(std::string_view key) noexcept;
+
+// The spec's help with its default filled in.
+[[nodiscard]] std::string setting_help(const SettingSpec& spec);
+
+// Parses `value` into `settings`. Returns the problem ("invalid port '99999' (expected
+// 0-65535)") or nullopt; a refused value changes nothing.
+[[nodiscard]] std::optional<std::string> apply_setting(Settings& settings, const SettingSpec& spec,
+                                                       std::string_view value);
+// The same by key; an unknown key is a problem too ("unknown key 'colour'").
 [[nodiscard]] std::optional<std::string> apply_setting(Settings& settings, std::string_view key,
                                                        std::string_view value);
 

@@ -17,6 +17,7 @@
 
 #include "build_config.hpp"
 #include "core/socket.hpp"
+#include "daemon/settings.hpp"
 #include "unit_helpers.hpp"
 
 namespace epollchat::daemon {
@@ -54,6 +55,37 @@ TEST(CommandLine, EverySettingInBothForms) {
     EXPECT_EQ(parse({option, value}).settings, expected) << option;
     const std::string joined = option + "=" + value;
     EXPECT_EQ(parse({joined}).settings, expected) << joined;
+  }
+}
+
+// A valid value for every setting: its default, or a sample for those without one.
+std::string valid_value(const SettingSpec& spec) {
+  if (!spec.default_value.empty()) return std::string(spec.default_value);
+  if (spec.key == "node-id") return "web1";
+  if (spec.key == "redis") return "127.0.0.1:6379";
+  if (spec.key == "redis-user") return "epollchat";
+  if (spec.key == "redis-password-file") return "/etc/epollchatd/redis-password";
+  ADD_FAILURE() << "no sample value for the key '" << spec.key << "'; add one above";
+  return "";
+}
+
+TEST(CommandLine, EveryKeyOfTheSettingTableIsALongOption) {
+  for (const SettingSpec& spec : setting_specs()) {
+    const std::string key(spec.key);
+    const std::string option = "--" + key;
+    const std::string value = valid_value(spec);
+    const std::vector<Setting> expected{{key, value}};
+    EXPECT_EQ(parse({option, value}).settings, expected) << option;
+    const std::string joined = option + "=" + value;
+    EXPECT_EQ(parse({joined}).settings, expected) << joined;
+    EXPECT_EQ(usage_error({option}), "option '" + option + "' needs a value");
+
+    // A refused value is refused with the table's message.
+    Settings scratch;
+    const std::string bad = spec.is_number() ? std::to_string(spec.max + 1) : "bad value";
+    const auto problem = apply_setting(scratch, spec, bad);
+    ASSERT_TRUE(problem) << key << " = " << bad;
+    EXPECT_EQ(usage_error({option, bad}), *problem);
   }
 }
 
@@ -134,6 +166,61 @@ TEST(CommandLine, UsageTextListsEveryOption) {
                              "-t, --check-config", "-h, --help", "--version"}) {
     EXPECT_NE(usage.find(option), std::string::npos) << option;
   }
+}
+
+TEST(CommandLine, UsageTextShowsEveryRowOfTheSettingTable) {
+  const std::string usage = usage_text();
+  for (const SettingSpec& spec : setting_specs()) {
+    const std::string option =
+        "\n      --" + std::string(spec.key) + " " + std::string(spec.value_name);
+    EXPECT_NE(usage.find(option), std::string::npos) << spec.key;
+    // Every line of the row's help is there, with the default filled in.
+    const std::string help = setting_help(spec);
+    std::size_t start = 0;
+    while (start < help.size()) {
+      const std::size_t end = std::min(help.find('\n', start), help.size());
+      const std::string line = help.substr(start, end - start);
+      EXPECT_NE(usage.find(line + "\n"), std::string::npos) << spec.key << ": " << line;
+      start = end + 1;
+    }
+  }
+}
+
+// --help is read by people and by scripts; its text changes only on purpose.
+TEST(CommandLine, UsageTextIsTheDocumentedOne) {
+  EXPECT_EQ(usage_text(),
+            "Usage: epollchatd [OPTIONS]\n"
+            "A chat-room server: every line a client sends goes to every other client.\n"
+            "\n"
+            "Options:\n"
+            "      --listen ADDR        address to listen on (default 127.0.0.1; ::1 and :: work)\n"
+            "      --port N             TCP port (default 8888; 0 lets the kernel choose)\n"
+            "  -c, --config FILE        config file (default " EPOLLCHATD_DEFAULT_CONFIG
+            ")\n"
+            "      --max-clients N      clients served at once (default 1024)\n"
+            "      --max-line BYTES     longest accepted line (default 4096)\n"
+            "      --max-backlog BYTES  unsent output per client before it is cut off\n"
+            "                           (default 1048576)\n"
+            "      --max-rate LINES     lines per second per client before reading slows down\n"
+            "                           (default 10000; 0: unlimited)\n"
+            "      --line-timeout SECS  disconnect a client whose incomplete line waits longer\n"
+            "                           (default 60; 0: never)\n"
+            "      --log-level LEVEL    emerg, alert, crit, err, warning, notice, info, debug\n"
+            "                           (default info)\n"
+            "      --redis ADDR         share rooms with other nodes through Redis at\n"
+            "                           HOST:PORT or /path/to/socket (default: off)\n"
+            "      --node-id ID         this node's id in client ids with --redis\n"
+            "                           (1-8 of a-z, 0-9; default: random)\n"
+            "      --redis-user NAME    log in to Redis as this ACL user (default: default)\n"
+            "      --redis-password-file FILE\n"
+            "                           Redis's password is the first line of FILE (default:\n"
+            "                           the systemd credential redis-password, else none)\n"
+            "  -t, --check-config       check the options and config file, then exit\n"
+            "  -h, --help               show this help and exit\n"
+            "      --version            show the version and exit\n"
+            "\n"
+            "Command-line values override the config file. SIGHUP re-reads the config file.\n"
+            "See epollchatd(8) and epollchatd.conf(5).\n");
 }
 
 // ---- The built binary ----

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <string>
 
 #include "unit_helpers.hpp"
@@ -44,14 +45,44 @@ TEST(ConfigText, EveryKey) {
   EXPECT_EQ(settings.max_line, 100u);
   EXPECT_EQ(settings.max_backlog, 2048u);
   EXPECT_EQ(settings.max_rate, 0u);
-  EXPECT_EQ(settings.line_timeout, 5u);
+  EXPECT_EQ(settings.line_timeout, std::chrono::seconds(5));
   EXPECT_EQ(settings.log_level, LogLevel::debug);
+}
+
+// A valid value for every setting: its default, or a sample for those without one.
+std::string valid_value(const SettingSpec& spec) {
+  if (!spec.default_value.empty()) return std::string(spec.default_value);
+  if (spec.key == "node-id") return "web1";
+  if (spec.key == "redis") return "127.0.0.1:6379";
+  if (spec.key == "redis-user") return "epollchat";
+  if (spec.key == "redis-password-file") return "/etc/epollchatd/redis-password";
+  ADD_FAILURE() << "no sample value for the key '" << spec.key << "'; add one above";
+  return "";
+}
+
+TEST(ConfigText, EveryKeyOfTheSettingTable) {
+  for (const SettingSpec& spec : setting_specs()) {
+    const std::string key(spec.key);
+    const std::string value = valid_value(spec);
+    Settings expected;
+    ASSERT_EQ(apply_setting(expected, spec, value), std::nullopt) << key;
+    EXPECT_EQ(parsed(key + " = " + value + "\n"), expected) << key;
+
+    // A refused value is reported with the table's message, after the file, line and key.
+    Settings scratch;
+    const std::string bad = spec.is_number() ? std::to_string(spec.max + 1) : "bad value";
+    const auto problem = apply_setting(scratch, spec, bad);
+    ASSERT_TRUE(problem) << key << " = " << bad;
+    EXPECT_EQ(error_of("\n" + key + " = " + bad + "\n"),
+              "test.conf:2: key '" + key + "': " + *problem);
+  }
 }
 
 TEST(ConfigText, EmptyTextKeepsTheDefaults) {
   const Settings settings = parsed("");
   EXPECT_EQ(settings.port, 8888);
   EXPECT_EQ(settings.listen, "127.0.0.1");
+  EXPECT_EQ(settings, Settings());
 }
 
 TEST(ConfigText, CommentsBlankLinesAndSpacing) {

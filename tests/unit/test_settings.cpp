@@ -1,9 +1,12 @@
-// Settings: the one table of keys, their values and the checks between them; and the log
-// level names.
+// Settings: the table of settings and what comes of it (defaults, bounds, messages), each
+// key's values, the checks between keys; and the log level names.
 #include "daemon/settings.hpp"
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -23,19 +26,119 @@ TEST(Settings, DefaultsAreTheDocumentedOnes) {
   EXPECT_EQ(settings.max_line, 4096u);
   EXPECT_EQ(settings.max_backlog, 1048576u);
   EXPECT_EQ(settings.max_rate, 10000u);
-  EXPECT_EQ(settings.line_timeout, 60u);
+  EXPECT_EQ(settings.line_timeout, std::chrono::seconds(60));
   EXPECT_EQ(settings.log_level, LogLevel::info);
+  EXPECT_EQ(settings.redis, "");
+  EXPECT_EQ(settings.node_id, "");
+  EXPECT_EQ(settings.redis_user, "");
+  EXPECT_EQ(settings.redis_password_file, "");
+  EXPECT_EQ(settings.redis_password, "");
   EXPECT_EQ(check_consistency(settings), std::nullopt);
+}
+
+// ---- The table: every row complete, and each thing made from it agrees with it ----
+
+// A valid value for `spec` other than its default.
+std::string another_value(const SettingSpec& spec) {
+  if (spec.is_number()) {
+    return std::to_string(spec.default_value == std::to_string(spec.min) ? spec.max : spec.min);
+  }
+  static const std::map<std::string_view, std::string> kTextValues = {
+      {"listen", "::1"},           {"log-level", "debug"},
+      {"redis", "127.0.0.1:6379"}, {"node-id", "web1"},
+      {"redis-user", "epollchat"}, {"redis-password-file", "/etc/epollchatd/redis-password"},
+  };
+  const auto found = kTextValues.find(spec.key);
+  if (found == kTextValues.end()) {
+    ADD_FAILURE() << "no sample value for the key '" << spec.key << "'; add one above";
+    return "";
+  }
+  return found->second;
+}
+
+TEST(SettingTable, EveryRowIsComplete) {
+  std::set<std::string_view> keys;
+  for (const SettingSpec& spec : setting_specs()) {
+    EXPECT_TRUE(keys.insert(spec.key).second) << "repeated key " << spec.key;
+    EXPECT_FALSE(spec.key.empty());
+    EXPECT_FALSE(spec.value_name.empty()) << spec.key;
+    EXPECT_FALSE(spec.help.empty()) << spec.key;
+    EXPECT_NE(spec.store_number == nullptr, spec.store_text == nullptr)
+        << spec.key << ": a number or a text, not both";
+    if (spec.is_number()) {
+      EXPECT_LE(spec.min, spec.max) << spec.key;
+      EXPECT_FALSE(spec.default_value.empty()) << spec.key << ": a number has a default";
+      EXPECT_TRUE(spec.expected.empty()) << spec.key << ": a number's bounds are its expected";
+    } else {
+      EXPECT_FALSE(spec.what.empty()) << spec.key;
+      EXPECT_FALSE(spec.expected.empty()) << spec.key;
+    }
+    EXPECT_EQ(find_setting(spec.key), &spec);
+  }
+  EXPECT_EQ(keys.size(), 12u);
+}
+
+TEST(SettingTable, AFreshSettingsHoldsEveryDefault) {
+  const Settings fresh;
+  for (const SettingSpec& spec : setting_specs()) {
+    Settings settings;
+    ASSERT_EQ(problem_of(settings, spec.key, another_value(spec)), "") << spec.key;
+    EXPECT_NE(settings, fresh) << spec.key << ": another value changes the settings";
+    if (spec.default_value.empty()) {
+      // Unset: a fresh Settings holds "", which the key accepts unless it needs a value.
+      if (apply_setting(settings, spec, "") == std::nullopt) {
+        EXPECT_EQ(settings, fresh) << spec.key;
+      }
+      continue;
+    }
+    EXPECT_EQ(problem_of(settings, spec.key, spec.default_value), "") << spec.key;
+    EXPECT_EQ(settings, fresh) << spec.key << ": the table's default is the fresh value";
+  }
+}
+
+TEST(SettingTable, NumbersOutsideTheirBoundsAreRefusedNamingTheBounds) {
+  for (const SettingSpec& spec : setting_specs()) {
+    if (!spec.is_number()) continue;
+    const std::string what =
+        spec.what.empty() ? "value for " + std::string(spec.key) : std::string(spec.what);
+    const std::string bounds = std::to_string(spec.min) + "-" + std::to_string(spec.max);
+    Settings settings;
+    EXPECT_EQ(problem_of(settings, spec.key, std::to_string(spec.min)), "") << spec.key;
+    EXPECT_EQ(problem_of(settings, spec.key, std::to_string(spec.max)), "") << spec.key;
+    const Settings at_max = settings;
+
+    std::vector<std::string> outside = {std::to_string(spec.max + 1), "-1"};
+    if (spec.min > 0) outside.push_back(std::to_string(spec.min - 1));
+    for (const std::string& value : outside) {
+      EXPECT_EQ(problem_of(settings, spec.key, value),
+                "invalid " + what + " '" + value + "' (expected " + bounds + ")");
+    }
+    EXPECT_EQ(settings, at_max) << spec.key << ": refused values change nothing";
+  }
+}
+
+TEST(SettingTable, HelpShowsTheDefault) {
+  for (const SettingSpec& spec : setting_specs()) {
+    const std::string help = setting_help(spec);
+    EXPECT_EQ(help.find("{default}"), std::string::npos) << spec.key;
+    if (spec.default_value.empty()) {
+      EXPECT_NE(help.find("default:"), std::string::npos)
+          << spec.key << ": the help says what happens when it is not set";
+    } else {
+      EXPECT_NE(help.find("(default " + std::string(spec.default_value)), std::string::npos)
+          << spec.key << ": " << help;
+    }
+  }
 }
 
 TEST(Settings, KeysAreTheLongOptionNames) {
   for (const char* key :
        {"listen", "port", "max-clients", "max-line", "max-backlog", "max-rate", "line-timeout",
         "log-level", "redis", "node-id", "redis-user", "redis-password-file"}) {
-    EXPECT_TRUE(is_setting_key(key)) << key;
+    EXPECT_NE(find_setting(key), nullptr) << key;
   }
   for (const char* key : {"", "config", "check-config", "help", "version", "Port", "max_line"}) {
-    EXPECT_FALSE(is_setting_key(key)) << key;
+    EXPECT_EQ(find_setting(key), nullptr) << key;
   }
 }
 
@@ -77,8 +180,7 @@ TEST(Settings, CountsWithTheirRanges) {
   for (const Case& c : {Case{"max-clients", &Settings::max_clients, 1, 1'000'000},
                         Case{"max-line", &Settings::max_line, 1, 16 * 1024 * 1024},
                         Case{"max-backlog", &Settings::max_backlog, 1024, std::size_t{1} << 30},
-                        Case{"max-rate", &Settings::max_rate, 0, 100'000'000},
-                        Case{"line-timeout", &Settings::line_timeout, 0, 86'400}}) {
+                        Case{"max-rate", &Settings::max_rate, 0, 100'000'000}}) {
     Settings settings;
     EXPECT_EQ(problem_of(settings, c.key, std::to_string(c.min)), "") << c.key;
     EXPECT_EQ(settings.*c.field, c.min);
@@ -96,6 +198,21 @@ TEST(Settings, CountsWithTheirRanges) {
     }
     EXPECT_EQ(settings.*c.field, c.max) << "rejected values change nothing";
   }
+}
+
+TEST(Settings, LineTimeoutIsSecondsUpToADay) {
+  Settings settings;
+  EXPECT_EQ(problem_of(settings, "line-timeout", "0"), "");
+  EXPECT_EQ(settings.line_timeout, std::chrono::seconds::zero());
+  EXPECT_EQ(problem_of(settings, "line-timeout", "86400"), "");
+  EXPECT_EQ(settings.line_timeout, std::chrono::hours(24));
+  EXPECT_EQ(settings.server_limits().line_timeout, std::chrono::hours(24));
+  EXPECT_EQ(problem_of(settings, "line-timeout", "86401"),
+            "invalid value for line-timeout '86401' (expected 0-86400)");
+  for (const char* bad : {"", "-5", "60s", "1m", "1e3"}) {
+    EXPECT_NE(problem_of(settings, "line-timeout", bad), "") << "'" << bad << "'";
+  }
+  EXPECT_EQ(settings.line_timeout, std::chrono::hours(24)) << "rejected values change nothing";
 }
 
 TEST(Settings, RedisPasswordFileIsAnAbsolutePathOrNothing) {
