@@ -6,8 +6,8 @@
 // Lifetime: created by Server::on_accepted, destroyed by the Server in the deferred phase
 // of the turn in which its connection closed.
 //
-// Input: a line that does not start with '/' is chat and costs one byte check more than
-// before commands existed; anything else goes through parse_command() (chat/command.hpp).
+// Input: a line that does not start with '/' is chat, told apart by one byte check; anything
+// else goes through parse_command() (chat/command.hpp).
 // Every reply and notice goes through the Room, so it keeps its place among staged chat.
 #pragma once
 
