@@ -15,6 +15,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -133,6 +134,14 @@ class ClientEnd {
     });
   }
   [[nodiscard]] bool is_closed() const noexcept { return closed_; }
+  // The same for a client that has stopped reading, and must not make room for the server
+  // by reading now: waits for the hang-up (POLLHUP) and leaves what was sent unread.
+  bool wait_closed_unread() {
+    return run_loop_until(loop_, [this] {
+      pollfd hang_up{end_.get(), POLLRDHUP, 0};
+      return poll(&hang_up, 1, 0) == 1 && (hang_up.revents & POLLHUP) != 0;
+    });
+  }
 
   // The client hangs up.
   void close() { end_.reset(); }
