@@ -244,6 +244,44 @@ TEST(LinkedNodes, LinkLossIsToldOnceAndClaimsInFlightAreDecidedHere) {
   EXPECT_EQ(other.sync(), Lines{});
 }
 
+TEST(LinkedNodes, AClientArrivingWhileTheLinkIsDownIsToldSo) {
+  LinkedServer linked(1);
+  linked.link().go_down();
+  EXPECT_EQ(linked.client(0).next_line(), kLinkLost);
+  ClientEnd& late = linked.harness.connect();
+  EXPECT_EQ(late.next_lines(2),
+            (Lines{"Welcome to the chat room! Your chat ID is: Client #a:2", kLinkLost}));
+  EXPECT_EQ(linked.client(0).next_line(), "*** Client #a:2 joined (2 online)");
+}
+
+TEST(LinkedNodes, ANameTakenElsewhereDuringAnOutageIsLostWhenTheLinkIsBack) {
+  LinkedServer linked(2);
+  ClientEnd& alice = linked.client(0);
+  ClientEnd& other = linked.client(1);
+  alice.send_line("/nick alice");
+  ASSERT_TRUE(linked.harness.run_until([&] { return !linked.link().claims().empty(); }));
+  ASSERT_TRUE(linked.link().answer_claim(true));
+  EXPECT_EQ(alice.next_line(), "*** You are now known as alice.");
+  EXPECT_EQ(other.next_line(), "*** Client #a:1 is now known as alice");
+  linked.link().go_down();
+  EXPECT_EQ(alice.next_line(), kLinkLost);
+  EXPECT_EQ(other.next_line(), kLinkLost);
+
+  linked.link().forget_published();
+  linked.link().go_up();
+  ASSERT_EQ(linked.link().claims().size(), 1U);
+  EXPECT_EQ(linked.link().claims()[0].nickname, "alice");
+  ASSERT_TRUE(linked.link().answer_claim(false));
+  EXPECT_EQ(alice.next_lines(2),
+            (Lines{"*** Nickname alice is taken.", "*** You are now known as Client #a:1."}));
+  EXPECT_EQ(other.next_line(), "*** alice is now known as Client #a:1");
+  EXPECT_EQ(linked.server().nicknames().holder("alice"), 0U);
+  const auto renames = linked.link().published(NodeMessageKind::rename);
+  ASSERT_EQ(renames.size(), 1U);
+  EXPECT_EQ(renames[0].old_name, "alice");
+  EXPECT_EQ(renames[0].name, "Client #a:1");
+}
+
 TEST(LinkedNodes, LinkBackPublishesTheRosterAndTellsRestoredAfterTheSync) {
   LinkedServer linked(2);
   ClientEnd& alice = linked.client(0);
