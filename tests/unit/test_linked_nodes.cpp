@@ -145,6 +145,22 @@ TEST(LinkedNodes, RemoteArrivalsChatAndDeparturesReachLocalMembersWithCounts) {
   EXPECT_EQ(linked.client(0).sync(), Lines{});
 }
 
+TEST(LinkedNodes, RemoteChatAndActionsCountAsRelayedOnlyWhereSomeoneHereGotThem) {
+  LinkedServer linked(1);
+  ClientEnd& here = linked.client(0);
+  here.send_line("/join dev");
+  EXPECT_EQ(here.next_line(), "*** You are now in dev (1 online).");
+  // Nobody here is in the lobby, though the lobby is always open.
+  linked.link().deliver(from_node_b(NodeMessageKind::chat, 7, "lobby", "bob", "hello?"));
+  linked.link().deliver(from_node_b(NodeMessageKind::action, 7, "lobby", "bob", "waves"));
+  EXPECT_EQ(linked.server().relayed(), 0U);
+
+  linked.link().deliver(from_node_b(NodeMessageKind::chat, 8, "dev", "carol", "hi dev"));
+  linked.link().deliver(from_node_b(NodeMessageKind::action, 8, "dev", "carol", "waves"));
+  EXPECT_EQ(here.next_lines(2), (Lines{"carol says >> hi dev", "* carol waves"}));
+  EXPECT_EQ(linked.server().relayed(), 2U);
+}
+
 TEST(LinkedNodes, AClientWithCompanyOnlyElsewhereIsNotAlone) {
   LinkedServer linked(1);
   // Until the others' rosters are in, nobody is told they are alone anyway.
