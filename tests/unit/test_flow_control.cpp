@@ -1,7 +1,8 @@
 // FlowControl, through a Server with small limits: a reader that does not keep up holds
-// back a heavy sender in its room without a line being lost, a client over max-rate is
-// told once and read again later, an incomplete line older than line-timeout ends its
-// session, and a reader that stays congested is cut off.
+// back a heavy sender in its room without a line being lost and is not read itself until
+// it catches up, a client over max-rate is told once and read again later, an incomplete
+// line older than line-timeout ends its session, and a reader that stays congested is cut
+// off.
 //
 // FlowControl reads the coarse clock (core/clock.hpp), which tests move on with
 // skew_clock(); its timers still run on the loop's real clock, so a test that moves time
@@ -128,6 +129,39 @@ TEST(FlowControl, AHeavySenderWaitsWhileAReaderInItsRoomIsCongestedAndLosesNoLin
       << "line " << (got - received.begin()) << " is \"" << *got << "\", not \"" << *wanted << "\"";
   EXPECT_EQ(flow.paused_count(), 0U);
   EXPECT_FALSE(sending->connection().is_reading_paused());
+  EXPECT_FALSE(flow.is_congested(*reading));
+}
+
+TEST(FlowControl, ACongestedReaderIsNotReadUntilItCatchesUp) {
+  ServerLimits limits;
+  limits.connection.max_backlog = 64 * 1024;
+  limits.line_timeout = 0s;
+  ChatHarness harness(limits);
+  ClientEnd& sender = harness.connect();
+  ClientEnd& reader = harness.connect(kSmallBuffer);
+  (void)sender.sync();
+  (void)reader.sync();
+  const Session* reading = harness.session_of(reader);
+  ASSERT_NE(reading, nullptr);
+  FlowControl& flow = harness.server().flow();
+  Writer writer(sender, joined_lines(numbered_lines(2000, 100)), 20 * 101);
+  ASSERT_TRUE(harness.run_until([&] {
+    writer.write_more();
+    return flow.is_congested(*reading);
+  }));
+
+  // What it says would only add to what it cannot take: it waits (TCP holds it).
+  reader.send_line("said while congested");
+  ASSERT_TRUE(harness.run_until([&] { return reading->connection().is_reading_paused(); }));
+  EXPECT_EQ(sender.sync(), Lines{}) << "a congested reader's line was read";
+
+  Lines heard;
+  ASSERT_TRUE(harness.run_until([&] {
+    (void)reader.lines_so_far();
+    for (std::string& line : sender.lines_so_far()) heard.push_back(std::move(line));
+    return !heard.empty();
+  }));
+  EXPECT_EQ(heard, (Lines{lines::says(2, "said while congested")}));
   EXPECT_FALSE(flow.is_congested(*reading));
 }
 
