@@ -40,6 +40,7 @@
 #include "core/event_loop.hpp"
 #include "core/log.hpp"
 #include "core/unique_fd.hpp"
+#include "unit/fake_link.hpp"
 
 namespace epollchat::chat {
 namespace {
@@ -69,63 +70,7 @@ class Input {
   std::size_t position_ = 0;
 };
 
-// The link to other nodes, as the server sees it, without a Redis: up or down at the
-// input's word, every publish recorded, nickname claims answered when the input says.
-class FakeLink final : public NodeLink {
- public:
-  explicit FakeLink(NodeLinkHandler& handler) : handler_(handler) {}
-
-  void start() override {}
-  [[nodiscard]] State state() const noexcept override { return state_; }
-  [[nodiscard]] const std::string& node_id() const noexcept override { return node_id_; }
-  [[nodiscard]] const std::string& instance() const noexcept override { return instance_; }
-  [[nodiscard]] std::uint64_t dropped() const noexcept override { return dropped_; }
-  bool publish(NodeMessage /*message*/) override {
-    if (state_ != State::up) return false;
-    if (over_limit_) ++dropped_;
-    return !over_limit_;
-  }
-  std::uint64_t claim_nickname(std::string_view /*nickname*/, std::string_view /*owner*/) override {
-    if (state_ != State::up) return 0;
-    claims_.push_back(next_request_);
-    return next_request_++;
-  }
-  void release_nickname(std::string_view /*nickname*/, std::string_view /*owner*/) override {}
-  void say_goodbye() override {}
-
-  void go_up() {
-    if (state_ == State::up) return;
-    state_ = State::up;
-    handler_.on_link_up();
-  }
-  void go_down() {
-    if (state_ != State::up) return;
-    state_ = State::down;
-    claims_.clear();
-    handler_.on_link_down();
-  }
-  void answer_claim(bool claimed) {
-    if (claims_.empty()) return;
-    const std::uint64_t request = claims_.front();
-    claims_.erase(claims_.begin());
-    handler_.on_nickname_claim(request, claimed);
-  }
-  void answer_all_claims() {
-    while (!claims_.empty()) answer_claim(true);
-  }
-  void set_over_limit(bool over) { over_limit_ = over; }
-  [[nodiscard]] NodeLinkHandler& handler() noexcept { return handler_; }
-
- private:
-  NodeLinkHandler& handler_;
-  State state_ = State::connecting;
-  std::string node_id_ = "a";
-  std::string instance_ = "0123456789abcdef";
-  std::vector<std::uint64_t> claims_;
-  std::uint64_t next_request_ = 1;
-  std::uint64_t dropped_ = 0;
-  bool over_limit_ = false;
-};
+using test::FakeLink;
 
 constexpr std::size_t kMaxClients = 8;
 constexpr std::string_view kRooms[] = {"lobby", "dev", "ops", "LOBBY"};
