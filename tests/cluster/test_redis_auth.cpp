@@ -29,7 +29,7 @@ class RedisAuth : public ::testing::Test {
 
   TempDir secrets_;
   const std::string password_file_ =
-      secrets_.write_file("password", std::string(kPassword) + "\n").string();
+      secrets_.write("password", std::string(kPassword) + "\n").string();
   Cluster cluster_{{.redis = {.password = std::string(kPassword)},
                     .nodes = 2,
                     .node_args = {"--redis-password-file", password_file_}}};
@@ -46,7 +46,7 @@ TEST_F(RedisAuth, NodesWithThePasswordChatAcross) {
 
 TEST_F(RedisAuth, TheSystemdCredentialServesWhenNoFileIsConfigured) {
   TempDir credentials;
-  credentials.write_file("redis-password", std::string(kPassword) + "\n");
+  credentials.write("redis-password", std::string(kPassword) + "\n");
   const auto third =
       start_node({"--node-id", "n3"}, {{"CREDENTIALS_DIRECTORY", credentials.path().string()}});
   EXPECT_TRUE(wait_for_status(*third, link_up_status(3)));
@@ -59,7 +59,7 @@ TEST_F(RedisAuth, TheSystemdCredentialServesWhenNoFileIsConfigured) {
 }
 
 TEST_F(RedisAuth, WrongOrMissingPasswordKeepsTheNodeLocalAndLogsWhy) {
-  const std::string wrong_file = secrets_.write_file("wrong", "hunter2\n").string();
+  const std::string wrong_file = secrets_.write("wrong", "hunter2\n").string();
   const auto wrong = start_node({"--node-id", "n3", "--redis-password-file", wrong_file});
   const auto none = start_node({"--node-id", "n4"});
   EXPECT_TRUE(wrong->wait_for_stderr("Redis refused the password: WRONGPASS", kLinkTimeout))
@@ -99,7 +99,7 @@ TEST(RedisAclUser, NodesConfinedToEpollchatsNamesChatAcross) {
   constexpr std::string_view kNodePassword = "nodes only";
   TempDir secrets;
   const std::string password_file =
-      secrets.write_file("password", std::string(kNodePassword) + "\n").string();
+      secrets.write("password", std::string(kNodePassword) + "\n").string();
   Cluster cluster(
       {.redis = {.password = std::string(kPassword),
                  .extra_args = epollchat_acl_user(kNodePassword)},

@@ -33,7 +33,7 @@ TEST(RefusalLog, RefusedCommandsAreLoggedAtMostOnceAMinute) {
   constexpr std::string_view kPassword = "nodes only";
   TempDir secrets;
   const std::string password_file =
-      secrets.write_file("password", std::string(kPassword) + "\n").string();
+      secrets.write("password", std::string(kPassword) + "\n").string();
   // The node's user may take its node key and use the channel, but no nickname key.
   const std::vector<std::string> user = {"--user",
                                          "epollchat",

@@ -17,7 +17,7 @@ TEST(Listen, PortInUseExitsOneNamingTheAddress) {
   const UniqueFd holder = listen_on("127.0.0.1");
   const std::string port = std::to_string(local_port(holder.get()));
   const TempDir dir;
-  const auto config = dir.write_file("empty.conf", "");
+  const auto config = dir.write("empty.conf", "");
   const auto result =
       run_command({daemon_path(), "--listen", "127.0.0.1", "--port", port, "-c", config.string()});
   EXPECT_EQ(result.status, ExitStatus::exited_with(1));
