@@ -44,26 +44,6 @@
 
 namespace epollchat::test {
 
-inline constexpr std::string_view kSaysInfix = " says >> ";
-
-// Splits "Client #N says >> text" into N and text; nullopt for any other line.
-struct ChatLine {
-  int sender = 0;
-  std::string_view text;
-};
-inline std::optional<ChatLine> parse_chat_line(std::string_view line) {
-  constexpr std::string_view kPrefix = "Client #";
-  if (!line.starts_with(kPrefix)) return std::nullopt;
-  line.remove_prefix(kPrefix.size());
-  int sender = 0;
-  const auto [end, error] = std::from_chars(line.data(), line.data() + line.size(), sender);
-  if (error != std::errc{}) return std::nullopt;
-  line.remove_prefix(static_cast<std::size_t>(end - line.data()));
-  if (!line.starts_with(kSaysInfix)) return std::nullopt;
-  line.remove_prefix(kSaysInfix.size());
-  return ChatLine{sender, line};
-}
-
 // Parses a whole decimal number, or nullopt.
 inline std::optional<long> parse_number(std::string_view text) {
   long value = 0;
@@ -436,13 +416,6 @@ inline bool raise_open_file_limit(rlim_t needed) {
   if (limit.rlim_cur >= needed) return true;
   limit.rlim_cur = std::min(needed, limit.rlim_max);
   return ::setrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur >= needed;
-}
-
-// Whether `line` is the server's "*** <name> left (N online)" notice (with or without a
-// reason after it).
-inline bool is_leave_notice(std::string_view line, std::string_view name) {
-  const std::string prefix = "*** " + std::string(name) + " left (";
-  return line.starts_with(prefix);
 }
 
 }  // namespace epollchat::test

@@ -57,11 +57,11 @@ class ClosingWhilePaused : public ::testing::Test {
   }
 
   void take(std::string_view line) {
-    if (is_leave_notice(line, client_name(congested_.id))) {
+    if (lines::is_leave_notice(line, lines::client_name(congested_.id))) {
       seen_.congested_left = true;
       return;
     }
-    const auto chat = parse_chat_line(line);
+    const auto chat = lines::parse_chat_line(line);
     if (!chat) return;
     if (chat->sender == congested_.id) {
       ++seen_.congested_lines;

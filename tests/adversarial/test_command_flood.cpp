@@ -39,7 +39,7 @@ struct FloodFigures {
 // Joins the client to `room`, reading the server's reply.
 void move_to_room(Member& member, const std::string& room) {
   member.client.send("/join " + room + "\n");
-  ASSERT_TRUE(member.client.skip_until_line("*** You are now in " + room + " (1 online).", 10s));
+  ASSERT_TRUE(member.client.skip_until_line(lines::now_in(room, 1), 10s));
 }
 
 // One chat round trip between the probes: A says ping, B answers pong.
@@ -73,18 +73,16 @@ FloodFigures run_command_flood(bool spammers_in_lobby, std::size_t whos_per_spam
   move_to_room(a, "probe");
   b.client.send("/join probe\n");
   EXPECT_TRUE(b.client.skip_until_line("*** You are now in probe (2 online).", 10s));
-  EXPECT_TRUE(a.client.skip_until_line("*** " + client_name(b.id) + " joined (2 online)", 10s));
+  EXPECT_TRUE(a.client.skip_until_line(lines::joined(b.id, 2), 10s));
   if (::testing::Test::HasFailure()) return figures;
 
-  // The spammers read their replies in the background; the head line of a /who reply says
-  // "N online: ...".
+  // The spammers read their replies in the background, counting the head lines of /who
+  // replies ("*** N online: ...").
   std::vector<std::size_t> replies(kSpammers, 0);
   std::vector<int> fds;
   for (const Member& spammer : spammers) fds.push_back(spammer.client.fd());
   BackgroundLines spam_replies(fds, [&](std::size_t who, std::string_view line) {
-    if (line.starts_with("*** ") && line.find(" online: ") != std::string_view::npos) {
-      ++replies[who];
-    }
+    if (lines::parse_who_head(line)) ++replies[who];
   });
   const auto all_replied = [&] {
     return std::all_of(replies.begin(), replies.end(),

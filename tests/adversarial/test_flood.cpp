@@ -40,7 +40,7 @@ struct FloodCheck {
   std::string error;
 
   // True if `chat` was a flood line (checked), false for anything else.
-  bool take(const ChatLine& chat) {
+  bool take(const lines::ChatLine& chat) {
     if (chat.sender != flooder) return false;
     const auto space = chat.text.find(' ');
     const auto seq = parse_number(chat.text.substr(0, std::min(space, chat.text.size())));
@@ -104,7 +104,7 @@ FloodResult run_flood(const std::vector<std::string>& extra_args) {
     ++pings_sent;
   };
   auto on_line = [&](std::size_t who, std::string_view line) {
-    const auto chat = parse_chat_line(line);
+    const auto chat = lines::parse_chat_line(line);
     if (!chat) {
       if (line.starts_with("*** Client #") && line.find(" left ") != std::string_view::npos) {
         chat_error = "someone was disconnected: " + std::string(line);

@@ -53,7 +53,7 @@ TEST(IdleRooms, ThousandClientsInRoomsOfTheirOwnCostLittleMemory) {
     Member& member = clients.emplace_back(join(daemon.port()));
     const std::string room = "room" + std::to_string(i);
     member.client.send("/join " + room + "\n");
-    ASSERT_TRUE(member.client.expect_line("*** You are now in " + room + " (1 online)."));
+    ASSERT_TRUE(member.client.expect_line(lines::now_in(room, 1)));
   }
   const std::size_t rss_in_rooms = resident_set_bytes(daemon.pid());
 

@@ -53,7 +53,7 @@ TEST(IdleWakeups, DaemonSleepsAfterTheLastCongestedReaderLeaves) {
       0);
   congested.reset();
   observer.client.send("/who\n");
-  ASSERT_TRUE(observer.client.expect_line("*** 1 online: " + client_name(observer.id)));
+  ASSERT_TRUE(observer.client.expect_line(lines::who_reply({lines::client_name(observer.id)})));
 
   const long before = voluntary_context_switches(daemon.pid());
   std::this_thread::sleep_for(kIdleFor);  // the idle time is what is measured

@@ -47,7 +47,7 @@ TEST(NothingLost, EveryLineReachesEveryOtherClientOnceInOrder) {
   const std::string end_marker = "end of test";
 
   auto on_line = [&](std::size_t who, std::string_view line) {
-    const auto chat = parse_chat_line(line);
+    const auto chat = lines::parse_chat_line(line);
     if (!chat) return;  // join notices
     if (chat->text == end_marker) {
       if (!got_end[who]) ++ends;

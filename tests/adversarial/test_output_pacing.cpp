@@ -46,7 +46,7 @@ TEST(OutputPacing, SenderOfShortLinesIsPausedForACongestedReader) {
   NotifyDrain notify_drain(daemon.notify());
 
   const UniqueFd reader_fd = connect_with_small_buffers(daemon.port(), 16 * 1024, 536);
-  const std::string says = std::string(kPacerName) + " says >> ";
+  const std::string says = lines::says(kPacerName, "");
   bool welcomed = false;
   long received = 0;
   bool ended = false;
@@ -68,8 +68,7 @@ TEST(OutputPacing, SenderOfShortLinesIsPausedForACongestedReader) {
   ASSERT_TRUE(reader.wait_until([&] { return welcomed; }, 10s)) << "R not welcomed";
   Member pacer = join(daemon.port());
   pacer.client.send("/nick " + std::string(kPacerName) + "\n");
-  ASSERT_TRUE(
-      pacer.client.skip_until_line("*** You are now known as " + std::string(kPacerName) + "."));
+  ASSERT_TRUE(pacer.client.skip_until_line(lines::now_known_as(kPacerName)));
 
   std::string sender_error;
   const auto start = Clock::now();

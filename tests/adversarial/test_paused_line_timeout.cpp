@@ -65,7 +65,7 @@ TEST(PausedLineTimeout, PausedSenderWithIncompleteLineIsNotTimedOut) {
                               if (line.starts_with("*** Line timeout")) notice = line;
                               return;
                             }
-                            const auto chat = parse_chat_line(line);
+                            const auto chat = lines::parse_chat_line(line);
                             if (!chat || chat->sender != sender.id) return;
                             if (chat->text == completed) {
                               delivered = true;

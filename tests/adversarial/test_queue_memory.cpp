@@ -57,7 +57,7 @@ TEST(QueueMemory, FragmentedQueueOfAClientThatDoesNotReadStaysBounded) {
   BackgroundLines lines({reader.client.fd(), tiny.client.fd()},
                         [&](std::size_t who, std::string_view line) {
                           if (who == 1 && line.starts_with("*** Rooms: ")) ++seen.rooms_replies;
-                          const auto chat = parse_chat_line(line);
+                          const auto chat = lines::parse_chat_line(line);
                           if (who != 0 || !chat) return;
                           if (chat->sender == sender.id) ++seen.long_lines;
                           if (chat->sender == tiny.id) ++seen.tiny_lines;
@@ -118,7 +118,7 @@ TEST(QueueMemory, FragmentedQueueOfAClientThatDoesNotReadStaysBounded) {
                                   << fill_total + kSteps << " lines, then "
                                   << (sender.client.peer_closed() ? "was disconnected"
                                                                   : "nothing more");
-    const auto chat = parse_chat_line(*line);
+    const auto chat = lines::parse_chat_line(*line);
     if (chat && chat->sender == tiny.id) ++tiny_lines_at_c;
   }
 

@@ -25,8 +25,7 @@ TEST(RateLimit, FastSenderIsDelayedNotDroppedAndOthersAreUnaffected) {
   DaemonProcess daemon(options);
   auto [fast, normal, receiver] = join_quiet<3>(daemon.port());
 
-  const std::string slow_down = "*** Slow down: over " + std::to_string(kRate) +
-                                " lines per second; your lines are delayed, none is lost.";
+  const std::string slow_down = lines::slow_down(kRate);
   std::string burst;
   for (int i = 0; i < kBurstLines; ++i) burst += "r" + std::to_string(i) + "\n";
 
@@ -59,7 +58,7 @@ TEST(RateLimit, FastSenderIsDelayedNotDroppedAndOthersAreUnaffected) {
       return;
     }
     if (who != 2) return;
-    const auto chat = parse_chat_line(line);
+    const auto chat = lines::parse_chat_line(line);
     if (!chat) return;
     if (chat->sender == normal.id) {
       normal_latencies.push_back(elapsed_ms(normal_sent_at));

@@ -33,8 +33,7 @@ constexpr ReadPace kSlowReader{8 * 1024, std::chrono::milliseconds(50)};
 // Joins the client to `room`, reading the server's reply.
 void move_to_room(Member& member, const std::string& room, int online) {
   member.client.send("/join " + room + "\n");
-  ASSERT_TRUE(member.client.skip_until_line(
-      "*** You are now in " + room + " (" + std::to_string(online) + " online).", 10s));
+  ASSERT_TRUE(member.client.skip_until_line(lines::now_in(room, online), 10s));
 }
 
 TEST(RoomCongestion, SlowReaderInOneRoomDoesNotHoldBackAnother) {
@@ -54,7 +53,7 @@ TEST(RoomCongestion, SlowReaderInOneRoomDoesNotHoldBackAnother) {
       kSlowReader);
   ASSERT_TRUE(slow_reader.wait_until([&] { return slow_id != 0; }, 10s)) << "SR not welcomed";
   ASSERT_EQ(::send(slow.get(), "/join a\n", 8, MSG_NOSIGNAL), 8);
-  ASSERT_TRUE(heavy_a.client.skip_until_line("*** " + client_name(slow_id) + " joined (2 online)"));
+  ASSERT_TRUE(heavy_a.client.skip_until_line(lines::joined(slow_id, 2)));
 
   // Room B: HB, then RB, who reads everything and checks HB's lines.
   Member heavy_b = join(daemon.port());
@@ -64,7 +63,7 @@ TEST(RoomCongestion, SlowReaderInOneRoomDoesNotHoldBackAnother) {
   long room_b_lines = 0;
   std::string error;
   BackgroundLines room_b({reader_b.client.fd()}, [&](std::size_t, std::string_view line) {
-    const auto chat = parse_chat_line(line);
+    const auto chat = lines::parse_chat_line(line);
     if (!chat || chat->sender != heavy_b.id) return;
     if (error.empty() &&
         std::string(chat->text) + "\n" != numbered_lines("b ", room_b_lines, 1, kLineSize)) {

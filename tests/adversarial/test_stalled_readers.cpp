@@ -63,7 +63,7 @@ TEST(StalledReaders, EachIsCutOffAtMaxBacklogAndMemoryStaysBounded) {
           ++left;
           return;
         }
-        const auto chat = parse_chat_line(line);
+        const auto chat = lines::parse_chat_line(line);
         if (!chat || chat->sender != writer.id) return;
         if (chat->text != big_line(next) && error.empty()) {
           error = "line " + std::to_string(next) + " missing or damaged";

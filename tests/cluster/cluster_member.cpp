@@ -5,21 +5,17 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <stdexcept>
 #include <utility>
 
 namespace epollchat::test {
 namespace {
 
-// Splits "a, b, c" into its names.
+// Adds the names of a ", "-separated list to `names`.
 void add_names(std::string_view list, std::multiset<std::string>& names) {
-  while (!list.empty()) {
-    const auto comma = list.find(", ");
-    names.emplace(list.substr(0, comma));
-    if (comma == std::string_view::npos) break;
-    list.remove_prefix(comma + 2);
-  }
+  std::vector<std::string> listed_names;
+  lines::append_listed_names(list, listed_names);
+  names.insert(listed_names.begin(), listed_names.end());
 }
 
 std::string listed(const std::multiset<std::string>& names) {
@@ -28,28 +24,11 @@ std::string listed(const std::multiset<std::string>& names) {
   return joined;
 }
 
-// The count on the first line of a /who reply ("*** 3 online: a, b, c"), and where the names
-// start; nullopt if `line` is not such a line.
-struct WhoHead {
-  int count = 0;
-  std::size_t names_at = 0;
-};
-std::optional<WhoHead> who_reply_head(std::string_view line) {
-  constexpr std::string_view kOnline = " online: ";
-  const auto online = line.find(kOnline);
-  if (!line.starts_with("*** ") || online == std::string_view::npos) return std::nullopt;
-  WhoHead head;
-  const auto [end, error] = std::from_chars(line.data() + 4, line.data() + online, head.count);
-  if (error != std::errc{} || end != line.data() + online) return std::nullopt;
-  head.names_at = online + kOnline.size();
-  return head;
-}
-
-// Reads the rest of a /who reply whose first line is `first` (a who_reply_head) into
+// Reads the rest of a /who reply whose first line is `first` (see lines::parse_who_head) into
 // `reply`. Returns what went wrong, or "".
 std::string read_who_reply(ClusterMember& member, std::string_view first, const Deadline& deadline,
                            WhoReply& reply) {
-  const WhoHead head = *who_reply_head(first);
+  const lines::WhoHead head = *lines::parse_who_head(first);
   add_names(first.substr(head.names_at), reply.names);
   while (reply.names.size() < static_cast<std::size_t>(head.count)) {
     const auto more = member.client.read_line(deadline.remaining());
@@ -72,19 +51,17 @@ ClusterMember connect_member(std::uint16_t port, ConnectOptions options) {
     throw std::runtime_error(client.peer_closed() ? "closed before the welcome line"
                                                   : "no welcome line within the timeout");
   }
-  if (!line->starts_with(cluster_lines::kWelcomePrefix) ||
-      line->size() == cluster_lines::kWelcomePrefix.size()) {
+  if (!line->starts_with(lines::kWelcomePrefix) || line->size() == lines::kWelcomePrefix.size()) {
     throw std::runtime_error("first line is not a welcome: \"" + escape_bytes(*line) + "\"");
   }
-  std::string name = line->substr(cluster_lines::kWelcomePrefix.size());
+  std::string name = line->substr(lines::kWelcomePrefix.size());
   return {std::move(client), std::move(name)};
 }
 
 ::testing::AssertionResult take_nickname(ClusterMember& member, std::string_view nickname,
                                          std::chrono::milliseconds timeout) {
   member.client.send("/nick " + std::string(nickname) + "\n");
-  auto confirmed = member.client.skip_until_line(
-      "*** You are now known as " + std::string(nickname) + ".", timeout);
+  auto confirmed = member.client.skip_until_line(lines::now_known_as(nickname), timeout);
   if (confirmed) member.name = nickname;
   return confirmed;
 }
@@ -107,20 +84,20 @@ ClusterMember connect_member(std::uint16_t port, ConnectOptions options) {
                                                  std::chrono::milliseconds timeout) {
   const std::string old_name = member.name;
   if (auto taken = take_nickname(member, nickname, timeout); !taken) return taken;
-  return expect_line_at_each(others, cluster_lines::known_as(old_name, nickname), timeout);
+  return expect_line_at_each(others, lines::known_as(old_name, nickname), timeout);
 }
 
 ::testing::AssertionResult join_room(ClusterMember& member, std::string_view room, int online,
                                      std::chrono::milliseconds timeout) {
   member.client.send("/join " + std::string(room) + "\n");
-  return member.client.expect_line(cluster_lines::now_in(room, online), timeout);
+  return member.client.expect_line(lines::now_in(room, online), timeout);
 }
 
 ::testing::AssertionResult expect_nothing_before_marker(ClusterMember& from, ClusterMember& to,
                                                         std::string_view marker,
                                                         std::chrono::milliseconds timeout) {
   from.client.send(std::string(marker) + "\n");
-  return to.client.expect_line(cluster_lines::says(from.name, marker), timeout);
+  return to.client.expect_line(lines::says(from.name, marker), timeout);
 }
 
 std::string query_rooms(ClusterMember& member, const Deadline& deadline) {
@@ -155,7 +132,7 @@ std::string query_rooms(ClusterMember& member, const Deadline& deadline) {
 
 ::testing::AssertionResult settle_in_lobby(const std::vector<ClusterMember*>& members,
                                            std::chrono::milliseconds timeout) {
-  return settle(members, cluster_lines::lobby_rooms_reply(members.size()), timeout);
+  return settle(members, lines::lobby_rooms_reply(members.size()), timeout);
 }
 
 WhoReply query_who(ClusterMember& member, std::chrono::milliseconds timeout) {
@@ -163,7 +140,7 @@ WhoReply query_who(ClusterMember& member, std::chrono::milliseconds timeout) {
   member.client.send("/who\n");
   WhoReply reply;
   const auto first = member.client.read_line(deadline.remaining());
-  if (!first || !who_reply_head(*first)) {
+  if (!first || !lines::parse_who_head(*first)) {
     ADD_FAILURE() << member.name << ": expected a /who reply, got "
                   << (first ? "\"" + escape_bytes(*first) + "\"" : std::string("nothing"));
     return reply;
@@ -194,7 +171,7 @@ WhoReply query_who(ClusterMember& member, std::chrono::milliseconds timeout) {
   while (!deadline.has_expired()) {
     asker.client.send("/who\n");
     std::optional<std::string> line;
-    while ((line = asker.client.read_line(deadline.remaining())) && !who_reply_head(*line)) {
+    while ((line = asker.client.read_line(deadline.remaining())) && !lines::parse_who_head(*line)) {
     }
     if (!line) break;
     WhoReply who;
@@ -216,12 +193,11 @@ std::optional<bool> try_nickname(ClusterMember& member, std::string_view nicknam
   member.client.send("/nick " + name + "\n");
   const Deadline deadline(timeout);
   while (const auto line = member.client.read_line(deadline.remaining())) {
-    if (*line == "*** You are now known as " + name + "." ||
-        *line == "*** You are already known as " + name + ".") {
+    if (*line == lines::now_known_as(name) || *line == lines::already_known_as(name)) {
       member.name = name;
       return true;
     }
-    if (*line == cluster_lines::nickname_taken(name)) return false;
+    if (*line == lines::nickname_taken(name)) return false;
   }
   return std::nullopt;
 }

@@ -1,9 +1,9 @@
 // ClusterMember: a test's chat client on one node of a cluster, known by its display name.
 //
 // Owns: one ChatClient and the name others see it by: "Client #n2:1" from its welcome line,
-// or the nickname it took. Also here: the protocol lines of linked nodes spelled out whole, and
-// the steps the cluster tests share (connecting across nodes, settling a cluster's view,
-// renames and room changes seen by others, fencing with a marker line).
+// or the nickname it took. Also here: the steps the cluster tests share (connecting across
+// nodes, settling a cluster's view, renames and room changes seen by others, fencing with a
+// marker line).
 // Never: sleeps: every step waits for a reply line against a deadline.
 // Lifetime: the connection closes with the object.
 #pragma once
@@ -25,6 +25,7 @@
 #include "cluster/cluster.hpp"
 #include "support/chat_client.hpp"
 #include "support/deadline.hpp"
+#include "support/protocol_lines.hpp"
 
 namespace epollchat::test {
 
@@ -57,57 +58,6 @@ template <std::size_t N>
 std::array<ClusterMember, N> connect_one_per_node(Cluster& cluster) {
   return detail::connect_to_nodes(cluster, std::make_index_sequence<N>{});
 }
-
-// The lines of the chat protocol with names that may carry a node id.
-namespace cluster_lines {
-
-inline constexpr std::string_view kWelcomePrefix = "Welcome to the chat room! Your chat ID is: ";
-inline constexpr std::string_view kLinkLost = "*** Link to other servers lost; chatting locally.";
-inline constexpr std::string_view kLinkRestored = "*** Link restored.";
-inline constexpr std::string_view kAlone = "*** You are alone in the chat room.";
-
-inline std::string client_name(std::string_view node_id, int number) {
-  return "Client #" + std::string(node_id) + ":" + std::to_string(number);
-}
-inline std::string welcome(std::string_view name) {
-  return std::string(kWelcomePrefix) + std::string(name);
-}
-inline std::string joined(std::string_view name, int online) {
-  return "*** " + std::string(name) + " joined (" + std::to_string(online) + " online)";
-}
-inline std::string left(std::string_view name, int online) {
-  return "*** " + std::string(name) + " left (" + std::to_string(online) + " online)";
-}
-inline std::string says(std::string_view name, std::string_view text) {
-  return std::string(name) + " says >> " + std::string(text);
-}
-inline std::string action(std::string_view name, std::string_view text) {
-  return "* " + std::string(name) + " " + std::string(text);
-}
-inline std::string whispers(std::string_view name, std::string_view text) {
-  return std::string(name) + " whispers >> " + std::string(text);
-}
-inline std::string sent_to(std::string_view name) {
-  return "*** Sent to " + std::string(name) + ".";
-}
-inline std::string known_as(std::string_view old_name, std::string_view new_name) {
-  return "*** " + std::string(old_name) + " is now known as " + std::string(new_name);
-}
-inline std::string nickname_taken(std::string_view nickname) {
-  return "*** Nickname " + std::string(nickname) + " is taken.";
-}
-inline std::string now_in(std::string_view room, int online) {
-  return "*** You are now in " + std::string(room) + " (" + std::to_string(online) + " online).";
-}
-inline std::string already_in(std::string_view room) {
-  return "*** You are already in " + std::string(room) + ".";
-}
-// The /rooms reply while everyone is in the lobby.
-inline std::string lobby_rooms_reply(std::size_t online) {
-  return "*** Rooms: lobby (" + std::to_string(online) + ")";
-}
-
-}  // namespace cluster_lines
 
 // Sends /nick NAME, reads up to the confirmation (skipping notices before it) and takes the
 // new name for `member`.

@@ -56,8 +56,8 @@ class PairsOnEveryNode {
   ::testing::AssertionResult expect_local_chat_only(std::string_view text) {
     for (std::size_t node = 0; node < nodes(); ++node) {
       first(node).client.send(std::string(text) + "\n");
-      auto heard = second(node).client.expect_line(cluster_lines::says(first(node).name, text),
-                                                   kReplyTimeout);
+      auto heard =
+          second(node).client.expect_line(lines::says(first(node).name, text), kReplyTimeout);
       if (!heard) return heard << " (" << second(node).name << ")";
       auto quiet =
           expect_nothing_before_marker(second(node), first(node), "local marker", kReplyTimeout);
@@ -77,7 +77,7 @@ class PairsOnEveryNode {
   // (skipping notices the reconnection may bring before it).
   ::testing::AssertionResult expect_cross_node_chat(std::string_view text) {
     first(0).client.send(std::string(text) + "\n");
-    const std::string expected = cluster_lines::says(first(0).name, text);
+    const std::string expected = lines::says(first(0).name, text);
     if (auto heard = second(0).client.skip_until_line(expected, kCrossNodeTimeout); !heard) {
       return heard << " (" << second(0).name << ")";
     }
@@ -95,7 +95,7 @@ class PairsOnEveryNode {
   ::testing::AssertionResult expect_cluster_wide_counts() {
     std::vector<ClusterMember*> askers;
     for (std::size_t node = 0; node < nodes(); ++node) askers.push_back(&first(node));
-    return settle(askers, cluster_lines::lobby_rooms_reply(members_.size()));
+    return settle(askers, lines::lobby_rooms_reply(members_.size()));
   }
 
  private:

@@ -23,7 +23,7 @@
 namespace epollchat::test {
 namespace {
 
-using namespace cluster_lines;
+using namespace lines;
 
 // Far more than the kernel buffers between the node and a reader that reads nothing take,
 // so that the reader's output backs up past half of max-backlog (1 MiB by default).

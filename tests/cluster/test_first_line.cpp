@@ -20,7 +20,7 @@
 namespace epollchat::test {
 namespace {
 
-using namespace cluster_lines;
+using namespace lines;
 
 constexpr int kRounds = 30;
 

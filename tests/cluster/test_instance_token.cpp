@@ -13,7 +13,7 @@
 namespace epollchat::test {
 namespace {
 
-using namespace cluster_lines;
+using namespace lines;
 
 // A token no running node holds (each draws 16 random hex digits at start).
 constexpr std::string_view kForeignInstance = "0123456789abcdef";

@@ -14,7 +14,7 @@
 namespace epollchat::test {
 namespace {
 
-using namespace cluster_lines;
+using namespace lines;
 
 TEST(NickAfterOutage, NamesGivenUpWhileTheLinkWasDownAreFreeSoonAfterItReturns) {
   Cluster cluster({.nodes = 2});

@@ -11,7 +11,7 @@
 namespace epollchat::test {
 namespace {
 
-using namespace cluster_lines;
+using namespace lines;
 
 // Reads `member`'s lines until the reply to its "/nick bob": true if it holds bob.
 std::optional<bool> holds_bob_after_asking(ClusterMember& member) {
@@ -55,7 +55,7 @@ TEST(NickPartition, ANicknameTakenTwiceDuringAnOutageEndsWithOneHolder) {
   ClusterMember& loser = *a_holds ? b : a;
   holder.client.send("/who\n");
   // Local members first, then the other node's.
-  EXPECT_TRUE(holder.client.skip_until_line("*** 2 online: bob, " + loser.name, kCrossNodeTimeout));
+  EXPECT_TRUE(holder.client.skip_until_line(who_reply({"bob", loser.name}), kCrossNodeTimeout));
   loser.client.send("after the loss\n");
   EXPECT_TRUE(holder.client.skip_until_line(says(loser.name, "after the loss"), kCrossNodeTimeout));
 }

@@ -14,7 +14,7 @@
 namespace epollchat::test {
 namespace {
 
-using namespace cluster_lines;
+using namespace lines;
 using Names = std::multiset<std::string>;
 
 // The contract: heartbeat 1 s, node TTL 5 s; tests allow 10 s.

@@ -10,7 +10,7 @@
 namespace epollchat::test {
 namespace {
 
-using namespace cluster_lines;
+using namespace lines;
 
 TEST(NodeIdConflict, SecondNodeWithTheSameIdWaitsUntilTheFirstIsGone) {
   Cluster cluster({.nodes = 2});

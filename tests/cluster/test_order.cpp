@@ -39,7 +39,7 @@ TEST(ClusterOrder, EveryLineReachesEveryOtherClientOnceAndInOrder) {
         << "two clients named " << members.back().name;
   }
   // Every node has counted all 60 before anyone speaks.
-  const std::string all_in_lobby = "*** Rooms: lobby (" + std::to_string(kClients) + ")";
+  const std::string all_in_lobby = lines::lobby_rooms_reply(kClients);
   ASSERT_TRUE(settle({&members[0], &members[1], &members[2]}, all_in_lobby));
 
   // next[receiver][sender]: the line number the receiver expects next from that sender;

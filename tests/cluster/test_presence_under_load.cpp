@@ -26,7 +26,7 @@
 namespace epollchat::test {
 namespace {
 
-using namespace cluster_lines;
+using namespace lines;
 
 // More than the 4 MiB cap, in lines under the default max-line (4096).
 constexpr std::size_t kFloodBytes = 5 * 1024 * 1024;
@@ -38,10 +38,6 @@ constexpr std::string_view kLeaver = "leaving_member_long_name";
 constexpr std::string_view kRenamer = "renaming_member_longname";
 constexpr std::string_view kRenamed = "Renaming_Member_LongName";
 constexpr std::string_view kMover = "moving_member_long_name1";
-
-std::string not_sent_to(std::string_view name) {
-  return "*** Not sent to " + std::string(name) + ": the link to other servers is busy; try again.";
-}
 
 // Sends /join ROOM and skips the notices before "*** You are now in ROOM (N online).".
 ::testing::AssertionResult move_to(ClusterMember& member, std::string_view room, int online) {
@@ -120,8 +116,7 @@ class PresenceUnderLoad : public ::testing::Test {
     if (auto settled = settle_in_lobby(everyone); !settled) return settled;
     if (auto moved = move_to(sink_, "flood", 1); !moved) return moved;
     const auto rooms = [&](std::size_t in_flood) {
-      return "*** Rooms: lobby (" + std::to_string(everyone.size() - in_flood) + "), flood (" +
-             std::to_string(in_flood) + ")";
+      return rooms_reply({{"lobby", everyone.size() - in_flood}, {"flood", in_flood}});
     };
     if (auto known = settle({&flooder_}, rooms(1)); !known) return known;
     if (auto moved = move_to(flooder_, "flood", 2); !moved) return moved;

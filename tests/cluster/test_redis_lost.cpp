@@ -11,7 +11,7 @@
 namespace epollchat::test {
 namespace {
 
-using namespace cluster_lines;
+using namespace lines;
 
 TEST(RedisLost, EveryNodeChatsLocallyThenTheLinkIsRestored) {
   Cluster cluster;

@@ -13,7 +13,7 @@
 namespace epollchat::test {
 namespace {
 
-using namespace cluster_lines;
+using namespace lines;
 
 constexpr std::size_t kShortMaxLine = 1024;
 constexpr std::size_t kLongLine = 60'000;

@@ -8,7 +8,7 @@
 namespace epollchat::test {
 namespace {
 
-using namespace cluster_lines;
+using namespace lines;
 
 class ClusterRooms : public ::testing::Test {
  protected:

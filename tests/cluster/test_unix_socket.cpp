@@ -6,7 +6,7 @@
 namespace epollchat::test {
 namespace {
 
-using namespace cluster_lines;
+using namespace lines;
 
 TEST(ClusterUnixSocket, NodesLinkedThroughASocketPathChat) {
   ClusterOptions options;

@@ -10,7 +10,7 @@
 namespace epollchat::test {
 namespace {
 
-using namespace cluster_lines;
+using namespace lines;
 using Names = std::multiset<std::string>;
 
 class ClusterWho : public ::testing::Test {

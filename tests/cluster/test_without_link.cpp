@@ -13,16 +13,14 @@
 namespace epollchat::test {
 namespace {
 
-using namespace cluster_lines;
-
-std::string name_of(int id) { return "Client #" + std::to_string(id); }
+using namespace lines;
 
 TEST(WithoutLink, IdsAndNoticesAreThoseOfTheCoreProtocol) {
   DaemonProcess daemon;
   ClusterMember a = connect_member(daemon.port());
-  EXPECT_EQ(a.name, name_of(1));
+  EXPECT_EQ(a.name, client_name(1));
   ClusterMember b = connect_member(daemon.port());
-  EXPECT_EQ(b.name, name_of(2));
+  EXPECT_EQ(b.name, client_name(2));
   EXPECT_TRUE(a.client.expect_line(lines::joined(2, 2)));
   a.client.send("hi\n");
   EXPECT_TRUE(b.client.expect_line(lines::says(1, "hi")));

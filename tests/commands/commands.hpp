@@ -13,15 +13,10 @@
 
 namespace epollchat::test {
 
-// What the others in the room are told when `old_name` takes the nickname `new_name`.
-inline std::string renamed_notice(std::string_view old_name, std::string_view new_name) {
-  return "*** " + std::string(old_name) + " is now known as " + std::string(new_name);
-}
-
 // Sends /nick NAME and reads up to the sender's confirmation (skipping notices before it).
 inline ::testing::AssertionResult take_nickname(Member& member, std::string_view nickname) {
   member.client.send("/nick " + std::string(nickname) + "\n");
-  return member.client.skip_until_line("*** You are now known as " + std::string(nickname) + ".");
+  return member.client.skip_until_line(lines::now_known_as(nickname));
 }
 
 // take_nickname() for a member that has no nickname yet, then each of `others` (quiet, in
@@ -29,7 +24,7 @@ inline ::testing::AssertionResult take_nickname(Member& member, std::string_view
 inline ::testing::AssertionResult take_nickname_seen_by(Member& member, std::string_view nickname,
                                                         std::initializer_list<Member*> others) {
   if (auto taken = take_nickname(member, nickname); !taken) return taken;
-  const std::string notice = renamed_notice(client_name(member.id), nickname);
+  const std::string notice = lines::known_as(lines::client_name(member.id), nickname);
   for (Member* other : others) {
     if (auto told = other->client.expect_line(notice); !told) return told;
   }
@@ -42,7 +37,7 @@ inline ::testing::AssertionResult expect_nothing_before_marker(Member& from,
                                                                std::string_view from_name,
                                                                Member& to) {
   from.client.send("marker\n");
-  return to.client.expect_line(std::string(from_name) + " says >> marker");
+  return to.client.expect_line(lines::says(from_name, "marker"));
 }
 
 }  // namespace epollchat::test

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "chat/protocol.hpp"
-#include "name_list.hpp"
+#include "support/protocol_lines.hpp"
 
 namespace epollchat::protocol {
 namespace {
@@ -72,7 +72,7 @@ TEST(CommandLines, LongWhoSplitsBetweenNamesKeepingOrder) {
     EXPECT_LE(line.size(), 4 + kWhoLineBody);
     std::string body = line.substr(4);
     if (i == 0) body = body.substr(body.find(": ") + 2);
-    test::append_listed_names(body, seen);
+    test::lines::append_listed_names(body, seen);
   }
   EXPECT_EQ(seen, storage);
 }

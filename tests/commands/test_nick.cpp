@@ -15,7 +15,7 @@ TEST(Nick, OthersAreToldAndSenderGetsConfirmation) {
   auto [a, b] = join_quiet<2>(daemon.port());
 
   ASSERT_TRUE(take_nickname(a, "alice"));
-  EXPECT_TRUE(b.client.expect_line(renamed_notice(client_name(a.id), "alice")));
+  EXPECT_TRUE(b.client.expect_line(lines::known_as(lines::client_name(a.id), "alice")));
   a.client.send("hi\n");
   EXPECT_TRUE(b.client.expect_line("alice says >> hi"));
 
@@ -36,7 +36,7 @@ TEST(Nick, TakenCaseInsensitively) {
 
   b.client.send("/nick ALICE\n");
   EXPECT_TRUE(b.client.expect_line("*** Nickname ALICE is taken."));
-  EXPECT_TRUE(expect_nothing_before_marker(b, client_name(b.id), a));
+  EXPECT_TRUE(expect_nothing_before_marker(b, lines::client_name(b.id), a));
 }
 
 TEST(Nick, InvalidNamesAreRefusedWithAReason) {
@@ -58,7 +58,8 @@ TEST(Nick, InvalidNamesAreRefusedWithAReason) {
   a.client.send("/nick\n");
   EXPECT_TRUE(a.client.expect_line("*** Usage: /nick NAME"));
   EXPECT_TRUE(take_nickname(a, std::string(24, 'x')));
-  EXPECT_TRUE(b.client.expect_line(renamed_notice(client_name(a.id), std::string(24, 'x'))));
+  EXPECT_TRUE(
+      b.client.expect_line(lines::known_as(lines::client_name(a.id), std::string(24, 'x'))));
 }
 
 TEST(Nick, AloneStillGetsReplies) {

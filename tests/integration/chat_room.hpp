@@ -40,8 +40,6 @@ inline Member join(std::uint16_t port, ConnectOptions options = {}) {
   return {std::move(client), *id};
 }
 
-inline std::string client_name(int id) { return "Client #" + std::to_string(id); }
-
 // Joins `count` members, one after another, then has each read the join notices of those
 // who joined after it ("*** Client #B joined (2 online)", ...), so every stream is quiet.
 // Throws (failing the test with the reason) if a welcome or a notice is missing or wrong.
@@ -55,8 +53,9 @@ inline std::vector<Member> join_quiet(std::uint16_t port, std::size_t count) {
       const auto told =
           members[earlier].client.expect_line(lines::joined(members[later].id, online));
       if (!told) {
-        throw std::runtime_error(client_name(members[earlier].id) + " was not told that " +
-                                 client_name(members[later].id) + " joined: " + told.message());
+        throw std::runtime_error(lines::client_name(members[earlier].id) + " was not told that " +
+                                 lines::client_name(members[later].id) +
+                                 " joined: " + told.message());
       }
     }
   }

@@ -128,7 +128,7 @@ std::string check_responsive(std::uint16_t port, double& took_ms) {
     fresh.client.send("/who\n");
     const Deadline deadline(10s);
     while (auto line = fresh.client.read_line(deadline.remaining())) {
-      if (line->starts_with("*** ") && line->find(" online: ") != std::string::npos) {
+      if (lines::parse_who_head(*line)) {
         took_ms = elapsed_ms(start);
         return "";
       }
