@@ -16,9 +16,10 @@
 #include <vector>
 
 #include "adversarial.hpp"
-#include "integration/chat_room.hpp"
 #include "support/daemon_process.hpp"
 #include "support/deadline.hpp"
+#include "support/member.hpp"
+#include "support/protocol_lines.hpp"
 
 namespace epollchat::test {
 namespace {
@@ -35,12 +36,6 @@ struct FloodFigures {
   std::size_t during_flood = 0;  // probes sent before the last spammer had every reply
   double flood_seconds = 0;
 };
-
-// Joins the client to `room`, reading the server's reply.
-void move_to_room(Member& member, const std::string& room) {
-  member.client.send("/join " + room + "\n");
-  ASSERT_TRUE(member.client.skip_until_line(lines::now_in(room, 1), 10s));
-}
 
 // One chat round trip between the probes: A says ping, B answers pong.
 ::testing::AssertionResult round_trip(Member& a, Member& b, std::size_t n) {
@@ -66,13 +61,14 @@ FloodFigures run_command_flood(bool spammers_in_lobby, std::size_t whos_per_spam
   std::vector<Member> spammers;
   for (std::size_t i = 0; i < kSpammers; ++i) {
     spammers.push_back(join(daemon.port()));
-    if (!spammers_in_lobby) move_to_room(spammers.back(), "w" + std::to_string(i));
+    if (!spammers_in_lobby) {
+      EXPECT_TRUE(join_room_after_notices(spammers.back(), "w" + std::to_string(i), 1, 10s));
+    }
   }
   Member a = join(daemon.port());
   Member b = join(daemon.port());
-  move_to_room(a, "probe");
-  b.client.send("/join probe\n");
-  EXPECT_TRUE(b.client.skip_until_line("*** You are now in probe (2 online).", 10s));
+  EXPECT_TRUE(join_room_after_notices(a, "probe", 1, 10s));
+  EXPECT_TRUE(join_room_after_notices(b, "probe", 2, 10s));
   EXPECT_TRUE(a.client.skip_until_line(lines::joined(b.id, 2), 10s));
   if (::testing::Test::HasFailure()) return figures;
 

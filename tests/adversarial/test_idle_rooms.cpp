@@ -17,10 +17,11 @@
 #include <vector>
 
 #include "adversarial.hpp"
-#include "integration/chat_room.hpp"
 #include "support/daemon_process.hpp"
 #include "support/deadline.hpp"
+#include "support/member.hpp"
 #include "support/process_stats.hpp"
+#include "support/protocol_lines.hpp"
 
 namespace epollchat::test {
 namespace {
@@ -52,8 +53,7 @@ TEST(IdleRooms, ThousandClientsInRoomsOfTheirOwnCostLittleMemory) {
   for (std::size_t i = 0; i < kClients; ++i) {
     Member& member = clients.emplace_back(join(daemon.port()));
     const std::string room = "room" + std::to_string(i);
-    member.client.send("/join " + room + "\n");
-    ASSERT_TRUE(member.client.expect_line(lines::now_in(room, 1)));
+    ASSERT_TRUE(join_room(member, room, 1));
   }
   const std::size_t rss_in_rooms = resident_set_bytes(daemon.pid());
 

@@ -9,8 +9,8 @@
 #include <string>
 
 #include "adversarial.hpp"
-#include "integration/chat_room.hpp"
 #include "support/daemon_process.hpp"
+#include "support/member.hpp"
 
 namespace epollchat::test {
 namespace {

@@ -25,16 +25,16 @@ class PairsOnEveryNode {
   // Connects the members, two on each node in turn. Does not wait for anything else.
   explicit PairsOnEveryNode(Cluster& cluster) {
     for (std::size_t node = 0; node < cluster.size(); ++node) {
-      members_.push_back(connect_member(cluster.port(node)));
-      members_.push_back(connect_member(cluster.port(node)));
+      members_.push_back(join(cluster.port(node)));
+      members_.push_back(join(cluster.port(node)));
     }
   }
 
   [[nodiscard]] std::size_t nodes() const { return members_.size() / 2; }
-  ClusterMember& first(std::size_t node) { return members_.at(2 * node); }
-  ClusterMember& second(std::size_t node) { return members_.at(2 * node + 1); }
-  std::vector<ClusterMember*> all() {
-    std::vector<ClusterMember*> result;
+  Member& first(std::size_t node) { return members_.at(2 * node); }
+  Member& second(std::size_t node) { return members_.at(2 * node + 1); }
+  std::vector<Member*> all() {
+    std::vector<Member*> result;
     for (auto& member : members_) result.push_back(&member);
     return result;
   }
@@ -43,7 +43,7 @@ class PairsOnEveryNode {
   ::testing::AssertionResult expect_next_line_everywhere(std::string_view line,
                                                          std::chrono::milliseconds timeout) {
     const Deadline deadline(timeout);
-    for (ClusterMember* member : all()) {
+    for (Member* member : all()) {
       auto seen = member->client.expect_line(line, deadline.remaining());
       if (!seen) return seen << " (" << member->name << ")";
     }
@@ -82,7 +82,7 @@ class PairsOnEveryNode {
       return heard << " (" << second(0).name << ")";
     }
     for (std::size_t node = 1; node < nodes(); ++node) {
-      for (ClusterMember* member : {&first(node), &second(node)}) {
+      for (Member* member : {&first(node), &second(node)}) {
         if (auto heard = member->client.skip_until_line(expected, kCrossNodeTimeout); !heard) {
           return heard << " (" << member->name << ")";
         }
@@ -93,13 +93,13 @@ class PairsOnEveryNode {
 
   // Waits until every node counts all members again (views settle after a recovery).
   ::testing::AssertionResult expect_cluster_wide_counts() {
-    std::vector<ClusterMember*> askers;
+    std::vector<Member*> askers;
     for (std::size_t node = 0; node < nodes(); ++node) askers.push_back(&first(node));
     return settle(askers, lines::lobby_rooms_reply(members_.size()));
   }
 
  private:
-  std::vector<ClusterMember> members_;
+  std::vector<Member> members_;
 };
 
 }  // namespace epollchat::test

@@ -31,10 +31,10 @@ TEST(ClusterOrder, EveryLineReachesEveryOtherClientOnceAndInOrder) {
   options.node_args = {"--max-backlog", std::to_string(64 * 1024 * 1024)};
   Cluster cluster(options);
 
-  std::vector<ClusterMember> members;
+  std::vector<Member> members;
   std::unordered_map<std::string, std::size_t> index_of;
   for (std::size_t i = 0; i < kClients; ++i) {
-    members.push_back(connect_member(cluster.port(i % kNodes)));
+    members.push_back(join(cluster.port(i % kNodes)));
     ASSERT_TRUE(index_of.emplace(members.back().name, i).second)
         << "two clients named " << members.back().name;
   }

@@ -36,8 +36,8 @@ class RedisAuth : public ::testing::Test {
 };
 
 TEST_F(RedisAuth, NodesWithThePasswordChatAcross) {
-  ClusterMember first = connect_member(cluster_.port(0));
-  ClusterMember second = connect_member(cluster_.port(1));
+  Member first = join(cluster_.port(0));
+  Member second = join(cluster_.port(1));
   EXPECT_TRUE(settle({&first, &second}, "*** Rooms: lobby (2)"));
   first.client.send("over a link Redis let in\n");
   EXPECT_TRUE(second.client.skip_until_line(says(first.name, "over a link Redis let in"),
@@ -50,8 +50,8 @@ TEST_F(RedisAuth, TheSystemdCredentialServesWhenNoFileIsConfigured) {
   const auto third =
       start_node({"--node-id", "n3"}, {{"CREDENTIALS_DIRECTORY", credentials.path().string()}});
   EXPECT_TRUE(wait_for_status(*third, link_up_status(3)));
-  ClusterMember here = connect_member(third->port());
-  ClusterMember there = connect_member(cluster_.port(0));
+  Member here = join(third->port());
+  Member there = join(cluster_.port(0));
   EXPECT_TRUE(settle({&here, &there}, "*** Rooms: lobby (2)"));
   here.client.send("credential accepted\n");
   EXPECT_TRUE(
@@ -70,13 +70,13 @@ TEST_F(RedisAuth, WrongOrMissingPasswordKeepsTheNodeLocalAndLogsWhy) {
   EXPECT_EQ(wrong->stderr_text().find("hunter2"), std::string::npos) << "never logged";
   for (DaemonProcess* outsider : {wrong.get(), none.get()}) {
     EXPECT_TRUE(wait_for_status(*outsider, kLinkDownStatus));
-    ClusterMember local = connect_member(outsider->port());
+    Member local = join(outsider->port());
     EXPECT_TRUE(local.client.expect_line(kLinkLost)) << local.name;
   }
   // The cluster's two nodes count neither outsider.
   EXPECT_TRUE(wait_for_status(cluster_.node(0), link_up_status(2)));
-  ClusterMember inside = connect_member(cluster_.port(0));
-  ClusterMember across = connect_member(cluster_.port(1));
+  Member inside = join(cluster_.port(0));
+  Member across = join(cluster_.port(1));
   EXPECT_TRUE(settle({&inside, &across}, "*** Rooms: lobby (2)"));
 }
 
@@ -107,7 +107,7 @@ TEST(RedisAclUser, NodesConfinedToEpollchatsNamesChatAcross) {
        .node_args = {"--redis-user", "epollchat", "--redis-password-file", password_file}});
   auto [first, second] = connect_one_per_node<2>(cluster);
   EXPECT_TRUE(settle_in_lobby({&first, &second}));
-  EXPECT_TRUE(take_nickname_seen_by(first, "ann", {&second}));
+  EXPECT_TRUE(take_nickname_seen_by(first, "ann", {&second}, kCrossNodeTimeout));
   first.client.send("through an ACL user\n");
   EXPECT_TRUE(second.client.skip_until_line(says("ann", "through an ACL user"), kCrossNodeTimeout));
 

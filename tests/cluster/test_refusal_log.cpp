@@ -50,7 +50,7 @@ TEST(RefusalLog, RefusedCommandsAreLoggedAtMostOnceAMinute) {
       {.redis = {.extra_args = user},
        .nodes = 1,
        .node_args = {"--redis-user", "epollchat", "--redis-password-file", password_file}});
-  ClusterMember member = connect_member(cluster.port(0));
+  Member member = join(cluster.port(0));
 
   std::string requests;
   for (int i = 1; i <= kAttempts; ++i) requests += "/nick name" + std::to_string(i) + "\n";

@@ -1,8 +1,9 @@
 // /me: others see "* NAME action"; the sender gets nothing back.
 #include <gtest/gtest.h>
 
-#include "commands.hpp"
 #include "support/daemon_process.hpp"
+#include "support/member.hpp"
+#include "support/protocol_lines.hpp"
 
 namespace epollchat::test {
 namespace {
@@ -16,7 +17,7 @@ TEST(Action, OthersSeeItSenderDoesNot) {
   a.client.send("/me  waves \x1b[1m back\n");
   EXPECT_TRUE(b.client.expect_line("* alice waves ?[1m back"));
   // a's next line is b's marker: no echo of its own actions.
-  EXPECT_TRUE(expect_nothing_before_marker(b, lines::client_name(b.id), a));
+  EXPECT_TRUE(expect_nothing_before_marker(b, a));
 }
 
 TEST(Action, EmptyIsAUsageNotice) {
@@ -25,7 +26,7 @@ TEST(Action, EmptyIsAUsageNotice) {
   a.client.send("/me\n/me   \n");
   EXPECT_TRUE(a.client.expect_line("*** Usage: /me ACTION"));
   EXPECT_TRUE(a.client.expect_line("*** Usage: /me ACTION"));
-  EXPECT_TRUE(expect_nothing_before_marker(a, lines::client_name(a.id), b));
+  EXPECT_TRUE(expect_nothing_before_marker(a, b));
 }
 
 TEST(Action, AloneIsToldAsForChat) {

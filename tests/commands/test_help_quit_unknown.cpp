@@ -3,8 +3,9 @@
 
 #include <string>
 
-#include "commands.hpp"
 #include "support/daemon_process.hpp"
+#include "support/member.hpp"
+#include "support/protocol_lines.hpp"
 
 namespace epollchat::test {
 namespace {
@@ -54,7 +55,7 @@ TEST(Unknown, IsAnsweredAndNotBroadcast) {
   EXPECT_TRUE(a.client.expect_line("*** Unknown command /; try /help."));
   EXPECT_TRUE(a.client.expect_line("*** Unknown command /nickname; try /help."));
   EXPECT_TRUE(a.client.expect_line("*** Unknown command /x?; try /help."));
-  EXPECT_TRUE(expect_nothing_before_marker(a, lines::client_name(a.id), b));
+  EXPECT_TRUE(expect_nothing_before_marker(a, b));
 }
 
 TEST(Unknown, AloneStillAnswered) {

@@ -12,8 +12,9 @@
 #include <string_view>
 #include <vector>
 
-#include "commands.hpp"
 #include "support/daemon_process.hpp"
+#include "support/member.hpp"
+#include "support/protocol_lines.hpp"
 
 namespace epollchat::test {
 namespace {
@@ -86,10 +87,10 @@ TEST_F(Rooms, JoinTellsTheOldRoomTheNewRoomAndTheMover) {
   for (int i : {2, 3}) EXPECT_TRUE(member(i).client.expect_line(lines::left(name(1), 2)));
 
   // Nothing else reached anyone: no own notices for the movers, no join notice in the lobby.
-  EXPECT_TRUE(expect_nothing_before_marker(member(0), name(0), member(1)));
-  EXPECT_TRUE(expect_nothing_before_marker(member(1), name(1), member(0)));
-  EXPECT_TRUE(expect_nothing_before_marker(member(2), name(2), member(3)));
-  EXPECT_TRUE(expect_nothing_before_marker(member(3), name(3), member(2)));
+  EXPECT_TRUE(expect_nothing_before_marker(member(0), member(1)));
+  EXPECT_TRUE(expect_nothing_before_marker(member(1), member(0)));
+  EXPECT_TRUE(expect_nothing_before_marker(member(2), member(3)));
+  EXPECT_TRUE(expect_nothing_before_marker(member(3), member(2)));
 }
 
 TEST_F(Rooms, RoomNamesAreCaseInsensitiveAndShownInLowerCase) {
@@ -121,7 +122,7 @@ TEST_F(Rooms, JoinErrorsAreRepliesOnly) {
   EXPECT_TRUE(a.client.expect_line("*** You are already in lobby."));
   EXPECT_TRUE(a.client.expect_line("*** You are already in lobby."));
   // None of it reached b, and a is still in the lobby.
-  EXPECT_TRUE(expect_nothing_before_marker(a, name(0), member(1)));
+  EXPECT_TRUE(expect_nothing_before_marker(a, member(1)));
 
   // The longest name, and every kind of character a name may hold.
   const std::string longest = "A-b_" + std::string(28, 'z');
@@ -141,8 +142,8 @@ TEST_F(Rooms, PartGoesBackToTheLobbyWithTheSameNotices) {
   // Arguments to /part are ignored; in the lobby it is the "already" reply.
   member(0).client.send("/PART now\n");
   EXPECT_TRUE(member(0).client.expect_line("*** You are already in lobby."));
-  EXPECT_TRUE(expect_nothing_before_marker(member(0), name(0), member(2)));
-  EXPECT_TRUE(expect_nothing_before_marker(member(2), name(2), member(0)));
+  EXPECT_TRUE(expect_nothing_before_marker(member(0), member(2)));
+  EXPECT_TRUE(expect_nothing_before_marker(member(2), member(0)));
 }
 
 TEST_F(Rooms, RoomsListsLobbyFirstThenTheOthersByName) {
@@ -186,10 +187,10 @@ TEST_F(Rooms, ChatAndActionsReachOnlyTheRoom) {
   EXPECT_TRUE(member(3).client.expect_line(lines::action(name(2), "waves at the lobby")));
 
   // Both rooms' lines were queued before these markers: neither crossed over.
-  EXPECT_TRUE(expect_nothing_before_marker(member(3), name(3), member(2)));
-  EXPECT_TRUE(expect_nothing_before_marker(member(1), name(1), member(0)));
-  EXPECT_TRUE(expect_nothing_before_marker(member(2), name(2), member(3)));
-  EXPECT_TRUE(expect_nothing_before_marker(member(0), name(0), member(1)));
+  EXPECT_TRUE(expect_nothing_before_marker(member(3), member(2)));
+  EXPECT_TRUE(expect_nothing_before_marker(member(1), member(0)));
+  EXPECT_TRUE(expect_nothing_before_marker(member(2), member(3)));
+  EXPECT_TRUE(expect_nothing_before_marker(member(0), member(1)));
 }
 
 TEST_F(Rooms, AloneInARoomIsToldSoEvenWithOthersElsewhere) {
@@ -203,7 +204,7 @@ TEST_F(Rooms, AloneInARoomIsToldSoEvenWithOthersElsewhere) {
   EXPECT_TRUE(member(1).client.expect_line(lines::kAlone));
   // Together again in dev: chat flows.
   ASSERT_TRUE(move_quiet(1, "/join dev", "dev"));
-  EXPECT_TRUE(expect_nothing_before_marker(member(1), name(1), member(0)));
+  EXPECT_TRUE(expect_nothing_before_marker(member(1), member(0)));
 }
 
 TEST_F(Rooms, WhoListsOnlyTheRoom) {
@@ -230,7 +231,7 @@ TEST_F(Rooms, MsgCrossesRooms) {
   EXPECT_TRUE(member(0).client.expect_line("bob whispers >> psst from the lobby"));
   EXPECT_TRUE(member(1).client.expect_line(lines::sent_to(name(0))));
   // The third member, in the lobby with bob, saw neither whisper.
-  EXPECT_TRUE(expect_nothing_before_marker(member(1), "bob", member(2)));
+  EXPECT_TRUE(expect_nothing_before_marker(member(1), member(2)));
 }
 
 TEST_F(Rooms, RenameReachesOnlyTheCurrentRoom) {
@@ -243,10 +244,10 @@ TEST_F(Rooms, RenameReachesOnlyTheCurrentRoom) {
   ASSERT_TRUE(take_nickname(member(2), "carol"));
   EXPECT_TRUE(member(3).client.expect_line(lines::known_as(name(2), "carol")));
 
-  EXPECT_TRUE(expect_nothing_before_marker(member(3), name(3), member(2)));
-  EXPECT_TRUE(expect_nothing_before_marker(member(1), name(1), member(0)));
-  EXPECT_TRUE(expect_nothing_before_marker(member(0), "alice", member(1)));
-  EXPECT_TRUE(expect_nothing_before_marker(member(2), "carol", member(3)));
+  EXPECT_TRUE(expect_nothing_before_marker(member(3), member(2)));
+  EXPECT_TRUE(expect_nothing_before_marker(member(1), member(0)));
+  EXPECT_TRUE(expect_nothing_before_marker(member(0), member(1)));
+  EXPECT_TRUE(expect_nothing_before_marker(member(2), member(3)));
   // Nicknames are still unique across rooms.
   member(3).client.send("/nick ALICE\n");
   EXPECT_TRUE(member(3).client.expect_line("*** Nickname ALICE is taken."));
@@ -265,7 +266,7 @@ TEST_F(Rooms, DisconnectTellsOnlyTheCurrentRoom) {
   EXPECT_TRUE(member(2).client.read_until_closed());
 
   // The lobby heard none of it (both leaves were queued before this marker).
-  EXPECT_TRUE(expect_nothing_before_marker(member(3), name(3), member(4)));
+  EXPECT_TRUE(expect_nothing_before_marker(member(3), member(4)));
   member(4).client.send("/rooms\n");
   EXPECT_TRUE(member(4).client.expect_line("*** Rooms: lobby (2), dev (1)"));
 }
@@ -294,7 +295,7 @@ TEST_F(Rooms, SeveralCommandsInOneWriteKeepTheirOrder) {
   EXPECT_TRUE(member(1).client.expect_line(lines::left(name(0), 1)));
   EXPECT_TRUE(member(1).client.expect_line(lines::joined(name(0), 2)));
   EXPECT_TRUE(member(1).client.expect_line(lines::says(name(0), "after")));
-  EXPECT_TRUE(expect_nothing_before_marker(member(1), name(1), member(0)));
+  EXPECT_TRUE(expect_nothing_before_marker(member(1), member(0)));
 }
 
 }  // namespace

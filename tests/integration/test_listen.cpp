@@ -4,9 +4,10 @@
 
 #include <string>
 
-#include "chat_room.hpp"
 #include "support/daemon_process.hpp"
 #include "support/loopback.hpp"
+#include "support/member.hpp"
+#include "support/protocol_lines.hpp"
 #include "support/run_command.hpp"
 #include "support/temp_dir.hpp"
 

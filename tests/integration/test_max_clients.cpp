@@ -2,8 +2,9 @@
 // disturbed, and a slot frees when someone leaves.
 #include <gtest/gtest.h>
 
-#include "chat_room.hpp"
 #include "support/daemon_process.hpp"
+#include "support/member.hpp"
+#include "support/protocol_lines.hpp"
 
 namespace epollchat::test {
 namespace {

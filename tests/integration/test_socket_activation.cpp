@@ -6,10 +6,11 @@
 #include <memory>
 #include <string>
 
-#include "chat_room.hpp"
 #include "support/daemon_process.hpp"
 #include "support/loopback.hpp"
+#include "support/member.hpp"
 #include "support/process_stats.hpp"
+#include "support/protocol_lines.hpp"
 
 namespace epollchat::test {
 namespace {

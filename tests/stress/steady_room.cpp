@@ -12,10 +12,11 @@
 #include <utility>
 
 #include "adversarial/adversarial.hpp"
-#include "integration/chat_room.hpp"
 #include "seeded_random.hpp"
 #include "support/chat_client.hpp"
+#include "support/member.hpp"
 #include "support/pending_output.hpp"
+#include "support/protocol_lines.hpp"
 
 namespace epollchat::test {
 namespace {
@@ -74,15 +75,14 @@ SteadyRoom::SteadyRoom(SteadySettings settings) : settings_(std::move(settings))
   const std::size_t total = settings_.readers + settings_.senders;
   for (std::size_t i = 0; i < total; ++i) {
     auto joined = join(settings_.port);
+    const auto moved =
+        join_room_after_notices(joined, settings_.room, static_cast<int>(i + 1), kReplyTimeout * 2);
     auto member = std::make_unique<Member>(std::move(joined.client), joined.id);
     const bool sends = i >= settings_.readers;
     member->index = sends ? i - settings_.readers : i;
     if (sends) member->sender = member->index;
     member->next.assign(settings_.senders, 0);
     member->ended.assign(settings_.senders, false);
-    member->client.send("/join " + settings_.room + "\n");
-    const auto moved = member->client.skip_until_line(
-        lines::now_in(settings_.room, static_cast<int>(i + 1)), kReplyTimeout * 2);
     if (!moved) throw std::runtime_error(describe(*member) + " could not join: " + moved.message());
     members_.push_back(std::move(member));
     if (sends) {

@@ -30,11 +30,12 @@
 #include <vector>
 
 #include "chaos_crowd.hpp"
-#include "integration/chat_room.hpp"
 #include "steady_room.hpp"
 #include "support/daemon_process.hpp"
 #include "support/deadline.hpp"
+#include "support/member.hpp"
 #include "support/process_stats.hpp"
+#include "support/protocol_lines.hpp"
 
 namespace epollchat::test {
 namespace {
@@ -126,14 +127,11 @@ std::string check_responsive(std::uint16_t port, double& took_ms) {
   try {
     Member fresh = join(port, ConnectOptions::with_timeout(10s));
     fresh.client.send("/who\n");
-    const Deadline deadline(10s);
-    while (auto line = fresh.client.read_line(deadline.remaining())) {
-      if (lines::parse_who_head(*line)) {
-        took_ms = elapsed_ms(start);
-        return "";
-      }
-    }
-    return "a new client got no /who reply within 10 s";
+    const auto reply = fresh.client.skip_until(
+        [](std::string_view line) { return lines::parse_who_head(line).has_value(); }, 10s);
+    if (!reply) return "a new client got no /who reply within 10 s";
+    took_ms = elapsed_ms(start);
+    return "";
   } catch (const std::exception& failure) {
     return std::string("a new client was not welcomed: ") + failure.what();
   }
