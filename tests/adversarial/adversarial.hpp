@@ -20,7 +20,6 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <functional>
@@ -36,10 +35,8 @@
 #include <vector>
 
 #include "core/unique_fd.hpp"
-#include "support/daemon_process.hpp"
 #include "support/deadline.hpp"
 #include "support/loopback.hpp"
-#include "support/notify_socket.hpp"
 #include "support/pending_output.hpp"
 
 namespace epollchat::test {
@@ -261,46 +258,6 @@ class BackgroundLines {
   std::mutex mutex_;
   std::condition_variable changed_;
   std::string error_;
-  std::atomic<bool> stop_ = false;
-  std::thread thread_;
-};
-
-// Options for a daemon started with these command-line arguments (and the defaults else).
-inline DaemonOptions daemon_args(std::vector<std::string> extra_args) {
-  DaemonOptions options;
-  options.extra_args = std::move(extra_args);
-  return options;
-}
-
-// For tests that measure the daemon's memory: AddressSanitizer keeps freed memory resident
-// in its quarantine (up to 256 MiB), so under ASan the daemon gets a small one and RSS shows
-// what the daemon keeps rather than what it freed. No effect on other builds.
-inline DaemonOptions& with_small_asan_quarantine(DaemonOptions& options) {
-  const char* asan_options = std::getenv("ASAN_OPTIONS");
-  options.env["ASAN_OPTIONS"] =
-      std::string(asan_options != nullptr ? asan_options : "") + ":quarantine_size_mb=1";
-  return options;
-}
-
-// Keeps reading the daemon's sd_notify datagrams on a thread of its own. The daemon reports
-// STATUS= about once a second while clients come, go and chat, and its sd_notify() blocks
-// once ten datagrams wait unread (net.unix.max_dgram_qlen): a test that keeps the daemon
-// busy for longer than that must keep draining them, or the daemon stops.
-// Lifetime: the destructor stops and joins the thread; the socket must outlive the object.
-class NotifyDrain {
- public:
-  explicit NotifyDrain(NotifySocket& socket)
-      : thread_([this, &socket] {
-          while (!stop_) (void)socket.receive(100ms);
-        }) {}
-  NotifyDrain(const NotifyDrain&) = delete;
-  NotifyDrain& operator=(const NotifyDrain&) = delete;
-  ~NotifyDrain() {
-    stop_ = true;
-    thread_.join();
-  }
-
- private:
   std::atomic<bool> stop_ = false;
   std::thread thread_;
 };

@@ -19,6 +19,7 @@
 #include "support/daemon_process.hpp"
 #include "support/deadline.hpp"
 #include "support/member.hpp"
+#include "support/notify_drain.hpp"
 #include "support/protocol_lines.hpp"
 
 namespace epollchat::test {
@@ -43,7 +44,7 @@ class ClosingWhilePaused : public ::testing::Test {
   };
 
   explicit ClosingWhilePaused(int chatters = 0)
-      : daemon_(daemon_args({"--log-level", "debug"})),
+      : daemon_(DaemonOptions::with_args({"--log-level", "debug"})),
         notify_drain_(daemon_.notify()),
         reader_(join(daemon_.port())),
         flooder_(join(daemon_.port())),

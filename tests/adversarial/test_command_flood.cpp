@@ -19,6 +19,7 @@
 #include "support/daemon_process.hpp"
 #include "support/deadline.hpp"
 #include "support/member.hpp"
+#include "support/notify_drain.hpp"
 #include "support/protocol_lines.hpp"
 
 namespace epollchat::test {
@@ -52,7 +53,7 @@ FloodFigures run_command_flood(bool spammers_in_lobby, std::size_t whos_per_spam
   const bool enough_descriptors = raise_open_file_limit(kIdle + kSpammers + 200);
   EXPECT_TRUE(enough_descriptors) << "RLIMIT_NOFILE too low for " << kIdle << " clients";
   if (!enough_descriptors) return figures;
-  DaemonProcess daemon(daemon_args({"--max-clients", "4000", "--max-rate", "0"}));
+  DaemonProcess daemon(DaemonOptions::with_args({"--max-clients", "4000", "--max-rate", "0"}));
   NotifyDrain notify_drain(daemon.notify());
 
   std::vector<Member> idle;

@@ -65,9 +65,7 @@ struct FloodResult {
 };
 
 FloodResult run_flood(const std::vector<std::string>& extra_args) {
-  DaemonOptions options;
-  options.extra_args = extra_args;
-  DaemonProcess daemon(options);
+  DaemonProcess daemon(DaemonOptions::with_args(extra_args));
   auto [flooder, alice, bob] = join_quiet<3>(daemon.port());
 
   FloodResult result;

@@ -20,6 +20,7 @@
 #include "support/daemon_process.hpp"
 #include "support/deadline.hpp"
 #include "support/member.hpp"
+#include "support/notify_drain.hpp"
 #include "support/process_stats.hpp"
 #include "support/protocol_lines.hpp"
 
@@ -40,8 +41,7 @@ double kib_per_client(std::size_t from, std::size_t to) {
 TEST(IdleRooms, ThousandClientsInRoomsOfTheirOwnCostLittleMemory) {
   ASSERT_TRUE(raise_open_file_limit(kClients + 200))
       << "RLIMIT_NOFILE too low for " << kClients << " clients";
-  DaemonOptions options;
-  options.extra_args = {"--max-clients", "4000"};
+  DaemonOptions options = DaemonOptions::with_args({"--max-clients", "4000"});
   // Each of the 72,000 replies is a freed string.
   with_small_asan_quarantine(options);
   DaemonProcess daemon(options);

@@ -17,6 +17,7 @@
 #include "support/daemon_process.hpp"
 #include "support/deadline.hpp"
 #include "support/member.hpp"
+#include "support/notify_drain.hpp"
 #include "support/protocol_lines.hpp"
 
 namespace epollchat::test {
@@ -28,7 +29,7 @@ constexpr auto kIdleFor = std::chrono::seconds(3);
 constexpr long kMaxWakeups = 4;
 
 TEST(IdleWakeups, DaemonSleepsAfterTheLastCongestedReaderLeaves) {
-  DaemonProcess daemon(daemon_args({"--line-timeout", "0"}));
+  DaemonProcess daemon(DaemonOptions::with_args({"--line-timeout", "0"}));
   NotifyDrain notify_drain(daemon.notify());
   Member observer = join(daemon.port());
 

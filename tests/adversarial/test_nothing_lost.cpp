@@ -24,9 +24,7 @@ constexpr int kSenders = 50;
 constexpr long kLinesPerSender = 2000;
 
 TEST(NothingLost, EveryLineReachesEveryOtherClientOnceInOrder) {
-  DaemonOptions options;
-  options.extra_args = {"--max-rate", "0"};
-  DaemonProcess daemon(options);
+  DaemonProcess daemon(DaemonOptions::with_args({"--max-rate", "0"}));
   std::vector<Member> members;
   members.reserve(kClients);
   for (int i = 0; i < kClients; ++i) members.push_back(join(daemon.port()));

@@ -22,6 +22,7 @@
 #include "support/daemon_process.hpp"
 #include "support/deadline.hpp"
 #include "support/member.hpp"
+#include "support/notify_drain.hpp"
 #include "support/protocol_lines.hpp"
 
 namespace epollchat::test {
@@ -43,7 +44,7 @@ char letter(long n) { return static_cast<char>('a' + n % 26); }
 
 TEST(OutputPacing, SenderOfShortLinesIsPausedForACongestedReader) {
   DaemonProcess daemon(
-      daemon_args({"--max-rate", "0", "--max-backlog", std::to_string(kMaxBacklog)}));
+      DaemonOptions::with_args({"--max-rate", "0", "--max-backlog", std::to_string(kMaxBacklog)}));
   NotifyDrain notify_drain(daemon.notify());
 
   const UniqueFd reader_fd = connect_with_small_buffers(daemon.port(), 16 * 1024, 536);

@@ -16,6 +16,7 @@
 #include "support/daemon_process.hpp"
 #include "support/deadline.hpp"
 #include "support/member.hpp"
+#include "support/notify_drain.hpp"
 #include "support/protocol_lines.hpp"
 
 namespace epollchat::test {
@@ -37,8 +38,8 @@ constexpr ReadPace kSlowReader{8 * 1024, std::chrono::milliseconds(50)};
 
 TEST(PausedLineTimeout, PausedSenderWithIncompleteLineIsNotTimedOut) {
   DaemonProcess daemon(
-      daemon_args({"--line-timeout", std::to_string(kLineTimeoutSeconds), "--max-rate", "0",
-                   "--max-backlog", std::to_string(kMaxBacklog)}));
+      DaemonOptions::with_args({"--line-timeout", std::to_string(kLineTimeoutSeconds), "--max-rate",
+                                "0", "--max-backlog", std::to_string(kMaxBacklog)}));
   NotifyDrain notify_drain(daemon.notify());
   Member reader = join(daemon.port());
   Member heavy = join(daemon.port());

@@ -21,6 +21,7 @@
 #include "support/daemon_process.hpp"
 #include "support/deadline.hpp"
 #include "support/member.hpp"
+#include "support/notify_drain.hpp"
 #include "support/process_stats.hpp"
 #include "support/protocol_lines.hpp"
 
@@ -42,7 +43,7 @@ constexpr std::size_t kQueuedInServer = 384 * 1024;
 
 TEST(QueueMemory, FragmentedQueueOfAClientThatDoesNotReadStaysBounded) {
   // Compacting a queue frees the chunks it held.
-  DaemonOptions options = daemon_args({"--max-rate", "0"});
+  DaemonOptions options = DaemonOptions::with_args({"--max-rate", "0"});
   DaemonProcess daemon(with_small_asan_quarantine(options));
   NotifyDrain notify_drain(daemon.notify());
   auto [reader, tiny] = join_quiet<2>(daemon.port());

@@ -11,6 +11,7 @@
 #include "adversarial.hpp"
 #include "support/daemon_process.hpp"
 #include "support/member.hpp"
+#include "support/notify_drain.hpp"
 
 namespace epollchat::test {
 namespace {

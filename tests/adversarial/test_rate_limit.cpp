@@ -21,9 +21,7 @@ constexpr int kBurstLines = 500;
 constexpr double kNormalLatencyLimitMs = 200.0;
 
 TEST(RateLimit, FastSenderIsDelayedNotDroppedAndOthersAreUnaffected) {
-  DaemonOptions options;
-  options.extra_args = {"--max-rate", std::to_string(kRate)};
-  DaemonProcess daemon(options);
+  DaemonProcess daemon(DaemonOptions::with_args({"--max-rate", std::to_string(kRate)}));
   auto [fast, normal, receiver] = join_quiet<3>(daemon.port());
 
   const std::string slow_down = lines::slow_down(kRate);

@@ -16,6 +16,7 @@
 #include "support/daemon_process.hpp"
 #include "support/deadline.hpp"
 #include "support/member.hpp"
+#include "support/notify_drain.hpp"
 #include "support/protocol_lines.hpp"
 
 namespace epollchat::test {
@@ -32,7 +33,7 @@ constexpr std::chrono::seconds kDeadline(15);
 constexpr ReadPace kSlowReader{8 * 1024, std::chrono::milliseconds(50)};
 
 TEST(RoomCongestion, SlowReaderInOneRoomDoesNotHoldBackAnother) {
-  DaemonProcess daemon(daemon_args({"--max-rate", "0"}));
+  DaemonProcess daemon(DaemonOptions::with_args({"--max-rate", "0"}));
   NotifyDrain notify_drain(daemon.notify());
 
   // Room A: HA, then SR.

@@ -28,8 +28,8 @@ constexpr double kDisconnectLimitSeconds = 4.0;
 constexpr auto kTrickleInterval = 250ms;
 
 TEST(Slowloris, IncompleteLinesTimeOutWhileNormalAndQuietClientsStay) {
-  DaemonOptions options;
-  options.extra_args = {"--line-timeout", std::to_string(kLineTimeoutSeconds)};
+  DaemonOptions options =
+      DaemonOptions::with_args({"--line-timeout", std::to_string(kLineTimeoutSeconds)});
   options.nofile_limit = 4096;
   DaemonProcess daemon(options);
   Member quiet = join(daemon.port());

@@ -32,9 +32,8 @@ std::string big_line(int i) {
 }
 
 TEST(StalledReaders, EachIsCutOffAtMaxBacklogAndMemoryStaysBounded) {
-  DaemonOptions options;
-  options.extra_args = {"--max-backlog", std::to_string(kMaxBacklog), "--max-rate", "0"};
-  DaemonProcess daemon(options);
+  DaemonProcess daemon(
+      DaemonOptions::with_args({"--max-backlog", std::to_string(kMaxBacklog), "--max-rate", "0"}));
   Member writer = join(daemon.port());
   Member reader = join(daemon.port());
   const std::size_t rss_before = resident_set_bytes(daemon.pid());

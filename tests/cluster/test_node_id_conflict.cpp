@@ -17,10 +17,8 @@ TEST(NodeIdConflict, SecondNodeWithTheSameIdWaitsUntilTheFirstIsGone) {
   Member holder_member = join(cluster.port(0));
   Member other_member = join(cluster.port(1));
 
-  DaemonOptions newcomer_options;
-  newcomer_options.extra_args = {"--redis", cluster.redis().address(), "--node-id",
-                                 Cluster::node_id(0)};
-  DaemonProcess newcomer(newcomer_options);
+  DaemonProcess newcomer(DaemonOptions::with_args(
+      {"--redis", cluster.redis().address(), "--node-id", Cluster::node_id(0)}));
   const std::string refusal = "node id " + Cluster::node_id(0) + " is held by another running";
   ASSERT_TRUE(newcomer.wait_for_stderr(refusal, kLinkTimeout)) << newcomer.stderr_text();
   ASSERT_TRUE(wait_for_status(newcomer, kLinkDownStatus));

@@ -20,8 +20,7 @@ class RedisAuth : public ::testing::Test {
   // A node outside the cluster's own, on the same Redis, with `args` after --redis.
   std::unique_ptr<DaemonProcess> start_node(std::vector<std::string> args,
                                             std::map<std::string, std::string> env = {}) {
-    DaemonOptions options;
-    options.extra_args = {"--redis", cluster_.redis().address()};
+    DaemonOptions options = DaemonOptions::with_args({"--redis", cluster_.redis().address()});
     options.extra_args.insert(options.extra_args.end(), args.begin(), args.end());
     options.env = std::move(env);
     return std::make_unique<DaemonProcess>(options);
@@ -112,11 +111,9 @@ TEST(RedisAclUser, NodesConfinedToEpollchatsNamesChatAcross) {
   EXPECT_TRUE(second.client.skip_until_line(says("ann", "through an ACL user"), kCrossNodeTimeout));
 
   // The right password under another user name is refused.
-  DaemonOptions stranger_options;
-  stranger_options.extra_args = {
-      "--redis", cluster.redis().address(), "--node-id",  "n3", "--redis-user",
-      "someone", "--redis-password-file",   password_file};
-  DaemonProcess stranger(stranger_options);
+  DaemonProcess stranger(DaemonOptions::with_args({"--redis", cluster.redis().address(),
+                                                   "--node-id", "n3", "--redis-user", "someone",
+                                                   "--redis-password-file", password_file}));
   EXPECT_TRUE(stranger.wait_for_stderr("Redis refused the password: WRONGPASS", kLinkTimeout))
       << stranger.stderr_text();
 }

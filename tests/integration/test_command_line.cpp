@@ -101,9 +101,8 @@ TEST_F(ConfigFile, MissingExplicitConfigFileExitsConfig) {
 
 TEST_F(ConfigFile, CommandLineOverridesTheFile) {
   path_ = dir_.write("epollchatd.conf", "max-clients = 1\nmax-line = 10\n").string();
-  DaemonOptions options;
+  DaemonOptions options = DaemonOptions::with_args({"-c", path_, "--max-clients", "2"});
   options.config_text.reset();
-  options.extra_args = {"-c", path_, "--max-clients", "2"};
   DaemonProcess daemon(options);
   ChatClient first(daemon.port());
   ASSERT_TRUE(first.expect_line("Welcome to the chat room! Your chat ID is: Client #1"));

@@ -42,10 +42,10 @@ TEST(Listen, Ipv6LoopbackServesClients) {
 }
 
 TEST(Listen, EqualsFormOfOptionsWorks) {
-  DaemonOptions options;
+  DaemonOptions options =
+      DaemonOptions::with_args({"--listen=127.0.0.1", "--port=0", "--max-clients=1"});
   options.listen.reset();
   options.port.reset();
-  options.extra_args = {"--listen=127.0.0.1", "--port=0", "--max-clients=1"};
   DaemonProcess daemon(options);
   Member a = join(daemon.port());
   ChatClient refused(daemon.port());

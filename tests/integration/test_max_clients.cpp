@@ -9,11 +9,7 @@
 namespace epollchat::test {
 namespace {
 
-DaemonOptions two_clients() {
-  DaemonOptions options;
-  options.extra_args = {"--max-clients", "2"};
-  return options;
-}
+DaemonOptions two_clients() { return DaemonOptions::with_args({"--max-clients", "2"}); }
 
 TEST(MaxClients, ClientBeyondTheLimitIsToldAndClosed) {
   DaemonProcess daemon(two_clients());

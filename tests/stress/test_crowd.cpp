@@ -152,12 +152,10 @@ TEST(Stress, MisbehavingCrowdHurtsNeitherTheDaemonNorReadersThatKeepUp) {
             << " s of activity (STRESS_SECONDS), daemon "
             << (kSanitized ? "built with ASan+UBSan" : "built without sanitizers") << std::endl;
 
-  DaemonOptions options;
-  options.extra_args = {"--max-backlog", std::to_string(kMaxBacklog), "--log-level", "notice"};
+  DaemonOptions options = DaemonOptions::with_args(
+      {"--max-backlog", std::to_string(kMaxBacklog), "--log-level", "notice"});
   if (kSanitized) {
-    const char* inherited = std::getenv("ASAN_OPTIONS");
-    options.env["ASAN_OPTIONS"] = std::string(inherited != nullptr ? inherited : "") +
-                                  ":quarantine_size_mb=" + std::to_string(kQuarantineMiB);
+    with_small_asan_quarantine(options, kQuarantineMiB);
   } else if (std::getenv("MALLOC_PERTURB_") == nullptr) {
     // Without ASan, glibc then fills freed memory, so that a use after free reads garbage
     // and crashes instead of passing unseen (meson test sets it too, to a random value).
