@@ -14,7 +14,7 @@
 
 namespace epollchat::test {
 
-// The contract: a stuck Redis is detected within ~5 s (heartbeat unanswered), a stopped one at
+// epollchatd(8): a stuck Redis is detected within ~5 s (heartbeat unanswered), a stopped one at
 // once; tests allow 10 s. Recovery (backoff 250 ms doubling to 4 s, with jitter) within 15 s.
 inline constexpr std::chrono::milliseconds kLostTimeout{std::chrono::seconds(10)};
 inline constexpr std::chrono::milliseconds kRestoredTimeout{std::chrono::seconds(15)};

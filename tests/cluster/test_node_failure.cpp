@@ -17,7 +17,7 @@ namespace {
 using namespace lines;
 using Names = std::multiset<std::string>;
 
-// The contract: heartbeat 1 s, node TTL 5 s; tests allow 10 s.
+// epollchatd(8): heartbeat 1 s, node TTL 5 s; tests allow 10 s.
 constexpr std::chrono::milliseconds kDeadNodeTimeout{std::chrono::seconds(10)};
 // A node stopped with SIGTERM announces its users' departure "at once": well inside the
 // TTL, so this cannot pass by way of the expiry.

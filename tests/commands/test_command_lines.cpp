@@ -1,4 +1,4 @@
-// The protocol lines of issue 9: exact texts, sanitising of peer text, /who splitting.
+// The protocol lines of the chat commands: exact texts, sanitising of peer text, /who splitting.
 #include <gtest/gtest.h>
 
 #include <string>

@@ -153,7 +153,7 @@ TEST_F(Rooms, RoomsListsLobbyFirstThenTheOthersByName) {
 
   ASSERT_TRUE(move_quiet(1, "/join dev", "dev"));
   ASSERT_TRUE(move_quiet(2, "/join dev", "dev"));
-  // The contract's example, exactly.
+  // The reply as epollchatd(8) gives it, exactly.
   member(0).client.send("/rooms\n");
   EXPECT_TRUE(member(0).client.expect_line("*** Rooms: lobby (1), dev (2)"));
 

@@ -1,4 +1,4 @@
-// Socket activation (issue 5): under systemd-socket-activate the daemon serves the socket it
+// Socket activation: under systemd-socket-activate the daemon serves the socket it
 // was passed, ignores --listen/--port, and binds nothing itself.
 #include <gtest/gtest.h>
 #include <sys/socket.h>
