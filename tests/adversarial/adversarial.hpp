@@ -20,7 +20,6 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <functional>
@@ -36,33 +35,11 @@
 #include <vector>
 
 #include "core/unique_fd.hpp"
-#include "support/daemon_process.hpp"
 #include "support/deadline.hpp"
 #include "support/loopback.hpp"
-#include "support/notify_socket.hpp"
 #include "support/pending_output.hpp"
 
 namespace epollchat::test {
-
-inline constexpr std::string_view kSaysInfix = " says >> ";
-
-// Splits "Client #N says >> text" into N and text; nullopt for any other line.
-struct ChatLine {
-  int sender = 0;
-  std::string_view text;
-};
-inline std::optional<ChatLine> parse_chat_line(std::string_view line) {
-  constexpr std::string_view kPrefix = "Client #";
-  if (!line.starts_with(kPrefix)) return std::nullopt;
-  line.remove_prefix(kPrefix.size());
-  int sender = 0;
-  const auto [end, error] = std::from_chars(line.data(), line.data() + line.size(), sender);
-  if (error != std::errc{}) return std::nullopt;
-  line.remove_prefix(static_cast<std::size_t>(end - line.data()));
-  if (!line.starts_with(kSaysInfix)) return std::nullopt;
-  line.remove_prefix(kSaysInfix.size());
-  return ChatLine{sender, line};
-}
 
 // Parses a whole decimal number, or nullopt.
 inline std::optional<long> parse_number(std::string_view text) {
@@ -285,46 +262,6 @@ class BackgroundLines {
   std::thread thread_;
 };
 
-// Options for a daemon started with these command-line arguments (and the defaults else).
-inline DaemonOptions daemon_args(std::vector<std::string> extra_args) {
-  DaemonOptions options;
-  options.extra_args = std::move(extra_args);
-  return options;
-}
-
-// For tests that measure the daemon's memory: AddressSanitizer keeps freed memory resident
-// in its quarantine (up to 256 MiB), so under ASan the daemon gets a small one and RSS shows
-// what the daemon keeps rather than what it freed. No effect on other builds.
-inline DaemonOptions& with_small_asan_quarantine(DaemonOptions& options) {
-  const char* asan_options = std::getenv("ASAN_OPTIONS");
-  options.env["ASAN_OPTIONS"] =
-      std::string(asan_options != nullptr ? asan_options : "") + ":quarantine_size_mb=1";
-  return options;
-}
-
-// Keeps reading the daemon's sd_notify datagrams on a thread of its own. The daemon reports
-// STATUS= about once a second while clients come, go and chat, and its sd_notify() blocks
-// once ten datagrams wait unread (net.unix.max_dgram_qlen): a test that keeps the daemon
-// busy for longer than that must keep draining them, or the daemon stops.
-// Lifetime: the destructor stops and joins the thread; the socket must outlive the object.
-class NotifyDrain {
- public:
-  explicit NotifyDrain(NotifySocket& socket)
-      : thread_([this, &socket] {
-          while (!stop_) (void)socket.receive(100ms);
-        }) {}
-  NotifyDrain(const NotifyDrain&) = delete;
-  NotifyDrain& operator=(const NotifyDrain&) = delete;
-  ~NotifyDrain() {
-    stop_ = true;
-    thread_.join();
-  }
-
- private:
-  std::atomic<bool> stop_ = false;
-  std::thread thread_;
-};
-
 // Keeps writing next_line() to `output` until the server stops reading it: the socket
 // stays full for `quiet`. A server that reads a client at all drains its socket within
 // milliseconds, so a full second of no room means it was paused. Returns false if that does
@@ -436,13 +373,6 @@ inline bool raise_open_file_limit(rlim_t needed) {
   if (limit.rlim_cur >= needed) return true;
   limit.rlim_cur = std::min(needed, limit.rlim_max);
   return ::setrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur >= needed;
-}
-
-// Whether `line` is the server's "*** <name> left (N online)" notice (with or without a
-// reason after it).
-inline bool is_leave_notice(std::string_view line, std::string_view name) {
-  const std::string prefix = "*** " + std::string(name) + " left (";
-  return line.starts_with(prefix);
 }
 
 }  // namespace epollchat::test

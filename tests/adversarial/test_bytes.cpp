@@ -9,9 +9,10 @@
 #include <vector>
 
 #include "adversarial.hpp"
-#include "integration/chat_room.hpp"
 #include "support/daemon_process.hpp"
 #include "support/deadline.hpp"
+#include "support/member.hpp"
+#include "support/protocol_lines.hpp"
 
 namespace epollchat::test {
 namespace {

@@ -16,9 +16,11 @@
 #include <vector>
 
 #include "adversarial.hpp"
-#include "integration/chat_room.hpp"
 #include "support/daemon_process.hpp"
 #include "support/deadline.hpp"
+#include "support/member.hpp"
+#include "support/notify_drain.hpp"
+#include "support/protocol_lines.hpp"
 
 namespace epollchat::test {
 namespace {
@@ -42,7 +44,7 @@ class ClosingWhilePaused : public ::testing::Test {
   };
 
   explicit ClosingWhilePaused(int chatters = 0)
-      : daemon_(daemon_args({"--log-level", "debug"})),
+      : daemon_(DaemonOptions::with_args({"--log-level", "debug"})),
         notify_drain_(daemon_.notify()),
         reader_(join(daemon_.port())),
         flooder_(join(daemon_.port())),
@@ -57,11 +59,11 @@ class ClosingWhilePaused : public ::testing::Test {
   }
 
   void take(std::string_view line) {
-    if (is_leave_notice(line, client_name(congested_.id))) {
+    if (lines::is_leave_notice(line, lines::client_name(congested_.id))) {
       seen_.congested_left = true;
       return;
     }
-    const auto chat = parse_chat_line(line);
+    const auto chat = lines::parse_chat_line(line);
     if (!chat) return;
     if (chat->sender == congested_.id) {
       ++seen_.congested_lines;

@@ -16,9 +16,11 @@
 #include <vector>
 
 #include "adversarial.hpp"
-#include "integration/chat_room.hpp"
 #include "support/daemon_process.hpp"
 #include "support/deadline.hpp"
+#include "support/member.hpp"
+#include "support/notify_drain.hpp"
+#include "support/protocol_lines.hpp"
 
 namespace epollchat::test {
 namespace {
@@ -36,12 +38,6 @@ struct FloodFigures {
   double flood_seconds = 0;
 };
 
-// Joins the client to `room`, reading the server's reply.
-void move_to_room(Member& member, const std::string& room) {
-  member.client.send("/join " + room + "\n");
-  ASSERT_TRUE(member.client.skip_until_line("*** You are now in " + room + " (1 online).", 10s));
-}
-
 // One chat round trip between the probes: A says ping, B answers pong.
 ::testing::AssertionResult round_trip(Member& a, Member& b, std::size_t n) {
   const std::string ping = "ping " + std::to_string(n);
@@ -57,7 +53,7 @@ FloodFigures run_command_flood(bool spammers_in_lobby, std::size_t whos_per_spam
   const bool enough_descriptors = raise_open_file_limit(kIdle + kSpammers + 200);
   EXPECT_TRUE(enough_descriptors) << "RLIMIT_NOFILE too low for " << kIdle << " clients";
   if (!enough_descriptors) return figures;
-  DaemonProcess daemon(daemon_args({"--max-clients", "4000", "--max-rate", "0"}));
+  DaemonProcess daemon(DaemonOptions::with_args({"--max-clients", "4000", "--max-rate", "0"}));
   NotifyDrain notify_drain(daemon.notify());
 
   std::vector<Member> idle;
@@ -66,25 +62,24 @@ FloodFigures run_command_flood(bool spammers_in_lobby, std::size_t whos_per_spam
   std::vector<Member> spammers;
   for (std::size_t i = 0; i < kSpammers; ++i) {
     spammers.push_back(join(daemon.port()));
-    if (!spammers_in_lobby) move_to_room(spammers.back(), "w" + std::to_string(i));
+    if (!spammers_in_lobby) {
+      EXPECT_TRUE(join_room_after_notices(spammers.back(), "w" + std::to_string(i), 1, 10s));
+    }
   }
   Member a = join(daemon.port());
   Member b = join(daemon.port());
-  move_to_room(a, "probe");
-  b.client.send("/join probe\n");
-  EXPECT_TRUE(b.client.skip_until_line("*** You are now in probe (2 online).", 10s));
-  EXPECT_TRUE(a.client.skip_until_line("*** " + client_name(b.id) + " joined (2 online)", 10s));
+  EXPECT_TRUE(join_room_after_notices(a, "probe", 1, 10s));
+  EXPECT_TRUE(join_room_after_notices(b, "probe", 2, 10s));
+  EXPECT_TRUE(a.client.skip_until_line(lines::joined(b.id, 2), 10s));
   if (::testing::Test::HasFailure()) return figures;
 
-  // The spammers read their replies in the background; the head line of a /who reply says
-  // "N online: ...".
+  // The spammers read their replies in the background, counting the head lines of /who
+  // replies ("*** N online: ...").
   std::vector<std::size_t> replies(kSpammers, 0);
   std::vector<int> fds;
   for (const Member& spammer : spammers) fds.push_back(spammer.client.fd());
   BackgroundLines spam_replies(fds, [&](std::size_t who, std::string_view line) {
-    if (line.starts_with("*** ") && line.find(" online: ") != std::string_view::npos) {
-      ++replies[who];
-    }
+    if (lines::parse_who_head(line)) ++replies[who];
   });
   const auto all_replied = [&] {
     return std::all_of(replies.begin(), replies.end(),

@@ -9,9 +9,10 @@
 #include <vector>
 
 #include "adversarial.hpp"
-#include "integration/chat_room.hpp"
 #include "support/daemon_process.hpp"
 #include "support/deadline.hpp"
+#include "support/member.hpp"
+#include "support/protocol_lines.hpp"
 
 namespace epollchat::test {
 namespace {
@@ -40,7 +41,7 @@ struct FloodCheck {
   std::string error;
 
   // True if `chat` was a flood line (checked), false for anything else.
-  bool take(const ChatLine& chat) {
+  bool take(const lines::ChatLine& chat) {
     if (chat.sender != flooder) return false;
     const auto space = chat.text.find(' ');
     const auto seq = parse_number(chat.text.substr(0, std::min(space, chat.text.size())));
@@ -64,9 +65,7 @@ struct FloodResult {
 };
 
 FloodResult run_flood(const std::vector<std::string>& extra_args) {
-  DaemonOptions options;
-  options.extra_args = extra_args;
-  DaemonProcess daemon(options);
+  DaemonProcess daemon(DaemonOptions::with_args(extra_args));
   auto [flooder, alice, bob] = join_quiet<3>(daemon.port());
 
   FloodResult result;
@@ -104,7 +103,7 @@ FloodResult run_flood(const std::vector<std::string>& extra_args) {
     ++pings_sent;
   };
   auto on_line = [&](std::size_t who, std::string_view line) {
-    const auto chat = parse_chat_line(line);
+    const auto chat = lines::parse_chat_line(line);
     if (!chat) {
       if (line.starts_with("*** Client #") && line.find(" left ") != std::string_view::npos) {
         chat_error = "someone was disconnected: " + std::string(line);

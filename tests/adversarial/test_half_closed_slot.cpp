@@ -16,9 +16,11 @@
 #include <thread>
 
 #include "adversarial.hpp"
-#include "integration/chat_room.hpp"
 #include "support/daemon_process.hpp"
 #include "support/deadline.hpp"
+#include "support/member.hpp"
+#include "support/notify_drain.hpp"
+#include "support/protocol_lines.hpp"
 
 namespace epollchat::test {
 namespace {
@@ -30,7 +32,7 @@ constexpr auto kRetryInterval = std::chrono::milliseconds(500);
 constexpr auto kLimit = std::chrono::seconds(20);
 
 TEST(HalfClosedSlot, FlushingClientThatTakesNothingGivesUpItsSlot) {
-  DaemonProcess daemon(daemon_args({"--max-clients", "2"}));
+  DaemonProcess daemon(DaemonOptions::with_args({"--max-clients", "2"}));
   NotifyDrain notify_drain(daemon.notify());
   Member observer = join(daemon.port());
 

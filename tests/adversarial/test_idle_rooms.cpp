@@ -17,10 +17,12 @@
 #include <vector>
 
 #include "adversarial.hpp"
-#include "integration/chat_room.hpp"
 #include "support/daemon_process.hpp"
 #include "support/deadline.hpp"
+#include "support/member.hpp"
+#include "support/notify_drain.hpp"
 #include "support/process_stats.hpp"
+#include "support/protocol_lines.hpp"
 
 namespace epollchat::test {
 namespace {
@@ -39,8 +41,7 @@ double kib_per_client(std::size_t from, std::size_t to) {
 TEST(IdleRooms, ThousandClientsInRoomsOfTheirOwnCostLittleMemory) {
   ASSERT_TRUE(raise_open_file_limit(kClients + 200))
       << "RLIMIT_NOFILE too low for " << kClients << " clients";
-  DaemonOptions options;
-  options.extra_args = {"--max-clients", "4000"};
+  DaemonOptions options = DaemonOptions::with_args({"--max-clients", "4000"});
   // Each of the 72,000 replies is a freed string.
   with_small_asan_quarantine(options);
   DaemonProcess daemon(options);
@@ -52,8 +53,7 @@ TEST(IdleRooms, ThousandClientsInRoomsOfTheirOwnCostLittleMemory) {
   for (std::size_t i = 0; i < kClients; ++i) {
     Member& member = clients.emplace_back(join(daemon.port()));
     const std::string room = "room" + std::to_string(i);
-    member.client.send("/join " + room + "\n");
-    ASSERT_TRUE(member.client.expect_line("*** You are now in " + room + " (1 online)."));
+    ASSERT_TRUE(join_room(member, room, 1));
   }
   const std::size_t rss_in_rooms = resident_set_bytes(daemon.pid());
 

@@ -14,9 +14,11 @@
 #include <thread>
 
 #include "adversarial.hpp"
-#include "integration/chat_room.hpp"
 #include "support/daemon_process.hpp"
 #include "support/deadline.hpp"
+#include "support/member.hpp"
+#include "support/notify_drain.hpp"
+#include "support/protocol_lines.hpp"
 
 namespace epollchat::test {
 namespace {
@@ -27,7 +29,7 @@ constexpr auto kIdleFor = std::chrono::seconds(3);
 constexpr long kMaxWakeups = 4;
 
 TEST(IdleWakeups, DaemonSleepsAfterTheLastCongestedReaderLeaves) {
-  DaemonProcess daemon(daemon_args({"--line-timeout", "0"}));
+  DaemonProcess daemon(DaemonOptions::with_args({"--line-timeout", "0"}));
   NotifyDrain notify_drain(daemon.notify());
   Member observer = join(daemon.port());
 
@@ -53,7 +55,7 @@ TEST(IdleWakeups, DaemonSleepsAfterTheLastCongestedReaderLeaves) {
       0);
   congested.reset();
   observer.client.send("/who\n");
-  ASSERT_TRUE(observer.client.expect_line("*** 1 online: " + client_name(observer.id)));
+  ASSERT_TRUE(observer.client.expect_line(lines::who_reply({lines::client_name(observer.id)})));
 
   const long before = voluntary_context_switches(daemon.pid());
   std::this_thread::sleep_for(kIdleFor);  // the idle time is what is measured

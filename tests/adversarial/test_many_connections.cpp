@@ -19,10 +19,12 @@
 
 #include "adversarial.hpp"
 #include "core/unique_fd.hpp"
-#include "integration/chat_room.hpp"
 #include "support/daemon_process.hpp"
 #include "support/deadline.hpp"
+#include "support/member.hpp"
+#include "support/notify_drain.hpp"
 #include "support/process_stats.hpp"
+#include "support/protocol_lines.hpp"
 
 namespace epollchat::test {
 namespace {
@@ -133,20 +135,15 @@ TEST(ManyConnections, TenThousandAreWelcomedAndClosedWithoutLeaks) {
   std::cout << "RLIMIT_NOFILE hard limit " << limit.rlim_max << ": opening " << count
             << " connections\n";
 
-  DaemonOptions options;
+  DaemonOptions options = DaemonOptions::with_args({"--max-clients", "20000"});
   options.nofile_limit = limit.rlim_max;
-  options.extra_args = {"--max-clients", "20000"};
   DaemonProcess daemon(options);
+  // STATUS= goes out about once a second while clients come and go.
+  NotifyDrain notify_drain(daemon.notify());
   Member observer = join(daemon.port());
   const std::size_t fds_before = settled_open_fds(daemon.pid());
   const std::size_t rss_before = resident_set_bytes(daemon.pid());
 
-  // The daemon's sd_notify() blocks once the notify socket's queue (10 datagrams) is full,
-  // and STATUS= goes out about once a second while clients come and go: keep it drained.
-  auto drain_notify = [&daemon] {
-    while (daemon.notify().receive(0ms)) {
-    }
-  };
   struct Cycle {
     double connect_seconds = 0;
     double total_seconds = 0;
@@ -171,7 +168,6 @@ TEST(ManyConnections, TenThousandAreWelcomedAndClosedWithoutLeaks) {
       ASSERT_EQ(problem, "") << "cycle " << round + 1 << "after " << crowd.welcomed()
                              << " welcomes";
       observer.client.receive_available();  // keep the observer's join notices flowing
-      drain_notify();
     }
     cycle.connect_seconds = elapsed_ms(start) / 1000.0;
     cycle.fds_full = settled_open_fds(daemon.pid());
@@ -183,7 +179,6 @@ TEST(ManyConnections, TenThousandAreWelcomedAndClosedWithoutLeaks) {
     // The observer is told of every leave; after the last one it is alone again.
     std::size_t leaves = 0;
     while (leaves < count) {
-      drain_notify();
       const auto line = observer.client.read_line(30s);
       ASSERT_TRUE(line.has_value()) << "only " << leaves << " leave notices";
       if (line->find(" left (") != std::string::npos) ++leaves;

@@ -11,9 +11,10 @@
 #include <vector>
 
 #include "adversarial.hpp"
-#include "integration/chat_room.hpp"
 #include "support/daemon_process.hpp"
 #include "support/deadline.hpp"
+#include "support/member.hpp"
+#include "support/protocol_lines.hpp"
 
 namespace epollchat::test {
 namespace {
@@ -23,9 +24,7 @@ constexpr int kSenders = 50;
 constexpr long kLinesPerSender = 2000;
 
 TEST(NothingLost, EveryLineReachesEveryOtherClientOnceInOrder) {
-  DaemonOptions options;
-  options.extra_args = {"--max-rate", "0"};
-  DaemonProcess daemon(options);
+  DaemonProcess daemon(DaemonOptions::with_args({"--max-rate", "0"}));
   std::vector<Member> members;
   members.reserve(kClients);
   for (int i = 0; i < kClients; ++i) members.push_back(join(daemon.port()));
@@ -47,7 +46,7 @@ TEST(NothingLost, EveryLineReachesEveryOtherClientOnceInOrder) {
   const std::string end_marker = "end of test";
 
   auto on_line = [&](std::size_t who, std::string_view line) {
-    const auto chat = parse_chat_line(line);
+    const auto chat = lines::parse_chat_line(line);
     if (!chat) return;  // join notices
     if (chat->text == end_marker) {
       if (!got_end[who]) ++ends;

@@ -19,9 +19,11 @@
 #include <thread>
 
 #include "adversarial.hpp"
-#include "integration/chat_room.hpp"
 #include "support/daemon_process.hpp"
 #include "support/deadline.hpp"
+#include "support/member.hpp"
+#include "support/notify_drain.hpp"
+#include "support/protocol_lines.hpp"
 
 namespace epollchat::test {
 namespace {
@@ -42,11 +44,11 @@ char letter(long n) { return static_cast<char>('a' + n % 26); }
 
 TEST(OutputPacing, SenderOfShortLinesIsPausedForACongestedReader) {
   DaemonProcess daemon(
-      daemon_args({"--max-rate", "0", "--max-backlog", std::to_string(kMaxBacklog)}));
+      DaemonOptions::with_args({"--max-rate", "0", "--max-backlog", std::to_string(kMaxBacklog)}));
   NotifyDrain notify_drain(daemon.notify());
 
   const UniqueFd reader_fd = connect_with_small_buffers(daemon.port(), 16 * 1024, 536);
-  const std::string says = std::string(kPacerName) + " says >> ";
+  const std::string says = lines::says(kPacerName, "");
   bool welcomed = false;
   long received = 0;
   bool ended = false;
@@ -68,8 +70,7 @@ TEST(OutputPacing, SenderOfShortLinesIsPausedForACongestedReader) {
   ASSERT_TRUE(reader.wait_until([&] { return welcomed; }, 10s)) << "R not welcomed";
   Member pacer = join(daemon.port());
   pacer.client.send("/nick " + std::string(kPacerName) + "\n");
-  ASSERT_TRUE(
-      pacer.client.skip_until_line("*** You are now known as " + std::string(kPacerName) + "."));
+  ASSERT_TRUE(pacer.client.skip_until_line(lines::now_known_as(kPacerName)));
 
   std::string sender_error;
   const auto start = Clock::now();

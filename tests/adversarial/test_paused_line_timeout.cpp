@@ -13,9 +13,11 @@
 #include <string>
 
 #include "adversarial.hpp"
-#include "integration/chat_room.hpp"
 #include "support/daemon_process.hpp"
 #include "support/deadline.hpp"
+#include "support/member.hpp"
+#include "support/notify_drain.hpp"
+#include "support/protocol_lines.hpp"
 
 namespace epollchat::test {
 namespace {
@@ -36,8 +38,8 @@ constexpr ReadPace kSlowReader{8 * 1024, std::chrono::milliseconds(50)};
 
 TEST(PausedLineTimeout, PausedSenderWithIncompleteLineIsNotTimedOut) {
   DaemonProcess daemon(
-      daemon_args({"--line-timeout", std::to_string(kLineTimeoutSeconds), "--max-rate", "0",
-                   "--max-backlog", std::to_string(kMaxBacklog)}));
+      DaemonOptions::with_args({"--line-timeout", std::to_string(kLineTimeoutSeconds), "--max-rate",
+                                "0", "--max-backlog", std::to_string(kMaxBacklog)}));
   NotifyDrain notify_drain(daemon.notify());
   Member reader = join(daemon.port());
   Member heavy = join(daemon.port());
@@ -65,7 +67,7 @@ TEST(PausedLineTimeout, PausedSenderWithIncompleteLineIsNotTimedOut) {
                               if (line.starts_with("*** Line timeout")) notice = line;
                               return;
                             }
-                            const auto chat = parse_chat_line(line);
+                            const auto chat = lines::parse_chat_line(line);
                             if (!chat || chat->sender != sender.id) return;
                             if (chat->text == completed) {
                               delivered = true;

@@ -18,10 +18,12 @@
 #include <vector>
 
 #include "adversarial.hpp"
-#include "integration/chat_room.hpp"
 #include "support/daemon_process.hpp"
 #include "support/deadline.hpp"
+#include "support/member.hpp"
+#include "support/notify_drain.hpp"
 #include "support/process_stats.hpp"
+#include "support/protocol_lines.hpp"
 
 namespace epollchat::test {
 namespace {
@@ -41,7 +43,7 @@ constexpr std::size_t kQueuedInServer = 384 * 1024;
 
 TEST(QueueMemory, FragmentedQueueOfAClientThatDoesNotReadStaysBounded) {
   // Compacting a queue frees the chunks it held.
-  DaemonOptions options = daemon_args({"--max-rate", "0"});
+  DaemonOptions options = DaemonOptions::with_args({"--max-rate", "0"});
   DaemonProcess daemon(with_small_asan_quarantine(options));
   NotifyDrain notify_drain(daemon.notify());
   auto [reader, tiny] = join_quiet<2>(daemon.port());
@@ -57,7 +59,7 @@ TEST(QueueMemory, FragmentedQueueOfAClientThatDoesNotReadStaysBounded) {
   BackgroundLines lines({reader.client.fd(), tiny.client.fd()},
                         [&](std::size_t who, std::string_view line) {
                           if (who == 1 && line.starts_with("*** Rooms: ")) ++seen.rooms_replies;
-                          const auto chat = parse_chat_line(line);
+                          const auto chat = lines::parse_chat_line(line);
                           if (who != 0 || !chat) return;
                           if (chat->sender == sender.id) ++seen.long_lines;
                           if (chat->sender == tiny.id) ++seen.tiny_lines;
@@ -118,7 +120,7 @@ TEST(QueueMemory, FragmentedQueueOfAClientThatDoesNotReadStaysBounded) {
                                   << fill_total + kSteps << " lines, then "
                                   << (sender.client.peer_closed() ? "was disconnected"
                                                                   : "nothing more");
-    const auto chat = parse_chat_line(*line);
+    const auto chat = lines::parse_chat_line(*line);
     if (chat && chat->sender == tiny.id) ++tiny_lines_at_c;
   }
 

@@ -9,8 +9,9 @@
 #include <string>
 
 #include "adversarial.hpp"
-#include "integration/chat_room.hpp"
 #include "support/daemon_process.hpp"
+#include "support/member.hpp"
+#include "support/notify_drain.hpp"
 
 namespace epollchat::test {
 namespace {

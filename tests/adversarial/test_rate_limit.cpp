@@ -8,9 +8,10 @@
 #include <vector>
 
 #include "adversarial.hpp"
-#include "integration/chat_room.hpp"
 #include "support/daemon_process.hpp"
 #include "support/deadline.hpp"
+#include "support/member.hpp"
+#include "support/protocol_lines.hpp"
 
 namespace epollchat::test {
 namespace {
@@ -20,13 +21,10 @@ constexpr int kBurstLines = 500;
 constexpr double kNormalLatencyLimitMs = 200.0;
 
 TEST(RateLimit, FastSenderIsDelayedNotDroppedAndOthersAreUnaffected) {
-  DaemonOptions options;
-  options.extra_args = {"--max-rate", std::to_string(kRate)};
-  DaemonProcess daemon(options);
+  DaemonProcess daemon(DaemonOptions::with_args({"--max-rate", std::to_string(kRate)}));
   auto [fast, normal, receiver] = join_quiet<3>(daemon.port());
 
-  const std::string slow_down = "*** Slow down: over " + std::to_string(kRate) +
-                                " lines per second; your lines are delayed, none is lost.";
+  const std::string slow_down = lines::slow_down(kRate);
   std::string burst;
   for (int i = 0; i < kBurstLines; ++i) burst += "r" + std::to_string(i) + "\n";
 
@@ -59,7 +57,7 @@ TEST(RateLimit, FastSenderIsDelayedNotDroppedAndOthersAreUnaffected) {
       return;
     }
     if (who != 2) return;
-    const auto chat = parse_chat_line(line);
+    const auto chat = lines::parse_chat_line(line);
     if (!chat) return;
     if (chat->sender == normal.id) {
       normal_latencies.push_back(elapsed_ms(normal_sent_at));

@@ -9,8 +9,10 @@
 #include <string>
 
 #include "adversarial.hpp"
-#include "integration/chat_room.hpp"
 #include "support/daemon_process.hpp"
+#include "support/member.hpp"
+#include "support/notify_drain.hpp"
+#include "support/protocol_lines.hpp"
 
 namespace epollchat::test {
 namespace {
@@ -18,7 +20,7 @@ namespace {
 constexpr int kAttempts = 100;
 
 TEST(Refusals, RefusedClientThatSendsAtOnceStillReadsTheNotice) {
-  DaemonProcess daemon(daemon_args({"--max-clients", "1"}));
+  DaemonProcess daemon(DaemonOptions::with_args({"--max-clients", "1"}));
   NotifyDrain notify_drain(daemon.notify());
   Member held = join(daemon.port());
 

@@ -13,9 +13,11 @@
 #include <thread>
 
 #include "adversarial.hpp"
-#include "integration/chat_room.hpp"
 #include "support/daemon_process.hpp"
 #include "support/deadline.hpp"
+#include "support/member.hpp"
+#include "support/notify_drain.hpp"
+#include "support/protocol_lines.hpp"
 
 namespace epollchat::test {
 namespace {
@@ -30,20 +32,13 @@ constexpr std::chrono::seconds kDeadline(15);
 // or so (its buffers are small: see connect_with_small_buffers).
 constexpr ReadPace kSlowReader{8 * 1024, std::chrono::milliseconds(50)};
 
-// Joins the client to `room`, reading the server's reply.
-void move_to_room(Member& member, const std::string& room, int online) {
-  member.client.send("/join " + room + "\n");
-  ASSERT_TRUE(member.client.skip_until_line(
-      "*** You are now in " + room + " (" + std::to_string(online) + " online).", 10s));
-}
-
 TEST(RoomCongestion, SlowReaderInOneRoomDoesNotHoldBackAnother) {
-  DaemonProcess daemon(daemon_args({"--max-rate", "0"}));
+  DaemonProcess daemon(DaemonOptions::with_args({"--max-rate", "0"}));
   NotifyDrain notify_drain(daemon.notify());
 
   // Room A: HA, then SR.
   Member heavy_a = join(daemon.port());
-  ASSERT_NO_FATAL_FAILURE(move_to_room(heavy_a, "a", 1));
+  ASSERT_TRUE(join_room_after_notices(heavy_a, "a", 1, 10s));
   const UniqueFd slow = connect_with_small_buffers(daemon.port(), 4096, 536);
   int slow_id = 0;
   BackgroundLines slow_reader(
@@ -54,17 +49,17 @@ TEST(RoomCongestion, SlowReaderInOneRoomDoesNotHoldBackAnother) {
       kSlowReader);
   ASSERT_TRUE(slow_reader.wait_until([&] { return slow_id != 0; }, 10s)) << "SR not welcomed";
   ASSERT_EQ(::send(slow.get(), "/join a\n", 8, MSG_NOSIGNAL), 8);
-  ASSERT_TRUE(heavy_a.client.skip_until_line("*** " + client_name(slow_id) + " joined (2 online)"));
+  ASSERT_TRUE(heavy_a.client.skip_until_line(lines::joined(slow_id, 2)));
 
   // Room B: HB, then RB, who reads everything and checks HB's lines.
   Member heavy_b = join(daemon.port());
-  ASSERT_NO_FATAL_FAILURE(move_to_room(heavy_b, "b", 1));
+  ASSERT_TRUE(join_room_after_notices(heavy_b, "b", 1, 10s));
   Member reader_b = join(daemon.port());
-  ASSERT_NO_FATAL_FAILURE(move_to_room(reader_b, "b", 2));
+  ASSERT_TRUE(join_room_after_notices(reader_b, "b", 2, 10s));
   long room_b_lines = 0;
   std::string error;
   BackgroundLines room_b({reader_b.client.fd()}, [&](std::size_t, std::string_view line) {
-    const auto chat = parse_chat_line(line);
+    const auto chat = lines::parse_chat_line(line);
     if (!chat || chat->sender != heavy_b.id) return;
     if (error.empty() &&
         std::string(chat->text) + "\n" != numbered_lines("b ", room_b_lines, 1, kLineSize)) {

@@ -9,10 +9,11 @@
 #include <vector>
 
 #include "adversarial.hpp"
-#include "integration/chat_room.hpp"
 #include "support/daemon_process.hpp"
 #include "support/deadline.hpp"
+#include "support/member.hpp"
 #include "support/process_stats.hpp"
+#include "support/protocol_lines.hpp"
 
 namespace epollchat::test {
 namespace {
@@ -27,8 +28,8 @@ constexpr double kDisconnectLimitSeconds = 4.0;
 constexpr auto kTrickleInterval = 250ms;
 
 TEST(Slowloris, IncompleteLinesTimeOutWhileNormalAndQuietClientsStay) {
-  DaemonOptions options;
-  options.extra_args = {"--line-timeout", std::to_string(kLineTimeoutSeconds)};
+  DaemonOptions options =
+      DaemonOptions::with_args({"--line-timeout", std::to_string(kLineTimeoutSeconds)});
   options.nofile_limit = 4096;
   DaemonProcess daemon(options);
   Member quiet = join(daemon.port());
@@ -41,8 +42,7 @@ TEST(Slowloris, IncompleteLinesTimeOutWhileNormalAndQuietClientsStay) {
   tricklers.reserve(kTricklers);
   for (int i = 0; i < kTricklers; ++i) tricklers.push_back(join(daemon.port()));
 
-  const std::string timeout_notice = "*** Line timeout: an incomplete line waited over " +
-                                     std::to_string(kLineTimeoutSeconds) + " s; disconnecting.";
+  const std::string timeout_notice = lines::line_timeout(kLineTimeoutSeconds);
   // Readers: the tricklers, then quiet, alice, bob.
   std::vector<LineReader> readers;
   for (const Member& member : tricklers) readers.emplace_back(member.client.fd());
@@ -67,7 +67,7 @@ TEST(Slowloris, IncompleteLinesTimeOutWhileNormalAndQuietClientsStay) {
       return;
     }
     if (who != kBob) return;
-    const auto chat = parse_chat_line(line);
+    const auto chat = lines::parse_chat_line(line);
     if (!chat || chat->sender != alice.id) return;
     chat_latencies.push_back(elapsed_ms(chat_sent_at));
     if (chat->text != "hi " + std::to_string(chat_received++) && error.empty()) {

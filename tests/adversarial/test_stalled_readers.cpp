@@ -11,10 +11,11 @@
 #include <vector>
 
 #include "adversarial.hpp"
-#include "integration/chat_room.hpp"
 #include "support/daemon_process.hpp"
 #include "support/deadline.hpp"
+#include "support/member.hpp"
 #include "support/process_stats.hpp"
+#include "support/protocol_lines.hpp"
 
 namespace epollchat::test {
 namespace {
@@ -31,9 +32,8 @@ std::string big_line(int i) {
 }
 
 TEST(StalledReaders, EachIsCutOffAtMaxBacklogAndMemoryStaysBounded) {
-  DaemonOptions options;
-  options.extra_args = {"--max-backlog", std::to_string(kMaxBacklog), "--max-rate", "0"};
-  DaemonProcess daemon(options);
+  DaemonProcess daemon(
+      DaemonOptions::with_args({"--max-backlog", std::to_string(kMaxBacklog), "--max-rate", "0"}));
   Member writer = join(daemon.port());
   Member reader = join(daemon.port());
   const std::size_t rss_before = resident_set_bytes(daemon.pid());
@@ -63,7 +63,7 @@ TEST(StalledReaders, EachIsCutOffAtMaxBacklogAndMemoryStaysBounded) {
           ++left;
           return;
         }
-        const auto chat = parse_chat_line(line);
+        const auto chat = lines::parse_chat_line(line);
         if (!chat || chat->sender != writer.id) return;
         if (chat->text != big_line(next) && error.empty()) {
           error = "line " + std::to_string(next) + " missing or damaged";

@@ -46,9 +46,7 @@ TEST_F(ChatTest, TwoClientsExchangeMessagesBothWays) {
 // A pasted line of 100 KB crosses the child's reads, the pipe (64 KiB) and the socket in
 // many pieces; it must reach the others as one line, byte for byte.
 TEST_F(ChatTest, HundredKilobyteLineArrivesWhole) {
-  DaemonOptions options;
-  options.extra_args = {"--max-line", "200000"};
-  DaemonProcess daemon(options);
+  DaemonProcess daemon(DaemonOptions::with_args({"--max-line", "200000"}));
   PipedClient sender(client_args(daemon.port()));
   ASSERT_TRUE(sender.wait_for_output(lines::welcome(1)));
   PipedClient receiver(client_args(daemon.port()));

@@ -14,7 +14,7 @@
 
 namespace epollchat::test {
 
-// The contract: a stuck Redis is detected within ~5 s (heartbeat unanswered), a stopped one at
+// epollchatd(8): a stuck Redis is detected within ~5 s (heartbeat unanswered), a stopped one at
 // once; tests allow 10 s. Recovery (backoff 250 ms doubling to 4 s, with jitter) within 15 s.
 inline constexpr std::chrono::milliseconds kLostTimeout{std::chrono::seconds(10)};
 inline constexpr std::chrono::milliseconds kRestoredTimeout{std::chrono::seconds(15)};
@@ -25,16 +25,16 @@ class PairsOnEveryNode {
   // Connects the members, two on each node in turn. Does not wait for anything else.
   explicit PairsOnEveryNode(Cluster& cluster) {
     for (std::size_t node = 0; node < cluster.size(); ++node) {
-      members_.push_back(connect_member(cluster.port(node)));
-      members_.push_back(connect_member(cluster.port(node)));
+      members_.push_back(join(cluster.port(node)));
+      members_.push_back(join(cluster.port(node)));
     }
   }
 
   [[nodiscard]] std::size_t nodes() const { return members_.size() / 2; }
-  ClusterMember& first(std::size_t node) { return members_.at(2 * node); }
-  ClusterMember& second(std::size_t node) { return members_.at(2 * node + 1); }
-  std::vector<ClusterMember*> all() {
-    std::vector<ClusterMember*> result;
+  Member& first(std::size_t node) { return members_.at(2 * node); }
+  Member& second(std::size_t node) { return members_.at(2 * node + 1); }
+  std::vector<Member*> all() {
+    std::vector<Member*> result;
     for (auto& member : members_) result.push_back(&member);
     return result;
   }
@@ -43,7 +43,7 @@ class PairsOnEveryNode {
   ::testing::AssertionResult expect_next_line_everywhere(std::string_view line,
                                                          std::chrono::milliseconds timeout) {
     const Deadline deadline(timeout);
-    for (ClusterMember* member : all()) {
+    for (Member* member : all()) {
       auto seen = member->client.expect_line(line, deadline.remaining());
       if (!seen) return seen << " (" << member->name << ")";
     }
@@ -56,8 +56,8 @@ class PairsOnEveryNode {
   ::testing::AssertionResult expect_local_chat_only(std::string_view text) {
     for (std::size_t node = 0; node < nodes(); ++node) {
       first(node).client.send(std::string(text) + "\n");
-      auto heard = second(node).client.expect_line(cluster_lines::says(first(node).name, text),
-                                                   kReplyTimeout);
+      auto heard =
+          second(node).client.expect_line(lines::says(first(node).name, text), kReplyTimeout);
       if (!heard) return heard << " (" << second(node).name << ")";
       auto quiet =
           expect_nothing_before_marker(second(node), first(node), "local marker", kReplyTimeout);
@@ -77,12 +77,12 @@ class PairsOnEveryNode {
   // (skipping notices the reconnection may bring before it).
   ::testing::AssertionResult expect_cross_node_chat(std::string_view text) {
     first(0).client.send(std::string(text) + "\n");
-    const std::string expected = cluster_lines::says(first(0).name, text);
+    const std::string expected = lines::says(first(0).name, text);
     if (auto heard = second(0).client.skip_until_line(expected, kCrossNodeTimeout); !heard) {
       return heard << " (" << second(0).name << ")";
     }
     for (std::size_t node = 1; node < nodes(); ++node) {
-      for (ClusterMember* member : {&first(node), &second(node)}) {
+      for (Member* member : {&first(node), &second(node)}) {
         if (auto heard = member->client.skip_until_line(expected, kCrossNodeTimeout); !heard) {
           return heard << " (" << member->name << ")";
         }
@@ -93,13 +93,13 @@ class PairsOnEveryNode {
 
   // Waits until every node counts all members again (views settle after a recovery).
   ::testing::AssertionResult expect_cluster_wide_counts() {
-    std::vector<ClusterMember*> askers;
+    std::vector<Member*> askers;
     for (std::size_t node = 0; node < nodes(); ++node) askers.push_back(&first(node));
-    return settle(askers, cluster_lines::lobby_rooms_reply(members_.size()));
+    return settle(askers, lines::lobby_rooms_reply(members_.size()));
   }
 
  private:
-  std::vector<ClusterMember> members_;
+  std::vector<Member> members_;
 };
 
 }  // namespace epollchat::test

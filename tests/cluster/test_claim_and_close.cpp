@@ -23,7 +23,7 @@
 namespace epollchat::test {
 namespace {
 
-using namespace cluster_lines;
+using namespace lines;
 
 // Far more than the kernel buffers between the node and a reader that reads nothing take,
 // so that the reader's output backs up past half of max-backlog (1 MiB by default).
@@ -60,10 +60,10 @@ TEST(ClaimAndClose, AReaderCutOffInTheTurnItsClaimIsAnsweredIsNeverTouchedAgain)
   Cluster cluster(std::move(options));
   DaemonProcess& node = cluster.node(0);
   // In a room of its own: its /rooms replies prove the node still serves.
-  ClusterMember watcher = connect_member(cluster.port(0));
-  ASSERT_TRUE(join_room(watcher, "watch", 1));
-  ClusterMember reader = connect_member(cluster.port(0), ConnectOptions::with_receive_buffer(4096));
-  ClusterMember flooder = connect_member(cluster.port(0));
+  Member watcher = join(cluster.port(0));
+  ASSERT_TRUE(join_room(watcher, "watch", 1, kCrossNodeTimeout));
+  Member reader = join(cluster.port(0), ConnectOptions::with_receive_buffer(4096));
+  Member flooder = join(cluster.port(0));
   ASSERT_TRUE(settle({&watcher}, "*** Rooms: lobby (2), watch (1)"));
 
   const auto flooded_at = Clock::now();

@@ -10,7 +10,6 @@
 #include <cstdint>
 #include <iostream>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -20,59 +19,52 @@
 namespace epollchat::test {
 namespace {
 
-using namespace cluster_lines;
+using namespace lines;
 
 constexpr int kRounds = 30;
 
 // Connects and says `text` at once, before even reading the welcome line.
-ClusterMember connect_and_say(std::uint16_t port, std::string_view text) {
+Member connect_and_say(std::uint16_t port, std::string_view text) {
   ChatClient client(port);
   client.send(std::string(text) + "\n");
-  const auto welcome = client.read_line();
-  if (!welcome || !welcome->starts_with(kWelcomePrefix)) {
-    throw std::runtime_error("no welcome line after saying \"" + std::string(text) + "\"");
-  }
-  std::string name = welcome->substr(kWelcomePrefix.size());
-  return {std::move(client), std::move(name)};
+  return read_welcome(std::move(client));
 }
 
 // The member's next line that is not a notice ("*** ..."); nullopt if none came in time.
-std::optional<std::string> next_chat_line(ClusterMember& member) {
-  const Deadline deadline(kCrossNodeTimeout);
-  for (;;) {
-    auto line = member.client.read_line(deadline.remaining());
-    if (!line || !line->starts_with("*** ")) return line;
-  }
+std::optional<std::string> next_chat_line(Member& member) {
+  return member.client.skip_until([](std::string_view line) { return !line.starts_with("*** "); },
+                                  kCrossNodeTimeout);
 }
 
 // Asks /rooms and reads up to the reply: whether the member was told it is alone before it.
 // nullopt if no reply came in time.
-std::optional<bool> told_alone_before_rooms_reply(ClusterMember& member) {
+std::optional<bool> told_alone_before_rooms_reply(Member& member) {
   member.client.send("/rooms\n");
-  const Deadline deadline(kCrossNodeTimeout);
   bool alone = false;
-  for (;;) {
-    const auto line = member.client.read_line(deadline.remaining());
-    if (!line) return std::nullopt;
-    if (line->starts_with("*** Rooms: ")) return alone;
-    if (*line == kAlone) alone = true;
-  }
+  const auto reply = member.client.skip_until(
+      [&alone](std::string_view line) {
+        if (line == kAlone) alone = true;
+        return line.starts_with("*** Rooms: ");
+      },
+      kCrossNodeTimeout);
+  if (!reply) return std::nullopt;
+  return alone;
 }
 
 TEST(FirstLine, ALineSaidOnArrivalReachesAListenerItsNodeHasNotHeardOf) {
   Cluster cluster({.nodes = 2});
   // In a room of its own on the speaker's node: its /rooms tells what that node knows of the
   // lobby, and it is nobody's audience there.
-  ClusterMember observer = connect_member(cluster.port(0));
-  ASSERT_TRUE(join_room(observer, "watch", 1));
+  Member observer = join(cluster.port(0));
+  ASSERT_TRUE(join_room(observer, "watch", 1, kCrossNodeTimeout));
   int lost = 0;
   int told_alone = 0;
   for (int round = 1; round <= kRounds; ++round) {
     // The speaker's node knows nobody in the lobby: earlier rounds' members are gone.
     ASSERT_TRUE(settle({&observer}, "*** Rooms: lobby (0), watch (1)"));
-    ClusterMember listener = connect_member(cluster.port(1));
+    Member listener = join(cluster.port(1));
     const std::string text = "first words of round " + std::to_string(round);
-    ClusterMember speaker = connect_and_say(cluster.port(0), text);
+    Member speaker = connect_and_say(cluster.port(0), text);
 
     const auto alone = told_alone_before_rooms_reply(speaker);
     ASSERT_TRUE(alone) << speaker.name << ": no /rooms reply";

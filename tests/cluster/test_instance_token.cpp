@@ -13,7 +13,7 @@
 namespace epollchat::test {
 namespace {
 
-using namespace cluster_lines;
+using namespace lines;
 
 // A token no running node holds (each draws 16 random hex digits at start).
 constexpr std::string_view kForeignInstance = "0123456789abcdef";
@@ -34,8 +34,8 @@ TEST(InstanceToken, AMessageUnderThisNodesIdFromAnotherInstanceIsIgnored) {
   }
   // The marker crosses Redis after both forged messages and reaches `here` through the same
   // subscription: anything delivered of them would come first.
-  ASSERT_TRUE(expect_nothing_before_marker(there, here));
-  const auto who = query_who(here);
+  ASSERT_TRUE(expect_nothing_before_marker(there, here, "marker", kCrossNodeTimeout));
+  const auto who = query_who(here, kCrossNodeTimeout);
   EXPECT_EQ(who.names, (std::multiset<std::string>{here.name, there.name}))
       << "/who on node " << Cluster::node_id(0) << " counts " << who.count;
 }

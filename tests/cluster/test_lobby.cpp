@@ -10,14 +10,14 @@
 namespace epollchat::test {
 namespace {
 
-using namespace cluster_lines;
+using namespace lines;
 
 TEST(ClusterLobby, WelcomeIdsCarryTheNodeId) {
   Cluster cluster;
   for (std::size_t node = 0; node < cluster.size(); ++node) {
-    ClusterMember first = connect_member(cluster.port(node));
+    Member first = join(cluster.port(node));
     EXPECT_EQ(first.name, client_name(Cluster::node_id(node), 1));
-    ClusterMember second = connect_member(cluster.port(node));
+    Member second = join(cluster.port(node));
     EXPECT_EQ(second.name, client_name(Cluster::node_id(node), 2));
   }
 }
@@ -28,20 +28,20 @@ TEST(ClusterLobby, ClientsOnDifferentNodesChat) {
   ASSERT_TRUE(settle_in_lobby({&a, &b, &c}));
 
   a.client.send("hello from n1\n");
-  EXPECT_TRUE(expect_line_at_each({&b, &c}, says(a.name, "hello from n1")));
+  EXPECT_TRUE(expect_line_at_each({&b, &c}, says(a.name, "hello from n1"), kCrossNodeTimeout));
   b.client.send("/me waves from n2\n");
-  EXPECT_TRUE(expect_line_at_each({&a, &c}, action(b.name, "waves from n2")));
+  EXPECT_TRUE(expect_line_at_each({&a, &c}, action(b.name, "waves from n2"), kCrossNodeTimeout));
   c.client.send("and n3\n");
-  EXPECT_TRUE(expect_line_at_each({&a, &b}, says(c.name, "and n3")));
+  EXPECT_TRUE(expect_line_at_each({&a, &b}, says(c.name, "and n3"), kCrossNodeTimeout));
 
   // Nobody gets its own line back, neither from its node nor echoed through Redis: each
   // sender's next line is the marker of a member on another node, sent after the echo would
   // have been queued.
-  EXPECT_TRUE(expect_nothing_before_marker(b, a));
+  EXPECT_TRUE(expect_nothing_before_marker(b, a, "marker", kCrossNodeTimeout));
   EXPECT_TRUE(c.client.expect_line(says(b.name, "marker"), kCrossNodeTimeout));
-  EXPECT_TRUE(expect_nothing_before_marker(c, b));
+  EXPECT_TRUE(expect_nothing_before_marker(c, b, "marker", kCrossNodeTimeout));
   EXPECT_TRUE(a.client.expect_line(says(c.name, "marker"), kCrossNodeTimeout));
-  EXPECT_TRUE(expect_nothing_before_marker(a, c));
+  EXPECT_TRUE(expect_nothing_before_marker(a, c, "marker", kCrossNodeTimeout));
   EXPECT_TRUE(b.client.expect_line(says(a.name, "marker"), kCrossNodeTimeout));
 }
 
@@ -52,20 +52,20 @@ TEST(ClusterLobby, JoinAndLeaveNoticesCarryClusterWideCounts) {
   // counts (the joiner's or the receiver's).
   ASSERT_TRUE(settle_in_lobby({&a, &b, &c}));
 
-  ClusterMember d = connect_member(cluster.port(0));
+  Member d = join(cluster.port(0));
   EXPECT_EQ(d.name, client_name("n1", 2));
-  EXPECT_TRUE(expect_line_at_each({&a, &b, &c}, joined(d.name, 4)));
+  EXPECT_TRUE(expect_line_at_each({&a, &b, &c}, joined(d.name, 4), kCrossNodeTimeout));
 
-  ClusterMember e = connect_member(cluster.port(1));
-  EXPECT_TRUE(expect_line_at_each({&a, &b, &c, &d}, joined(e.name, 5)));
+  Member e = join(cluster.port(1));
+  EXPECT_TRUE(expect_line_at_each({&a, &b, &c, &d}, joined(e.name, 5), kCrossNodeTimeout));
 
   d.client.close();
-  EXPECT_TRUE(expect_line_at_each({&a, &b, &c, &e}, left(d.name, 4)));
+  EXPECT_TRUE(expect_line_at_each({&a, &b, &c, &e}, left(d.name, 4), kCrossNodeTimeout));
   // A /quit reason crosses nodes with the notice.
   c.client.send("/quit see you\n");
-  EXPECT_TRUE(expect_line_at_each({&a, &b, &e}, left(c.name, 3) + ": see you"));
+  EXPECT_TRUE(expect_line_at_each({&a, &b, &e}, left(c.name, 3) + ": see you", kCrossNodeTimeout));
   // /who agrees with the last count.
-  EXPECT_TRUE(who_lists(a, {a.name, b.name, e.name}));
+  EXPECT_TRUE(who_lists(a, {a.name, b.name, e.name}, kCrossNodeTimeout));
 }
 
 TEST(ClusterLobby, AloneOnlyWhenAloneInTheWholeCluster) {
@@ -77,7 +77,7 @@ TEST(ClusterLobby, AloneOnlyWhenAloneInTheWholeCluster) {
   // b's marker.
   a.client.send("anyone?\n");
   EXPECT_TRUE(b.client.expect_line(says(a.name, "anyone?"), kCrossNodeTimeout));
-  EXPECT_TRUE(expect_nothing_before_marker(b, a));
+  EXPECT_TRUE(expect_nothing_before_marker(b, a, "marker", kCrossNodeTimeout));
 
   b.client.close();
   ASSERT_TRUE(a.client.expect_line(left(b.name, 1), kCrossNodeTimeout));

@@ -14,19 +14,19 @@
 namespace epollchat::test {
 namespace {
 
-using namespace cluster_lines;
+using namespace lines;
 
 TEST(NickAfterOutage, NamesGivenUpWhileTheLinkWasDownAreFreeSoonAfterItReturns) {
   Cluster cluster({.nodes = 2});
   PairsOnEveryNode pairs(cluster);
-  ClusterMember& leaver = pairs.first(0);
-  ClusterMember& renamer = pairs.second(0);
-  ClusterMember& there = pairs.first(1);
-  ClusterMember& also_there = pairs.second(1);
-  ClusterMember watcher = connect_member(cluster.port(0));
+  Member& leaver = pairs.first(0);
+  Member& renamer = pairs.second(0);
+  Member& there = pairs.first(1);
+  Member& also_there = pairs.second(1);
+  Member watcher = join(cluster.port(0));
   ASSERT_TRUE(settle_in_lobby({&leaver, &renamer, &watcher, &there, &also_there}));
-  ASSERT_TRUE(take_nickname_seen_by(leaver, "bob", {&there}));
-  ASSERT_TRUE(take_nickname_seen_by(renamer, "dave", {&there}));
+  ASSERT_TRUE(take_nickname_seen_by(leaver, "bob", {&there}, kCrossNodeTimeout));
+  ASSERT_TRUE(take_nickname_seen_by(renamer, "dave", {&there}, kCrossNodeTimeout));
 
   const auto paused_at = Clock::now();
   cluster.redis().pause();
@@ -37,7 +37,7 @@ TEST(NickAfterOutage, NamesGivenUpWhileTheLinkWasDownAreFreeSoonAfterItReturns) 
   leaver.client.close();
   // While the link is down, counts are local.
   ASSERT_TRUE(watcher.client.skip_until_line(left("bob", 2)));
-  ASSERT_TRUE(take_nickname(renamer, "carol"));
+  ASSERT_TRUE(take_nickname(renamer, "carol", kCrossNodeTimeout));
   ASSERT_TRUE(watcher.client.skip_until_line(known_as("dave", "carol")));
   cluster.redis().resume();
   const auto resumed_at = Clock::now();
@@ -53,7 +53,7 @@ TEST(NickAfterOutage, NamesGivenUpWhileTheLinkWasDownAreFreeSoonAfterItReturns) 
               << elapsed_ms(restored_at) << " ms after the link was restored\n";
   }
   // carol stays with the member who took it.
-  EXPECT_EQ(try_nickname(also_there, "carol"), std::optional<bool>(false));
+  EXPECT_EQ(try_nickname(also_there, "carol", kCrossNodeTimeout), std::optional<bool>(false));
 }
 
 }  // namespace

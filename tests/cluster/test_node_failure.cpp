@@ -14,10 +14,10 @@
 namespace epollchat::test {
 namespace {
 
-using namespace cluster_lines;
+using namespace lines;
 using Names = std::multiset<std::string>;
 
-// The contract: heartbeat 1 s, node TTL 5 s; tests allow 10 s.
+// epollchatd(8): heartbeat 1 s, node TTL 5 s; tests allow 10 s.
 constexpr std::chrono::milliseconds kDeadNodeTimeout{std::chrono::seconds(10)};
 // A node stopped with SIGTERM announces its users' departure "at once": well inside the
 // TTL, so this cannot pass by way of the expiry.
@@ -27,12 +27,12 @@ class ClusterNodeFailure : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(settle_in_lobby({&a_, &b_, &c_, &d_}));
-    ASSERT_TRUE(take_nickname_seen_by(d_, "dora", {&a_, &b_, &c_}));
+    ASSERT_TRUE(take_nickname_seen_by(d_, "dora", {&a_, &b_, &c_}, kCrossNodeTimeout));
   }
 
   // Reads `member`'s next two lines: the leave notices of c and dora (n3's users), in either
   // order, within `timeout`; as for any two departures, the count falls 3 then 2.
-  void expect_n3_users_left(ClusterMember& member, std::chrono::milliseconds timeout) {
+  void expect_n3_users_left(Member& member, std::chrono::milliseconds timeout) {
     const Deadline deadline(timeout);
     const auto first = member.client.read_line(deadline.remaining());
     ASSERT_TRUE(first) << member.name << ": no leave notice within " << timeout.count() << " ms";
@@ -52,10 +52,10 @@ class ClusterNodeFailure : public ::testing::Test {
 
   Cluster cluster_;
   // a on n1, b on n2, c and d (later "dora") on n3.
-  ClusterMember a_ = connect_member(cluster_.port(0));
-  ClusterMember b_ = connect_member(cluster_.port(1));
-  ClusterMember c_ = connect_member(cluster_.port(2));
-  ClusterMember d_ = connect_member(cluster_.port(2));
+  Member a_ = join(cluster_.port(0));
+  Member b_ = join(cluster_.port(1));
+  Member c_ = join(cluster_.port(2));
+  Member d_ = join(cluster_.port(2));
 };
 
 TEST_F(ClusterNodeFailure, KilledNodesUsersLeaveEverywhereWithinTenSeconds) {
@@ -70,10 +70,10 @@ TEST_F(ClusterNodeFailure, KilledNodesUsersLeaveEverywhereWithinTenSeconds) {
   // The survivors chat on and count only themselves.
   a_.client.send("still here\n");
   EXPECT_TRUE(b_.client.expect_line(says(a_.name, "still here"), kCrossNodeTimeout));
-  EXPECT_TRUE(who_lists(b_, {a_.name, b_.name}));
+  EXPECT_TRUE(who_lists(b_, {a_.name, b_.name}, kCrossNodeTimeout));
   // epollchatd(8): "the nicknames of a node that died are free again within 5 s"; its node
   // key expires with the TTL that also made the others forget its users.
-  EXPECT_TRUE(take_nickname(b_, "dora"));
+  EXPECT_TRUE(take_nickname(b_, "dora", kCrossNodeTimeout));
 }
 
 TEST_F(ClusterNodeFailure, StoppedNodesUsersLeaveEverywhereAtOnce) {

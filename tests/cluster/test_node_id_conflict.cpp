@@ -10,23 +10,21 @@
 namespace epollchat::test {
 namespace {
 
-using namespace cluster_lines;
+using namespace lines;
 
 TEST(NodeIdConflict, SecondNodeWithTheSameIdWaitsUntilTheFirstIsGone) {
   Cluster cluster({.nodes = 2});
-  ClusterMember holder_member = connect_member(cluster.port(0));
-  ClusterMember other_member = connect_member(cluster.port(1));
+  Member holder_member = join(cluster.port(0));
+  Member other_member = join(cluster.port(1));
 
-  DaemonOptions newcomer_options;
-  newcomer_options.extra_args = {"--redis", cluster.redis().address(), "--node-id",
-                                 Cluster::node_id(0)};
-  DaemonProcess newcomer(newcomer_options);
+  DaemonProcess newcomer(DaemonOptions::with_args(
+      {"--redis", cluster.redis().address(), "--node-id", Cluster::node_id(0)}));
   const std::string refusal = "node id " + Cluster::node_id(0) + " is held by another running";
   ASSERT_TRUE(newcomer.wait_for_stderr(refusal, kLinkTimeout)) << newcomer.stderr_text();
   ASSERT_TRUE(wait_for_status(newcomer, kLinkDownStatus));
 
   // Its client is told the link is down; the cluster counts neither it nor its client.
-  ClusterMember newcomer_member = connect_member(newcomer.port());
+  Member newcomer_member = join(newcomer.port());
   EXPECT_EQ(newcomer_member.name, client_name(Cluster::node_id(0), 1));
   EXPECT_TRUE(newcomer_member.client.expect_line(kLinkLost));
   EXPECT_TRUE(settle({&holder_member, &other_member}, "*** Rooms: lobby (2)"));

@@ -31,15 +31,15 @@ TEST(ClusterOrder, EveryLineReachesEveryOtherClientOnceAndInOrder) {
   options.node_args = {"--max-backlog", std::to_string(64 * 1024 * 1024)};
   Cluster cluster(options);
 
-  std::vector<ClusterMember> members;
+  std::vector<Member> members;
   std::unordered_map<std::string, std::size_t> index_of;
   for (std::size_t i = 0; i < kClients; ++i) {
-    members.push_back(connect_member(cluster.port(i % kNodes)));
+    members.push_back(join(cluster.port(i % kNodes)));
     ASSERT_TRUE(index_of.emplace(members.back().name, i).second)
         << "two clients named " << members.back().name;
   }
   // Every node has counted all 60 before anyone speaks.
-  const std::string all_in_lobby = "*** Rooms: lobby (" + std::to_string(kClients) + ")";
+  const std::string all_in_lobby = lines::lobby_rooms_reply(kClients);
   ASSERT_TRUE(settle({&members[0], &members[1], &members[2]}, all_in_lobby));
 
   // next[receiver][sender]: the line number the receiver expects next from that sender;

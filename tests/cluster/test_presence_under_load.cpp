@@ -26,7 +26,7 @@
 namespace epollchat::test {
 namespace {
 
-using namespace cluster_lines;
+using namespace lines;
 
 // More than the 4 MiB cap, in lines under the default max-line (4096).
 constexpr std::size_t kFloodBytes = 5 * 1024 * 1024;
@@ -39,21 +39,11 @@ constexpr std::string_view kRenamer = "renaming_member_longname";
 constexpr std::string_view kRenamed = "Renaming_Member_LongName";
 constexpr std::string_view kMover = "moving_member_long_name1";
 
-std::string not_sent_to(std::string_view name) {
-  return "*** Not sent to " + std::string(name) + ": the link to other servers is busy; try again.";
-}
-
-// Sends /join ROOM and skips the notices before "*** You are now in ROOM (N online).".
-::testing::AssertionResult move_to(ClusterMember& member, std::string_view room, int online) {
-  member.client.send("/join " + std::string(room) + "\n");
-  return member.client.skip_until_line(now_in(room, online), kCrossNodeTimeout);
-}
-
 // The flooder says more chat than the cap lets wait, at once: 64 KiB messages until one
 // does not fit, then actions (one message each) of falling sizes down to one character, so
 // the room left under the cap is smaller than any message about a client with a long
 // nickname. Its /rooms reply comes after every line was read, and so published or dropped.
-::testing::AssertionResult fill_the_cap(ClusterMember& flooder) {
+::testing::AssertionResult fill_the_cap(Member& flooder) {
   const std::string line = std::string(kFloodLineText, 'f') + "\n";
   std::string burst;
   while (burst.size() < kFloodBytes) burst += line;
@@ -113,39 +103,42 @@ class PresenceUnderLoad : public ::testing::Test {
  protected:
   // Every member of `lobby` stays there; `views` (some of them) must count everyone after
   // the move.
-  ::testing::AssertionResult open_flood_room(const std::vector<ClusterMember*>& lobby,
-                                             const std::vector<ClusterMember*>& views) {
-    std::vector<ClusterMember*> everyone = lobby;
+  ::testing::AssertionResult open_flood_room(const std::vector<Member*>& lobby,
+                                             const std::vector<Member*>& views) {
+    std::vector<Member*> everyone = lobby;
     everyone.insert(everyone.end(), {&flooder_, &sink_});
     if (auto settled = settle_in_lobby(everyone); !settled) return settled;
-    if (auto moved = move_to(sink_, "flood", 1); !moved) return moved;
+    if (auto moved = join_room_after_notices(sink_, "flood", 1, kCrossNodeTimeout); !moved) {
+      return moved;
+    }
     const auto rooms = [&](std::size_t in_flood) {
-      return "*** Rooms: lobby (" + std::to_string(everyone.size() - in_flood) + "), flood (" +
-             std::to_string(in_flood) + ")";
+      return rooms_reply({{"lobby", everyone.size() - in_flood}, {"flood", in_flood}});
     };
     if (auto known = settle({&flooder_}, rooms(1)); !known) return known;
-    if (auto moved = move_to(flooder_, "flood", 2); !moved) return moved;
+    if (auto moved = join_room_after_notices(flooder_, "flood", 2, kCrossNodeTimeout); !moved) {
+      return moved;
+    }
     if (auto settled = settle(views, rooms(2)); !settled) return settled;
     drain_.emplace(sink_);
     return ::testing::AssertionSuccess();
   }
 
   Cluster cluster_{{.nodes = 2}};
-  ClusterMember flooder_ = connect_member(cluster_.port(0));
-  ClusterMember sink_ = connect_member(cluster_.port(1));
+  Member flooder_ = join(cluster_.port(0));
+  Member sink_ = join(cluster_.port(1));
   std::optional<Drain> drain_;
 };
 
 TEST_F(PresenceUnderLoad, LeavesRenamesAndMovesBehindAFullBacklogReachTheOtherNode) {
-  ClusterMember watcher = connect_member(cluster_.port(0));
-  ClusterMember leaver = connect_member(cluster_.port(0));
-  ClusterMember renamer = connect_member(cluster_.port(0));
-  ClusterMember mover = connect_member(cluster_.port(0));
-  ClusterMember there = connect_member(cluster_.port(1));
+  Member watcher = join(cluster_.port(0));
+  Member leaver = join(cluster_.port(0));
+  Member renamer = join(cluster_.port(0));
+  Member mover = join(cluster_.port(0));
+  Member there = join(cluster_.port(1));
   ASSERT_TRUE(open_flood_room({&watcher, &leaver, &renamer, &mover, &there}, {&watcher, &there}));
-  ASSERT_TRUE(take_nickname(leaver, kLeaver));
-  ASSERT_TRUE(take_nickname(renamer, kRenamer));
-  ASSERT_TRUE(take_nickname(mover, kMover));
+  ASSERT_TRUE(take_nickname(leaver, kLeaver, kCrossNodeTimeout));
+  ASSERT_TRUE(take_nickname(renamer, kRenamer, kCrossNodeTimeout));
+  ASSERT_TRUE(take_nickname(mover, kMover, kCrossNodeTimeout));
 
   const std::size_t marks[] = {cluster_.status_mark(0), cluster_.status_mark(1)};
   const auto paused_at = Clock::now();
@@ -155,9 +148,9 @@ TEST_F(PresenceUnderLoad, LeavesRenamesAndMovesBehindAFullBacklogReachTheOtherNo
   // Each step is confirmed by its node before the next, so all of them happen over the cap.
   leaver.client.close();
   ASSERT_TRUE(watcher.client.skip_until_line(left(kLeaver, 4)));
-  ASSERT_TRUE(take_nickname(renamer, kRenamed));
+  ASSERT_TRUE(take_nickname(renamer, kRenamed, kCrossNodeTimeout));
   ASSERT_TRUE(watcher.client.skip_until_line(known_as(kRenamer, kRenamed)));
-  ASSERT_TRUE(move_to(mover, "elsewhere", 1));
+  ASSERT_TRUE(join_room_after_notices(mover, "elsewhere", 1, kCrossNodeTimeout));
   ASSERT_TRUE(watcher.client.skip_until_line(left(kMover, 3)));
   const double stopped_ms = elapsed_ms(paused_at);
   cluster_.redis().resume();
@@ -184,10 +177,10 @@ TEST_F(PresenceUnderLoad, LeavesRenamesAndMovesBehindAFullBacklogReachTheOtherNo
 }
 
 TEST_F(PresenceUnderLoad, AWhisperThatCannotGoOutIsNotReportedSent) {
-  ClusterMember whisperer = connect_member(cluster_.port(0));
-  ClusterMember there = connect_member(cluster_.port(1));
+  Member whisperer = join(cluster_.port(0));
+  Member there = join(cluster_.port(1));
   ASSERT_TRUE(open_flood_room({&whisperer, &there}, {&whisperer, &there}));
-  ASSERT_TRUE(take_nickname_seen_by(there, "yvonne", {&whisperer}));
+  ASSERT_TRUE(take_nickname_seen_by(there, "yvonne", {&whisperer}, kCrossNodeTimeout));
 
   cluster_.redis().pause();
   ASSERT_TRUE(fill_the_cap(flooder_));
@@ -224,8 +217,8 @@ TEST_F(PresenceUnderLoad, HeartbeatsGoOutWhileChatKeepsTheBacklogFull) {
   constexpr int kCycles = 8;
   constexpr auto kStopAfterBeat = milliseconds(650);
   constexpr auto kRunAfterBeat = milliseconds(350);
-  ClusterMember watcher = connect_member(cluster_.port(0));
-  ClusterMember there = connect_member(cluster_.port(1));
+  Member watcher = join(cluster_.port(0));
+  Member there = join(cluster_.port(1));
   ASSERT_TRUE(open_flood_room({&watcher, &there}, {&watcher, &there}));
   const UniqueFd subscription = cluster_.redis().subscribe("epollchat:events", kReplyTimeout);
   ASSERT_TRUE(subscription) << "could not subscribe to the nodes' channel";
@@ -252,7 +245,7 @@ TEST_F(PresenceUnderLoad, HeartbeatsGoOutWhileChatKeepsTheBacklogFull) {
   for (std::size_t node = 0; node < 2; ++node) {
     EXPECT_TRUE(link_stayed_up(cluster_, node, marks[node]));
   }
-  EXPECT_TRUE(expect_nothing_before_marker(there, watcher, "still linked"));
+  EXPECT_TRUE(expect_nothing_before_marker(there, watcher, "still linked", kCrossNodeTimeout));
 }
 
 }  // namespace

@@ -11,7 +11,7 @@
 namespace epollchat::test {
 namespace {
 
-using namespace cluster_lines;
+using namespace lines;
 
 constexpr std::string_view kPassword = "correct horse battery staple";
 
@@ -20,8 +20,7 @@ class RedisAuth : public ::testing::Test {
   // A node outside the cluster's own, on the same Redis, with `args` after --redis.
   std::unique_ptr<DaemonProcess> start_node(std::vector<std::string> args,
                                             std::map<std::string, std::string> env = {}) {
-    DaemonOptions options;
-    options.extra_args = {"--redis", cluster_.redis().address()};
+    DaemonOptions options = DaemonOptions::with_args({"--redis", cluster_.redis().address()});
     options.extra_args.insert(options.extra_args.end(), args.begin(), args.end());
     options.env = std::move(env);
     return std::make_unique<DaemonProcess>(options);
@@ -29,15 +28,15 @@ class RedisAuth : public ::testing::Test {
 
   TempDir secrets_;
   const std::string password_file_ =
-      secrets_.write_file("password", std::string(kPassword) + "\n").string();
+      secrets_.write("password", std::string(kPassword) + "\n").string();
   Cluster cluster_{{.redis = {.password = std::string(kPassword)},
                     .nodes = 2,
                     .node_args = {"--redis-password-file", password_file_}}};
 };
 
 TEST_F(RedisAuth, NodesWithThePasswordChatAcross) {
-  ClusterMember first = connect_member(cluster_.port(0));
-  ClusterMember second = connect_member(cluster_.port(1));
+  Member first = join(cluster_.port(0));
+  Member second = join(cluster_.port(1));
   EXPECT_TRUE(settle({&first, &second}, "*** Rooms: lobby (2)"));
   first.client.send("over a link Redis let in\n");
   EXPECT_TRUE(second.client.skip_until_line(says(first.name, "over a link Redis let in"),
@@ -46,12 +45,12 @@ TEST_F(RedisAuth, NodesWithThePasswordChatAcross) {
 
 TEST_F(RedisAuth, TheSystemdCredentialServesWhenNoFileIsConfigured) {
   TempDir credentials;
-  credentials.write_file("redis-password", std::string(kPassword) + "\n");
+  credentials.write("redis-password", std::string(kPassword) + "\n");
   const auto third =
       start_node({"--node-id", "n3"}, {{"CREDENTIALS_DIRECTORY", credentials.path().string()}});
   EXPECT_TRUE(wait_for_status(*third, link_up_status(3)));
-  ClusterMember here = connect_member(third->port());
-  ClusterMember there = connect_member(cluster_.port(0));
+  Member here = join(third->port());
+  Member there = join(cluster_.port(0));
   EXPECT_TRUE(settle({&here, &there}, "*** Rooms: lobby (2)"));
   here.client.send("credential accepted\n");
   EXPECT_TRUE(
@@ -59,7 +58,7 @@ TEST_F(RedisAuth, TheSystemdCredentialServesWhenNoFileIsConfigured) {
 }
 
 TEST_F(RedisAuth, WrongOrMissingPasswordKeepsTheNodeLocalAndLogsWhy) {
-  const std::string wrong_file = secrets_.write_file("wrong", "hunter2\n").string();
+  const std::string wrong_file = secrets_.write("wrong", "hunter2\n").string();
   const auto wrong = start_node({"--node-id", "n3", "--redis-password-file", wrong_file});
   const auto none = start_node({"--node-id", "n4"});
   EXPECT_TRUE(wrong->wait_for_stderr("Redis refused the password: WRONGPASS", kLinkTimeout))
@@ -70,13 +69,13 @@ TEST_F(RedisAuth, WrongOrMissingPasswordKeepsTheNodeLocalAndLogsWhy) {
   EXPECT_EQ(wrong->stderr_text().find("hunter2"), std::string::npos) << "never logged";
   for (DaemonProcess* outsider : {wrong.get(), none.get()}) {
     EXPECT_TRUE(wait_for_status(*outsider, kLinkDownStatus));
-    ClusterMember local = connect_member(outsider->port());
+    Member local = join(outsider->port());
     EXPECT_TRUE(local.client.expect_line(kLinkLost)) << local.name;
   }
   // The cluster's two nodes count neither outsider.
   EXPECT_TRUE(wait_for_status(cluster_.node(0), link_up_status(2)));
-  ClusterMember inside = connect_member(cluster_.port(0));
-  ClusterMember across = connect_member(cluster_.port(1));
+  Member inside = join(cluster_.port(0));
+  Member across = join(cluster_.port(1));
   EXPECT_TRUE(settle({&inside, &across}, "*** Rooms: lobby (2)"));
 }
 
@@ -99,7 +98,7 @@ TEST(RedisAclUser, NodesConfinedToEpollchatsNamesChatAcross) {
   constexpr std::string_view kNodePassword = "nodes only";
   TempDir secrets;
   const std::string password_file =
-      secrets.write_file("password", std::string(kNodePassword) + "\n").string();
+      secrets.write("password", std::string(kNodePassword) + "\n").string();
   Cluster cluster(
       {.redis = {.password = std::string(kPassword),
                  .extra_args = epollchat_acl_user(kNodePassword)},
@@ -107,16 +106,14 @@ TEST(RedisAclUser, NodesConfinedToEpollchatsNamesChatAcross) {
        .node_args = {"--redis-user", "epollchat", "--redis-password-file", password_file}});
   auto [first, second] = connect_one_per_node<2>(cluster);
   EXPECT_TRUE(settle_in_lobby({&first, &second}));
-  EXPECT_TRUE(take_nickname_seen_by(first, "ann", {&second}));
+  EXPECT_TRUE(take_nickname_seen_by(first, "ann", {&second}, kCrossNodeTimeout));
   first.client.send("through an ACL user\n");
   EXPECT_TRUE(second.client.skip_until_line(says("ann", "through an ACL user"), kCrossNodeTimeout));
 
   // The right password under another user name is refused.
-  DaemonOptions stranger_options;
-  stranger_options.extra_args = {
-      "--redis", cluster.redis().address(), "--node-id",  "n3", "--redis-user",
-      "someone", "--redis-password-file",   password_file};
-  DaemonProcess stranger(stranger_options);
+  DaemonProcess stranger(DaemonOptions::with_args({"--redis", cluster.redis().address(),
+                                                   "--node-id", "n3", "--redis-user", "someone",
+                                                   "--redis-password-file", password_file}));
   EXPECT_TRUE(stranger.wait_for_stderr("Redis refused the password: WRONGPASS", kLinkTimeout))
       << stranger.stderr_text();
 }

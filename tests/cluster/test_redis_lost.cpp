@@ -11,7 +11,7 @@
 namespace epollchat::test {
 namespace {
 
-using namespace cluster_lines;
+using namespace lines;
 
 TEST(RedisLost, EveryNodeChatsLocallyThenTheLinkIsRestored) {
   Cluster cluster;
@@ -57,7 +57,7 @@ TEST(RedisLost, FirstLineAfterTheRestoreReachesALoneMemberOnAnotherNode) {
       b.client.skip_until_line(says(a.name, "first line after the restore"), kCrossNodeTimeout));
   // Nothing else came to a: no "alone" notice, and no notice that b joined (b never left;
   // a was told the link was down and back).
-  EXPECT_TRUE(expect_nothing_before_marker(b, a));
+  EXPECT_TRUE(expect_nothing_before_marker(b, a, "marker", kCrossNodeTimeout));
 }
 
 }  // namespace

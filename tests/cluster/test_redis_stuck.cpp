@@ -10,7 +10,7 @@
 namespace epollchat::test {
 namespace {
 
-using namespace cluster_lines;
+using namespace lines;
 
 // A node's loop must not wait on Redis: a local line arrives this fast even while Redis
 // has stopped answering and before the node has noticed.

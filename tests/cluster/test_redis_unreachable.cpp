@@ -10,7 +10,7 @@
 namespace epollchat::test {
 namespace {
 
-using namespace cluster_lines;
+using namespace lines;
 
 TEST(RedisUnreachable, NodesServeLocallyUntilRedisStarts) {
   ClusterOptions options;
@@ -23,12 +23,12 @@ TEST(RedisUnreachable, NodesServeLocallyUntilRedisStarts) {
     ASSERT_TRUE(cluster.wait_for_status(node, kLinkDownStatus, 0));
   }
 
-  // connect_member reads the welcome; the lost notice must be the very next line.
-  std::vector<ClusterMember> members;
+  // join() reads the welcome; the lost notice must be the very next line.
+  std::vector<Member> members;
   for (std::size_t node = 0; node < cluster.size(); ++node) {
     for (int number = 1; number <= 2; ++number) {
-      members.push_back(connect_member(cluster.port(node)));
-      ClusterMember& member = members.back();
+      members.push_back(join(cluster.port(node)));
+      Member& member = members.back();
       // With the link configured, ids carry the node id even while it is down.
       EXPECT_EQ(member.name, client_name(Cluster::node_id(node), number));
       EXPECT_TRUE(member.client.expect_line(kLinkLost)) << member.name;
@@ -38,8 +38,8 @@ TEST(RedisUnreachable, NodesServeLocallyUntilRedisStarts) {
   }
 
   for (std::size_t node = 0; node < cluster.size(); ++node) {
-    ClusterMember& first = members[2 * node];
-    ClusterMember& second = members[2 * node + 1];
+    Member& first = members[2 * node];
+    Member& second = members[2 * node + 1];
     first.client.send("local only\n");
     EXPECT_TRUE(second.client.expect_line(says(first.name, "local only")));
     EXPECT_TRUE(expect_nothing_before_marker(second, first, "local marker", kReplyTimeout));
@@ -48,7 +48,7 @@ TEST(RedisUnreachable, NodesServeLocallyUntilRedisStarts) {
   const auto started_at = Clock::now();
   cluster.redis().start();
   const Deadline deadline(kRestoredTimeout);
-  for (ClusterMember& member : members) {
+  for (Member& member : members) {
     EXPECT_TRUE(member.client.expect_line(kLinkRestored, deadline.remaining())) << member.name;
   }
   std::cout << "link up on every node " << elapsed_ms(started_at) << " ms after Redis started\n";
@@ -62,7 +62,7 @@ TEST(RedisUnreachable, NodesServeLocallyUntilRedisStarts) {
                                                   kCrossNodeTimeout))
         << members[i].name;
   }
-  std::vector<ClusterMember*> askers{&members[0], &members[2], &members[4]};
+  std::vector<Member*> askers{&members[0], &members[2], &members[4]};
   EXPECT_TRUE(settle(askers, "*** Rooms: lobby (6)"));
 }
 

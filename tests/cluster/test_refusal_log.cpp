@@ -33,7 +33,7 @@ TEST(RefusalLog, RefusedCommandsAreLoggedAtMostOnceAMinute) {
   constexpr std::string_view kPassword = "nodes only";
   TempDir secrets;
   const std::string password_file =
-      secrets.write_file("password", std::string(kPassword) + "\n").string();
+      secrets.write("password", std::string(kPassword) + "\n").string();
   // The node's user may take its node key and use the channel, but no nickname key.
   const std::vector<std::string> user = {"--user",
                                          "epollchat",
@@ -50,7 +50,7 @@ TEST(RefusalLog, RefusedCommandsAreLoggedAtMostOnceAMinute) {
       {.redis = {.extra_args = user},
        .nodes = 1,
        .node_args = {"--redis-user", "epollchat", "--redis-password-file", password_file}});
-  ClusterMember member = connect_member(cluster.port(0));
+  Member member = join(cluster.port(0));
 
   std::string requests;
   for (int i = 1; i <= kAttempts; ++i) requests += "/nick name" + std::to_string(i) + "\n";

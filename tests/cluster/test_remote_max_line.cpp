@@ -13,7 +13,7 @@
 namespace epollchat::test {
 namespace {
 
-using namespace cluster_lines;
+using namespace lines;
 
 constexpr std::size_t kShortMaxLine = 1024;
 constexpr std::size_t kLongLine = 60'000;
@@ -52,9 +52,9 @@ TEST(RemoteMaxLine, LongerLinesFromAnotherNodeAreCutToTheLocalMaxLine) {
       {.nodes = 2,
        .args_by_node = {{"--max-line", "65536", "--max-backlog", "1048576"},
                         {"--max-line", std::to_string(kShortMaxLine), "--max-backlog", "8192"}}});
-  ClusterMember speaker = connect_member(cluster.port(0));
-  ClusterMember first = connect_member(cluster.port(1));
-  ClusterMember second = connect_member(cluster.port(1));
+  Member speaker = join(cluster.port(0));
+  Member first = join(cluster.port(1));
+  Member second = join(cluster.port(1));
   ASSERT_TRUE(settle_in_lobby({&speaker, &first, &second}));
 
   // ASCII, 3-byte characters (1024 is not a multiple of 3), and 4-byte characters after
@@ -64,7 +64,7 @@ TEST(RemoteMaxLine, LongerLinesFromAnotherNodeAreCutToTheLocalMaxLine) {
   for (const std::string& text : texts) {
     speaker.client.send(text + "\n");
     const std::string prefix = says(speaker.name, "");
-    for (ClusterMember* listener : {&first, &second}) {
+    for (Member* listener : {&first, &second}) {
       const auto line = listener->client.read_line(kCrossNodeTimeout);
       ASSERT_TRUE(line) << listener->name << " got no line for " << text.size() << " bytes said ("
                         << (listener->client.peer_closed() ? "cut off" : "timed out") << ")";
@@ -77,8 +77,9 @@ TEST(RemoteMaxLine, LongerLinesFromAnotherNodeAreCutToTheLocalMaxLine) {
     }
   }
   // Both are still there, and got nothing else in between.
-  for (ClusterMember* listener : {&first, &second}) {
-    EXPECT_TRUE(expect_nothing_before_marker(speaker, *listener)) << listener->name;
+  for (Member* listener : {&first, &second}) {
+    EXPECT_TRUE(expect_nothing_before_marker(speaker, *listener, "marker", kCrossNodeTimeout))
+        << listener->name;
   }
 }
 

@@ -8,7 +8,7 @@
 namespace epollchat::test {
 namespace {
 
-using namespace cluster_lines;
+using namespace lines;
 
 class ClusterRooms : public ::testing::Test {
  protected:
@@ -16,10 +16,10 @@ class ClusterRooms : public ::testing::Test {
 
   Cluster cluster_;
   // a on n1 and b on n2 go to dev; c on n3 and d on n1 stay in the lobby.
-  ClusterMember a_ = connect_member(cluster_.port(0));
-  ClusterMember b_ = connect_member(cluster_.port(1));
-  ClusterMember c_ = connect_member(cluster_.port(2));
-  ClusterMember d_ = connect_member(cluster_.port(0));
+  Member a_ = join(cluster_.port(0));
+  Member b_ = join(cluster_.port(1));
+  Member c_ = join(cluster_.port(2));
+  Member d_ = join(cluster_.port(0));
 
   // a, then b, join dev; each move is seen by everyone concerned before the next step, so
   // every node agrees on who is where.
@@ -28,7 +28,7 @@ class ClusterRooms : public ::testing::Test {
     if (auto moved = a_.client.expect_line(now_in("dev", 1), kCrossNodeTimeout); !moved) {
       return moved;
     }
-    for (ClusterMember* lobby : {&b_, &c_, &d_}) {
+    for (Member* lobby : {&b_, &c_, &d_}) {
       if (auto seen = lobby->client.expect_line(left(a_.name, 3), kCrossNodeTimeout); !seen) {
         return seen << " (" << lobby->name << ")";
       }
@@ -40,7 +40,7 @@ class ClusterRooms : public ::testing::Test {
     if (auto seen = a_.client.expect_line(joined(b_.name, 2), kCrossNodeTimeout); !seen) {
       return seen << " (" << a_.name << ")";
     }
-    for (ClusterMember* lobby : {&c_, &d_}) {
+    for (Member* lobby : {&c_, &d_}) {
       if (auto seen = lobby->client.expect_line(left(b_.name, 2), kCrossNodeTimeout); !seen) {
         return seen << " (" << lobby->name << ")";
       }
@@ -64,16 +64,16 @@ TEST_F(ClusterRooms, MembersOnTwoNodesChatInDevAndTheLobbyHearsNothing) {
   EXPECT_TRUE(c_.client.expect_line(says(d_.name, "lobby line"), kCrossNodeTimeout));
   // d (n1, a's own node) hears neither: a's line is local to n1, and b's action reached n1
   // before c's marker, which c sends only now.
-  EXPECT_TRUE(expect_nothing_before_marker(c_, d_, "lobby marker"));
+  EXPECT_TRUE(expect_nothing_before_marker(c_, d_, "lobby marker", kCrossNodeTimeout));
   // And dev heard nothing of the lobby: both lobby lines went through Redis before each dev
   // marker below, so a's and b's next lines are each other's markers.
-  EXPECT_TRUE(expect_nothing_before_marker(b_, a_, "dev marker"));
-  EXPECT_TRUE(expect_nothing_before_marker(a_, b_, "dev marker"));
+  EXPECT_TRUE(expect_nothing_before_marker(b_, a_, "dev marker", kCrossNodeTimeout));
+  EXPECT_TRUE(expect_nothing_before_marker(a_, b_, "dev marker", kCrossNodeTimeout));
 }
 
 TEST_F(ClusterRooms, RoomsListsEveryRoomWithClusterWideCounts) {
   ASSERT_TRUE(move_a_and_b_to_dev());
-  for (ClusterMember* member : {&a_, &b_, &c_, &d_}) {
+  for (Member* member : {&a_, &b_, &c_, &d_}) {
     const Deadline deadline(kCrossNodeTimeout);
     EXPECT_EQ(query_rooms(*member, deadline), "*** Rooms: lobby (2), dev (2)") << member->name;
   }

@@ -6,7 +6,7 @@
 namespace epollchat::test {
 namespace {
 
-using namespace cluster_lines;
+using namespace lines;
 
 TEST(ClusterUnixSocket, NodesLinkedThroughASocketPathChat) {
   ClusterOptions options;
@@ -18,10 +18,10 @@ TEST(ClusterUnixSocket, NodesLinkedThroughASocketPathChat) {
   ASSERT_TRUE(settle_in_lobby({&a, &b, &c}));
 
   a.client.send("over the socket\n");
-  EXPECT_TRUE(expect_line_at_each({&b, &c}, says(a.name, "over the socket")));
-  ClusterMember d = connect_member(cluster.port(2));
-  EXPECT_TRUE(expect_line_at_each({&a, &b, &c}, joined(d.name, 4)));
-  EXPECT_TRUE(who_lists(b, {a.name, b.name, c.name, d.name}));
+  EXPECT_TRUE(expect_line_at_each({&b, &c}, says(a.name, "over the socket"), kCrossNodeTimeout));
+  Member d = join(cluster.port(2));
+  EXPECT_TRUE(expect_line_at_each({&a, &b, &c}, joined(d.name, 4), kCrossNodeTimeout));
+  EXPECT_TRUE(who_lists(b, {a.name, b.name, c.name, d.name}, kCrossNodeTimeout));
 }
 
 TEST(ClusterUnixSocket, RestartOnTheSamePathRestoresTheLink) {

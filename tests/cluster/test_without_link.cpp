@@ -13,16 +13,14 @@
 namespace epollchat::test {
 namespace {
 
-using namespace cluster_lines;
-
-std::string name_of(int id) { return "Client #" + std::to_string(id); }
+using namespace lines;
 
 TEST(WithoutLink, IdsAndNoticesAreThoseOfTheCoreProtocol) {
   DaemonProcess daemon;
-  ClusterMember a = connect_member(daemon.port());
-  EXPECT_EQ(a.name, name_of(1));
-  ClusterMember b = connect_member(daemon.port());
-  EXPECT_EQ(b.name, name_of(2));
+  Member a = join(daemon.port());
+  EXPECT_EQ(a.name, client_name(1));
+  Member b = join(daemon.port());
+  EXPECT_EQ(b.name, client_name(2));
   EXPECT_TRUE(a.client.expect_line(lines::joined(2, 2)));
   a.client.send("hi\n");
   EXPECT_TRUE(b.client.expect_line(lines::says(1, "hi")));
@@ -32,7 +30,7 @@ TEST(WithoutLink, IdsAndNoticesAreThoseOfTheCoreProtocol) {
   b.client.close();
   EXPECT_TRUE(a.client.expect_line(lines::left(2, 1)));
   // /msg #id works as before.
-  ClusterMember c = connect_member(daemon.port());
+  Member c = join(daemon.port());
   ASSERT_TRUE(a.client.expect_line(lines::joined(3, 2)));
   a.client.send("/msg #3 psst\n");
   EXPECT_TRUE(c.client.expect_line(whispers(a.name, "psst")));
@@ -50,33 +48,23 @@ class SingleNodeRooms : public ::testing::Test {
   DaemonProcess daemon_;
   // a and b go to dev; c and d stay in the lobby. Each reads the join notices of those after
   // it, so every stream starts quiet.
-  std::vector<ClusterMember> members_ = [this] {
-    std::vector<ClusterMember> members;
-    for (int i = 0; i < 4; ++i) {
-      members.push_back(connect_member(daemon_.port()));
-      for (int earlier = 0; earlier < i; ++earlier) {
-        EXPECT_TRUE(members[static_cast<std::size_t>(earlier)].client.expect_line(
-            joined(members.back().name, i + 1)));
-      }
-    }
-    return members;
-  }();
-  ClusterMember& a_ = members_[0];
-  ClusterMember& b_ = members_[1];
-  ClusterMember& c_ = members_[2];
-  ClusterMember& d_ = members_[3];
+  std::vector<Member> members_ = join_quiet(daemon_.port(), 4);
+  Member& a_ = members_[0];
+  Member& b_ = members_[1];
+  Member& c_ = members_[2];
+  Member& d_ = members_[3];
 };
 
 TEST_F(SingleNodeRooms, JoinChatRoomsAndPart) {
   a_.client.send("/join DEV\n");
   ASSERT_TRUE(a_.client.expect_line(now_in("dev", 1)));
-  for (ClusterMember* lobby : {&b_, &c_, &d_}) {
+  for (Member* lobby : {&b_, &c_, &d_}) {
     ASSERT_TRUE(lobby->client.expect_line(left(a_.name, 3))) << lobby->name;
   }
   b_.client.send("/join dev\n");
   ASSERT_TRUE(b_.client.expect_line(now_in("dev", 2)));
   ASSERT_TRUE(a_.client.expect_line(joined(b_.name, 2)));
-  for (ClusterMember* lobby : {&c_, &d_}) {
+  for (Member* lobby : {&c_, &d_}) {
     ASSERT_TRUE(lobby->client.expect_line(left(b_.name, 2))) << lobby->name;
   }
 

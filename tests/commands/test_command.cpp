@@ -1,5 +1,5 @@
-// parse_command(), check_nickname(), parse_client_target() and the room and node names:
-// the pure parts of issues 9 and 10.
+// parse_command(), check_nickname(), parse_client_target() and the room and node names: the
+// parts of commands, nicknames, rooms and node ids that need no server.
 #include "chat/command.hpp"
 #include "chat/names.hpp"
 

@@ -1,4 +1,4 @@
-// The protocol lines of issue 9: exact texts, sanitising of peer text, /who splitting.
+// The protocol lines of the chat commands: exact texts, sanitising of peer text, /who splitting.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "chat/protocol.hpp"
-#include "name_list.hpp"
+#include "support/protocol_lines.hpp"
 
 namespace epollchat::protocol {
 namespace {
@@ -72,7 +72,7 @@ TEST(CommandLines, LongWhoSplitsBetweenNamesKeepingOrder) {
     EXPECT_LE(line.size(), 4 + kWhoLineBody);
     std::string body = line.substr(4);
     if (i == 0) body = body.substr(body.find(": ") + 2);
-    test::append_listed_names(body, seen);
+    test::lines::append_listed_names(body, seen);
   }
   EXPECT_EQ(seen, storage);
 }

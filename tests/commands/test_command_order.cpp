@@ -3,8 +3,9 @@
 
 #include <string>
 
-#include "commands.hpp"
 #include "support/daemon_process.hpp"
+#include "support/member.hpp"
+#include "support/protocol_lines.hpp"
 
 namespace epollchat::test {
 namespace {
@@ -18,7 +19,7 @@ TEST(CommandOrder, NoticesKeepTheirPlaceAmongStagedChat) {
                 " psst\nfour\n/who\n/xyz\nfive\n");
   for (Member* other : {&b, &c}) {
     EXPECT_TRUE(other->client.expect_line(lines::says(a.id, "one")));
-    EXPECT_TRUE(other->client.expect_line(renamed_notice(client_name(a.id), "alice")));
+    EXPECT_TRUE(other->client.expect_line(lines::known_as(lines::client_name(a.id), "alice")));
     EXPECT_TRUE(other->client.expect_line("alice says >> two"));
     EXPECT_TRUE(other->client.expect_line("* alice waves"));
     EXPECT_TRUE(other->client.expect_line("alice says >> three"));
@@ -29,9 +30,9 @@ TEST(CommandOrder, NoticesKeepTheirPlaceAmongStagedChat) {
     EXPECT_TRUE(other->client.expect_line("alice says >> five"));
   }
   EXPECT_TRUE(a.client.expect_line("*** You are now known as alice."));
-  EXPECT_TRUE(a.client.expect_line("*** Sent to " + client_name(b.id) + "."));
-  EXPECT_TRUE(
-      a.client.expect_line("*** 3 online: alice, " + client_name(b.id) + ", " + client_name(c.id)));
+  EXPECT_TRUE(a.client.expect_line(lines::sent_to(lines::client_name(b.id))));
+  EXPECT_TRUE(a.client.expect_line(
+      lines::who_reply({"alice", lines::client_name(b.id), lines::client_name(c.id)})));
   EXPECT_TRUE(a.client.expect_line("*** Unknown command /xyz; try /help."));
 }
 

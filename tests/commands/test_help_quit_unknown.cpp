@@ -3,8 +3,9 @@
 
 #include <string>
 
-#include "commands.hpp"
 #include "support/daemon_process.hpp"
+#include "support/member.hpp"
+#include "support/protocol_lines.hpp"
 
 namespace epollchat::test {
 namespace {
@@ -22,7 +23,7 @@ TEST(Help, ListsEveryCommandAsNotices) {
   }
   // Nothing else followed: the next reply is the next command's.
   a.client.send("/who\n");
-  EXPECT_TRUE(a.client.expect_line("*** 1 online: " + client_name(a.id)));
+  EXPECT_TRUE(a.client.expect_line(lines::who_reply({lines::client_name(a.id)})));
 }
 
 TEST(Quit, WithReasonOthersSeeItAndTheConnectionCloses) {
@@ -35,7 +36,7 @@ TEST(Quit, WithReasonOthersSeeItAndTheConnectionCloses) {
   ASSERT_TRUE(rest);
   EXPECT_EQ(*rest, "");
   b.client.send("/who\n");
-  EXPECT_TRUE(b.client.expect_line("*** 1 online: " + client_name(b.id)));
+  EXPECT_TRUE(b.client.expect_line(lines::who_reply({lines::client_name(b.id)})));
 }
 
 TEST(Quit, WithoutReasonIsThePlainLeaveNotice) {
@@ -54,7 +55,7 @@ TEST(Unknown, IsAnsweredAndNotBroadcast) {
   EXPECT_TRUE(a.client.expect_line("*** Unknown command /; try /help."));
   EXPECT_TRUE(a.client.expect_line("*** Unknown command /nickname; try /help."));
   EXPECT_TRUE(a.client.expect_line("*** Unknown command /x?; try /help."));
-  EXPECT_TRUE(expect_nothing_before_marker(a, client_name(a.id), b));
+  EXPECT_TRUE(expect_nothing_before_marker(a, b));
 }
 
 TEST(Unknown, AloneStillAnswered) {

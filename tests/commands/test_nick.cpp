@@ -4,8 +4,9 @@
 #include <string>
 #include <vector>
 
-#include "commands.hpp"
 #include "support/daemon_process.hpp"
+#include "support/member.hpp"
+#include "support/protocol_lines.hpp"
 
 namespace epollchat::test {
 namespace {
@@ -15,7 +16,7 @@ TEST(Nick, OthersAreToldAndSenderGetsConfirmation) {
   auto [a, b] = join_quiet<2>(daemon.port());
 
   ASSERT_TRUE(take_nickname(a, "alice"));
-  EXPECT_TRUE(b.client.expect_line(renamed_notice(client_name(a.id), "alice")));
+  EXPECT_TRUE(b.client.expect_line(lines::known_as(lines::client_name(a.id), "alice")));
   a.client.send("hi\n");
   EXPECT_TRUE(b.client.expect_line("alice says >> hi"));
 
@@ -26,7 +27,7 @@ TEST(Nick, OthersAreToldAndSenderGetsConfirmation) {
   EXPECT_TRUE(b.client.expect_line("*** Alice_2 is now known as ALICE_2"));
   a.client.send("/nick ALICE_2\n");
   EXPECT_TRUE(a.client.expect_line("*** You are already known as ALICE_2."));
-  EXPECT_TRUE(expect_nothing_before_marker(a, "ALICE_2", b));
+  EXPECT_TRUE(expect_nothing_before_marker(a, b));
 }
 
 TEST(Nick, TakenCaseInsensitively) {
@@ -36,7 +37,7 @@ TEST(Nick, TakenCaseInsensitively) {
 
   b.client.send("/nick ALICE\n");
   EXPECT_TRUE(b.client.expect_line("*** Nickname ALICE is taken."));
-  EXPECT_TRUE(expect_nothing_before_marker(b, client_name(b.id), a));
+  EXPECT_TRUE(expect_nothing_before_marker(b, a));
 }
 
 TEST(Nick, InvalidNamesAreRefusedWithAReason) {
@@ -58,7 +59,8 @@ TEST(Nick, InvalidNamesAreRefusedWithAReason) {
   a.client.send("/nick\n");
   EXPECT_TRUE(a.client.expect_line("*** Usage: /nick NAME"));
   EXPECT_TRUE(take_nickname(a, std::string(24, 'x')));
-  EXPECT_TRUE(b.client.expect_line(renamed_notice(client_name(a.id), std::string(24, 'x'))));
+  EXPECT_TRUE(
+      b.client.expect_line(lines::known_as(lines::client_name(a.id), std::string(24, 'x'))));
 }
 
 TEST(Nick, AloneStillGetsReplies) {

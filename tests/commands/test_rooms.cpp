@@ -12,21 +12,12 @@
 #include <string_view>
 #include <vector>
 
-#include "commands.hpp"
 #include "support/daemon_process.hpp"
+#include "support/member.hpp"
+#include "support/protocol_lines.hpp"
 
 namespace epollchat::test {
 namespace {
-
-std::string joined_notice(std::string_view name, int online) {
-  return "*** " + std::string(name) + " joined (" + std::to_string(online) + " online)";
-}
-std::string left_notice(std::string_view name, int online) {
-  return "*** " + std::string(name) + " left (" + std::to_string(online) + " online)";
-}
-std::string now_in(std::string_view room, int online) {
-  return "*** You are now in " + std::string(room) + " (" + std::to_string(online) + " online).";
-}
 
 constexpr std::string_view kInvalidRoom = "*** Invalid room name: use 1-32 letters, digits, _ or -";
 
@@ -39,7 +30,7 @@ class Rooms : public ::testing::Test {
   }
 
   Member& member(int index) { return members_.at(static_cast<std::size_t>(index)); }
-  std::string name(int index) { return client_name(member(index).id); }
+  std::string name(int index) { return lines::client_name(member(index).id); }
 
   // `index` sends `command` (a /join or /part) and must be told it is now in `room` (as the
   // server spells it, in lower case) with `online` members. Others' notices are left unread.
@@ -47,7 +38,7 @@ class Rooms : public ::testing::Test {
                                   int online) {
     room_of(index) = room;
     member(index).client.send(std::string(command) + "\n");
-    return member(index).client.expect_line(now_in(room, online));
+    return member(index).client.expect_line(lines::now_in(room, online));
   }
 
   // move(), and then every other member of the room it left reads the left notice and every
@@ -62,8 +53,8 @@ class Rooms : public ::testing::Test {
     for (int other = 0; other < static_cast<int>(rooms_.size()); ++other) {
       if (other == index) continue;
       std::string notice;
-      if (room_of(other) == old_room) notice = left_notice(name(index), count_in(old_room));
-      if (room_of(other) == room) notice = joined_notice(name(index), count_in(room));
+      if (room_of(other) == old_room) notice = lines::left(name(index), count_in(old_room));
+      if (room_of(other) == room) notice = lines::joined(name(index), count_in(room));
       if (notice.empty()) continue;
       if (auto told = member(other).client.expect_line(notice); !told) {
         return told << " (read by " << name(other) << ")";
@@ -88,18 +79,18 @@ TEST_F(Rooms, JoinTellsTheOldRoomTheNewRoomAndTheMover) {
   connect(4);
   // a leaves the lobby for a new room: the lobby hears it, a is told where it is.
   ASSERT_TRUE(move(0, "/join dev", "dev", 1));
-  for (int i : {1, 2, 3}) EXPECT_TRUE(member(i).client.expect_line(left_notice(name(0), 3)));
+  for (int i : {1, 2, 3}) EXPECT_TRUE(member(i).client.expect_line(lines::left(name(0), 3)));
 
   // b follows: a (in dev) hears the join, the lobby hears the leave.
   ASSERT_TRUE(move(1, "/join dev", "dev", 2));
-  EXPECT_TRUE(member(0).client.expect_line(joined_notice(name(1), 2)));
-  for (int i : {2, 3}) EXPECT_TRUE(member(i).client.expect_line(left_notice(name(1), 2)));
+  EXPECT_TRUE(member(0).client.expect_line(lines::joined(name(1), 2)));
+  for (int i : {2, 3}) EXPECT_TRUE(member(i).client.expect_line(lines::left(name(1), 2)));
 
   // Nothing else reached anyone: no own notices for the movers, no join notice in the lobby.
-  EXPECT_TRUE(expect_nothing_before_marker(member(0), name(0), member(1)));
-  EXPECT_TRUE(expect_nothing_before_marker(member(1), name(1), member(0)));
-  EXPECT_TRUE(expect_nothing_before_marker(member(2), name(2), member(3)));
-  EXPECT_TRUE(expect_nothing_before_marker(member(3), name(3), member(2)));
+  EXPECT_TRUE(expect_nothing_before_marker(member(0), member(1)));
+  EXPECT_TRUE(expect_nothing_before_marker(member(1), member(0)));
+  EXPECT_TRUE(expect_nothing_before_marker(member(2), member(3)));
+  EXPECT_TRUE(expect_nothing_before_marker(member(3), member(2)));
 }
 
 TEST_F(Rooms, RoomNamesAreCaseInsensitiveAndShownInLowerCase) {
@@ -107,7 +98,7 @@ TEST_F(Rooms, RoomNamesAreCaseInsensitiveAndShownInLowerCase) {
   ASSERT_TRUE(move_quiet(0, "/join Dev", "dev"));
   // The command word is case-insensitive too, and any case of the name is the same room.
   ASSERT_TRUE(move(1, "/JOIN DEV", "dev", 2));
-  EXPECT_TRUE(member(0).client.expect_line(joined_notice(name(1), 2)));
+  EXPECT_TRUE(member(0).client.expect_line(lines::joined(name(1), 2)));
   member(0).client.send("/join dEv\n");
   EXPECT_TRUE(member(0).client.expect_line("*** You are already in dev."));
   member(0).client.send("/rooms\n");
@@ -131,12 +122,12 @@ TEST_F(Rooms, JoinErrorsAreRepliesOnly) {
   EXPECT_TRUE(a.client.expect_line("*** You are already in lobby."));
   EXPECT_TRUE(a.client.expect_line("*** You are already in lobby."));
   // None of it reached b, and a is still in the lobby.
-  EXPECT_TRUE(expect_nothing_before_marker(a, name(0), member(1)));
+  EXPECT_TRUE(expect_nothing_before_marker(a, member(1)));
 
   // The longest name, and every kind of character a name may hold.
   const std::string longest = "A-b_" + std::string(28, 'z');
   ASSERT_TRUE(move(0, "/join " + longest, "a-b_" + std::string(28, 'z'), 1));
-  EXPECT_TRUE(member(1).client.expect_line(left_notice(name(0), 1)));
+  EXPECT_TRUE(member(1).client.expect_line(lines::left(name(0), 1)));
   ASSERT_TRUE(move(0, "/join 0_-9", "0_-9", 1));
 }
 
@@ -146,13 +137,13 @@ TEST_F(Rooms, PartGoesBackToTheLobbyWithTheSameNotices) {
   ASSERT_TRUE(move_quiet(1, "/join dev", "dev"));
 
   ASSERT_TRUE(move(0, "/part", "lobby", 2));
-  EXPECT_TRUE(member(1).client.expect_line(left_notice(name(0), 1)));
-  EXPECT_TRUE(member(2).client.expect_line(joined_notice(name(0), 2)));
+  EXPECT_TRUE(member(1).client.expect_line(lines::left(name(0), 1)));
+  EXPECT_TRUE(member(2).client.expect_line(lines::joined(name(0), 2)));
   // Arguments to /part are ignored; in the lobby it is the "already" reply.
   member(0).client.send("/PART now\n");
   EXPECT_TRUE(member(0).client.expect_line("*** You are already in lobby."));
-  EXPECT_TRUE(expect_nothing_before_marker(member(0), name(0), member(2)));
-  EXPECT_TRUE(expect_nothing_before_marker(member(2), name(2), member(0)));
+  EXPECT_TRUE(expect_nothing_before_marker(member(0), member(2)));
+  EXPECT_TRUE(expect_nothing_before_marker(member(2), member(0)));
 }
 
 TEST_F(Rooms, RoomsListsLobbyFirstThenTheOthersByName) {
@@ -162,7 +153,7 @@ TEST_F(Rooms, RoomsListsLobbyFirstThenTheOthersByName) {
 
   ASSERT_TRUE(move_quiet(1, "/join dev", "dev"));
   ASSERT_TRUE(move_quiet(2, "/join dev", "dev"));
-  // The contract's example, exactly.
+  // The reply as epollchatd(8) gives it, exactly.
   member(0).client.send("/rooms\n");
   EXPECT_TRUE(member(0).client.expect_line("*** Rooms: lobby (1), dev (2)"));
 
@@ -189,17 +180,17 @@ TEST_F(Rooms, ChatAndActionsReachOnlyTheRoom) {
 
   // In dev: a and b. In the lobby: c and d.
   member(0).client.send("hello dev\n/me waves at dev\n");
-  EXPECT_TRUE(member(1).client.expect_line(name(0) + " says >> hello dev"));
-  EXPECT_TRUE(member(1).client.expect_line("* " + name(0) + " waves at dev"));
+  EXPECT_TRUE(member(1).client.expect_line(lines::says(name(0), "hello dev")));
+  EXPECT_TRUE(member(1).client.expect_line(lines::action(name(0), "waves at dev")));
   member(2).client.send("hello lobby\n/me waves at the lobby\n");
-  EXPECT_TRUE(member(3).client.expect_line(name(2) + " says >> hello lobby"));
-  EXPECT_TRUE(member(3).client.expect_line("* " + name(2) + " waves at the lobby"));
+  EXPECT_TRUE(member(3).client.expect_line(lines::says(name(2), "hello lobby")));
+  EXPECT_TRUE(member(3).client.expect_line(lines::action(name(2), "waves at the lobby")));
 
   // Both rooms' lines were queued before these markers: neither crossed over.
-  EXPECT_TRUE(expect_nothing_before_marker(member(3), name(3), member(2)));
-  EXPECT_TRUE(expect_nothing_before_marker(member(1), name(1), member(0)));
-  EXPECT_TRUE(expect_nothing_before_marker(member(2), name(2), member(3)));
-  EXPECT_TRUE(expect_nothing_before_marker(member(0), name(0), member(1)));
+  EXPECT_TRUE(expect_nothing_before_marker(member(3), member(2)));
+  EXPECT_TRUE(expect_nothing_before_marker(member(1), member(0)));
+  EXPECT_TRUE(expect_nothing_before_marker(member(2), member(3)));
+  EXPECT_TRUE(expect_nothing_before_marker(member(0), member(1)));
 }
 
 TEST_F(Rooms, AloneInARoomIsToldSoEvenWithOthersElsewhere) {
@@ -213,7 +204,7 @@ TEST_F(Rooms, AloneInARoomIsToldSoEvenWithOthersElsewhere) {
   EXPECT_TRUE(member(1).client.expect_line(lines::kAlone));
   // Together again in dev: chat flows.
   ASSERT_TRUE(move_quiet(1, "/join dev", "dev"));
-  EXPECT_TRUE(expect_nothing_before_marker(member(1), name(1), member(0)));
+  EXPECT_TRUE(expect_nothing_before_marker(member(1), member(0)));
 }
 
 TEST_F(Rooms, WhoListsOnlyTheRoom) {
@@ -223,9 +214,9 @@ TEST_F(Rooms, WhoListsOnlyTheRoom) {
 
   // In the order of joining the room, not of connecting.
   member(0).client.send("/who\n");
-  EXPECT_TRUE(member(0).client.expect_line("*** 2 online: " + name(2) + ", " + name(0)));
+  EXPECT_TRUE(member(0).client.expect_line(lines::who_reply({name(2), name(0)})));
   member(3).client.send("/who\n");
-  EXPECT_TRUE(member(3).client.expect_line("*** 2 online: " + name(1) + ", " + name(3)));
+  EXPECT_TRUE(member(3).client.expect_line(lines::who_reply({name(1), name(3)})));
 }
 
 TEST_F(Rooms, MsgCrossesRooms) {
@@ -234,13 +225,13 @@ TEST_F(Rooms, MsgCrossesRooms) {
   ASSERT_TRUE(take_nickname_seen_by(member(1), "bob", {&member(2)}));
 
   member(0).client.send("/msg bob psst from dev\n");
-  EXPECT_TRUE(member(1).client.expect_line(name(0) + " whispers >> psst from dev"));
+  EXPECT_TRUE(member(1).client.expect_line(lines::whispers(name(0), "psst from dev")));
   EXPECT_TRUE(member(0).client.expect_line("*** Sent to bob."));
   member(1).client.send("/msg #" + std::to_string(member(0).id) + " psst from the lobby\n");
   EXPECT_TRUE(member(0).client.expect_line("bob whispers >> psst from the lobby"));
-  EXPECT_TRUE(member(1).client.expect_line("*** Sent to " + name(0) + "."));
+  EXPECT_TRUE(member(1).client.expect_line(lines::sent_to(name(0))));
   // The third member, in the lobby with bob, saw neither whisper.
-  EXPECT_TRUE(expect_nothing_before_marker(member(1), "bob", member(2)));
+  EXPECT_TRUE(expect_nothing_before_marker(member(1), member(2)));
 }
 
 TEST_F(Rooms, RenameReachesOnlyTheCurrentRoom) {
@@ -249,14 +240,14 @@ TEST_F(Rooms, RenameReachesOnlyTheCurrentRoom) {
   ASSERT_TRUE(move_quiet(1, "/join dev", "dev"));
 
   ASSERT_TRUE(take_nickname(member(0), "alice"));
-  EXPECT_TRUE(member(1).client.expect_line(renamed_notice(name(0), "alice")));
+  EXPECT_TRUE(member(1).client.expect_line(lines::known_as(name(0), "alice")));
   ASSERT_TRUE(take_nickname(member(2), "carol"));
-  EXPECT_TRUE(member(3).client.expect_line(renamed_notice(name(2), "carol")));
+  EXPECT_TRUE(member(3).client.expect_line(lines::known_as(name(2), "carol")));
 
-  EXPECT_TRUE(expect_nothing_before_marker(member(3), name(3), member(2)));
-  EXPECT_TRUE(expect_nothing_before_marker(member(1), name(1), member(0)));
-  EXPECT_TRUE(expect_nothing_before_marker(member(0), "alice", member(1)));
-  EXPECT_TRUE(expect_nothing_before_marker(member(2), "carol", member(3)));
+  EXPECT_TRUE(expect_nothing_before_marker(member(3), member(2)));
+  EXPECT_TRUE(expect_nothing_before_marker(member(1), member(0)));
+  EXPECT_TRUE(expect_nothing_before_marker(member(0), member(1)));
+  EXPECT_TRUE(expect_nothing_before_marker(member(2), member(3)));
   // Nicknames are still unique across rooms.
   member(3).client.send("/nick ALICE\n");
   EXPECT_TRUE(member(3).client.expect_line("*** Nickname ALICE is taken."));
@@ -268,14 +259,14 @@ TEST_F(Rooms, DisconnectTellsOnlyTheCurrentRoom) {
 
   // dev: a, b, c. lobby: d, e. b drops its connection; c quits with a reason.
   member(1).client.close();
-  EXPECT_TRUE(member(0).client.expect_line(left_notice(name(1), 2)));
-  EXPECT_TRUE(member(2).client.expect_line(left_notice(name(1), 2)));
+  EXPECT_TRUE(member(0).client.expect_line(lines::left(name(1), 2)));
+  EXPECT_TRUE(member(2).client.expect_line(lines::left(name(1), 2)));
   member(2).client.send("/quit see you\n");
-  EXPECT_TRUE(member(0).client.expect_line(left_notice(name(2), 1) + ": see you"));
+  EXPECT_TRUE(member(0).client.expect_line(lines::left(name(2), 1) + ": see you"));
   EXPECT_TRUE(member(2).client.read_until_closed());
 
   // The lobby heard none of it (both leaves were queued before this marker).
-  EXPECT_TRUE(expect_nothing_before_marker(member(3), name(3), member(4)));
+  EXPECT_TRUE(expect_nothing_before_marker(member(3), member(4)));
   member(4).client.send("/rooms\n");
   EXPECT_TRUE(member(4).client.expect_line("*** Rooms: lobby (2), dev (1)"));
 }
@@ -287,7 +278,7 @@ TEST_F(Rooms, ConnectingJoinsTheLobbyOnly) {
   // The newcomer is counted in the lobby only, and only the lobby is told.
   EXPECT_TRUE(member(1).client.expect_line(lines::joined(member(2).id, 2)));
   member(2).client.send("/who\n");
-  EXPECT_TRUE(member(2).client.expect_line("*** 2 online: " + name(1) + ", " + name(2)));
+  EXPECT_TRUE(member(2).client.expect_line(lines::who_reply({name(1), name(2)})));
   // a, alone in dev, was told nothing: its next line is the reply to its own chat.
   member(0).client.send("still here?\n");
   EXPECT_TRUE(member(0).client.expect_line(lines::kAlone));
@@ -297,14 +288,14 @@ TEST_F(Rooms, SeveralCommandsInOneWriteKeepTheirOrder) {
   connect(2);
   // One read holds a chat line, a move, a chat line in the new room and a move back.
   member(0).client.send("before\n/join dev\nin dev\n/part\nafter\n");
-  EXPECT_TRUE(member(0).client.expect_line(now_in("dev", 1)));
+  EXPECT_TRUE(member(0).client.expect_line(lines::now_in("dev", 1)));
   EXPECT_TRUE(member(0).client.expect_line(lines::kAlone));
-  EXPECT_TRUE(member(0).client.expect_line(now_in("lobby", 2)));
-  EXPECT_TRUE(member(1).client.expect_line(name(0) + " says >> before"));
-  EXPECT_TRUE(member(1).client.expect_line(left_notice(name(0), 1)));
-  EXPECT_TRUE(member(1).client.expect_line(joined_notice(name(0), 2)));
-  EXPECT_TRUE(member(1).client.expect_line(name(0) + " says >> after"));
-  EXPECT_TRUE(expect_nothing_before_marker(member(1), name(1), member(0)));
+  EXPECT_TRUE(member(0).client.expect_line(lines::now_in("lobby", 2)));
+  EXPECT_TRUE(member(1).client.expect_line(lines::says(name(0), "before")));
+  EXPECT_TRUE(member(1).client.expect_line(lines::left(name(0), 1)));
+  EXPECT_TRUE(member(1).client.expect_line(lines::joined(name(0), 2)));
+  EXPECT_TRUE(member(1).client.expect_line(lines::says(name(0), "after")));
+  EXPECT_TRUE(expect_nothing_before_marker(member(1), member(0)));
 }
 
 }  // namespace

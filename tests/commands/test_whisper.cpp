@@ -4,8 +4,9 @@
 #include <string>
 #include <vector>
 
-#include "commands.hpp"
 #include "support/daemon_process.hpp"
+#include "support/member.hpp"
+#include "support/protocol_lines.hpp"
 
 namespace epollchat::test {
 namespace {
@@ -28,21 +29,21 @@ class Whisper : public ::testing::Test {
 
 TEST_F(Whisper, ByNicknameInAnyCase) {
   b().client.send("/msg ALICE  hi  there\n");
-  EXPECT_TRUE(a().client.expect_line(client_name(b().id) + " whispers >> hi  there"));
+  EXPECT_TRUE(a().client.expect_line(lines::whispers(lines::client_name(b().id), "hi  there")));
   EXPECT_TRUE(b().client.expect_line("*** Sent to alice."));
-  EXPECT_TRUE(expect_nothing_before_marker(b(), client_name(b().id), c()));
+  EXPECT_TRUE(expect_nothing_before_marker(b(), c()));
 }
 
 TEST_F(Whisper, ByIdAndFromANamedSender) {
   a().client.send("/msg #" + std::to_string(b().id) + " psst\n");
   EXPECT_TRUE(b().client.expect_line("alice whispers >> psst"));
-  EXPECT_TRUE(a().client.expect_line("*** Sent to " + client_name(b().id) + "."));
-  EXPECT_TRUE(expect_nothing_before_marker(a(), "alice", c()));
+  EXPECT_TRUE(a().client.expect_line(lines::sent_to(lines::client_name(b().id))));
+  EXPECT_TRUE(expect_nothing_before_marker(a(), c()));
 }
 
 TEST_F(Whisper, TextIsSanitizedLikeChat) {
   b().client.send("/msg alice a\x1b[2Jb\tc\x7f\n");
-  EXPECT_TRUE(a().client.expect_line(client_name(b().id) + " whispers >> a?[2Jb\tc?"));
+  EXPECT_TRUE(a().client.expect_line(lines::whispers(lines::client_name(b().id), "a?[2Jb\tc?")));
 }
 
 TEST_F(Whisper, NoSuchUser) {
@@ -51,8 +52,8 @@ TEST_F(Whisper, NoSuchUser) {
   EXPECT_TRUE(b().client.expect_line("*** No such user nobody."));
   EXPECT_TRUE(b().client.expect_line("*** No such user #999."));
   EXPECT_TRUE(b().client.expect_line("*** No such user a?z."));
-  EXPECT_TRUE(b().client.expect_line("*** No such user #" + std::to_string(b().id) + "x."));
-  EXPECT_TRUE(expect_nothing_before_marker(b(), client_name(b().id), a()));
+  EXPECT_TRUE(b().client.expect_line(lines::no_such_user("#" + std::to_string(b().id) + "x")));
+  EXPECT_TRUE(expect_nothing_before_marker(b(), a()));
 }
 
 TEST_F(Whisper, MissingTextIsAUsageNotice) {
@@ -61,7 +62,7 @@ TEST_F(Whisper, MissingTextIsAUsageNotice) {
   EXPECT_TRUE(b().client.expect_line(usage));
   EXPECT_TRUE(b().client.expect_line(usage));
   EXPECT_TRUE(b().client.expect_line(usage));
-  EXPECT_TRUE(expect_nothing_before_marker(b(), client_name(b().id), a()));
+  EXPECT_TRUE(expect_nothing_before_marker(b(), a()));
 }
 
 TEST_F(Whisper, LeftUserIsNoLongerFound) {
@@ -69,7 +70,7 @@ TEST_F(Whisper, LeftUserIsNoLongerFound) {
   ASSERT_TRUE(b().client.expect_line("*** alice left (2 online)"));
   b().client.send("/msg alice hi\n/msg #" + std::to_string(a().id) + " hi\n");
   EXPECT_TRUE(b().client.expect_line("*** No such user alice."));
-  EXPECT_TRUE(b().client.expect_line("*** No such user #" + std::to_string(a().id) + "."));
+  EXPECT_TRUE(b().client.expect_line(lines::no_such_user("#" + std::to_string(a().id))));
 }
 
 }  // namespace

@@ -4,9 +4,9 @@
 #include <string>
 #include <vector>
 
-#include "commands.hpp"
-#include "name_list.hpp"
 #include "support/daemon_process.hpp"
+#include "support/member.hpp"
+#include "support/protocol_lines.hpp"
 
 namespace epollchat::test {
 namespace {
@@ -18,24 +18,24 @@ TEST(Who, ListsNamesInJoinOrder) {
   Member c = join(daemon.port());
   ASSERT_TRUE(take_nickname(b, "bob"));
   a.client.send("/who\n");
-  EXPECT_TRUE(a.client.skip_until_line("*** 3 online: " + client_name(a.id) + ", bob, " +
-                                       client_name(c.id)));
+  EXPECT_TRUE(a.client.skip_until_line(
+      lines::who_reply({lines::client_name(a.id), "bob", lines::client_name(c.id)})));
   // A later rename does not move anyone.
   ASSERT_TRUE(take_nickname(a, "zed"));
   c.client.send("/WHO\n");
-  EXPECT_TRUE(c.client.skip_until_line("*** 3 online: zed, bob, " + client_name(c.id)));
+  EXPECT_TRUE(c.client.skip_until_line(lines::who_reply({"zed", "bob", lines::client_name(c.id)})));
 
   b.client.close();
   ASSERT_TRUE(a.client.skip_until_line("*** bob left (2 online)"));
   a.client.send("/who\n");
-  EXPECT_TRUE(a.client.skip_until_line("*** 2 online: zed, " + client_name(c.id)));
+  EXPECT_TRUE(a.client.skip_until_line(lines::who_reply({"zed", lines::client_name(c.id)})));
 }
 
 TEST(Who, AloneSeesOnlyItself) {
   DaemonProcess daemon;
   Member a = join(daemon.port());
   a.client.send("/who\n");
-  EXPECT_TRUE(a.client.expect_line("*** 1 online: " + client_name(a.id)));
+  EXPECT_TRUE(a.client.expect_line(lines::who_reply({lines::client_name(a.id)})));
 }
 
 TEST(Who, LongListSplitsAcrossLines) {
@@ -45,7 +45,7 @@ TEST(Who, LongListSplitsAcrossLines) {
   std::vector<std::string> expected;
   for (int i = 0; i < kMembers; ++i) {
     members.push_back(join(daemon.port()));
-    expected.push_back(i % 2 == 0 ? client_name(members.back().id)
+    expected.push_back(i % 2 == 0 ? lines::client_name(members.back().id)
                                   : "member_" + std::to_string(i) + "_abcdefghijklm");
     if (i % 2 == 1) {
       ASSERT_TRUE(take_nickname(members.back(), expected.back()));
@@ -68,7 +68,7 @@ TEST(Who, LongListSplitsAcrossLines) {
       ASSERT_TRUE(body.starts_with(head)) << *line;
       body = body.substr(head.size());
     }
-    append_listed_names(body, seen);
+    lines::append_listed_names(body, seen);
   }
   EXPECT_GT(line_count, 1);
   EXPECT_EQ(seen, expected);

@@ -62,7 +62,7 @@ class ConfigFile : public ::testing::Test {
  protected:
   // Runs the daemon on a config file holding `text`; every case here must fail before binding.
   CommandResult run_with(const std::string& text, std::vector<std::string> extra = {}) {
-    path_ = dir_.write_file("epollchatd.conf", text).string();
+    path_ = dir_.write("epollchatd.conf", text).string();
     std::vector<std::string> args{"-c", path_};
     args.insert(args.end(), extra.begin(), extra.end());
     return run_daemon(args);
@@ -93,17 +93,16 @@ TEST_F(ConfigFile, BadValueExitsConfigNamingFileLineAndKey) {
 }
 
 TEST_F(ConfigFile, MissingExplicitConfigFileExitsConfig) {
-  const std::string missing = (dir_.path() / "does-not-exist.conf").string();
+  const std::string missing = dir_.file("does-not-exist.conf").string();
   const auto result = run_daemon({"-c", missing});
   EXPECT_EQ(result.status, ExitStatus::exited_with(kExConfig));
   EXPECT_NE(result.err.find(missing), std::string::npos) << "stderr: " << result.err;
 }
 
 TEST_F(ConfigFile, CommandLineOverridesTheFile) {
-  path_ = dir_.write_file("epollchatd.conf", "max-clients = 1\nmax-line = 10\n").string();
-  DaemonOptions options;
+  path_ = dir_.write("epollchatd.conf", "max-clients = 1\nmax-line = 10\n").string();
+  DaemonOptions options = DaemonOptions::with_args({"-c", path_, "--max-clients", "2"});
   options.config_text.reset();
-  options.extra_args = {"-c", path_, "--max-clients", "2"};
   DaemonProcess daemon(options);
   ChatClient first(daemon.port());
   ASSERT_TRUE(first.expect_line("Welcome to the chat room! Your chat ID is: Client #1"));
@@ -120,7 +119,7 @@ TEST_F(ConfigFile, CommandLineOverridesTheFile) {
 class CheckConfig : public ConfigFile {
  protected:
   CommandResult check(const std::string& text, const char* flag) {
-    path_ = dir_.write_file("epollchatd.conf", text).string();
+    path_ = dir_.write("epollchatd.conf", text).string();
     return run_command({daemon_path(), flag, "-c", path_, "--listen", "127.0.0.1", "--port",
                         std::to_string(local_port(taken_.get()))},
                        {{"NOTIFY_SOCKET", notify_.address()}});

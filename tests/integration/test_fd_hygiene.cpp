@@ -8,10 +8,11 @@
 #include <string>
 #include <vector>
 
-#include "chat_room.hpp"
 #include "support/daemon_process.hpp"
 #include "support/deadline.hpp"
+#include "support/member.hpp"
 #include "support/process_stats.hpp"
+#include "support/protocol_lines.hpp"
 
 namespace epollchat::test {
 namespace {

@@ -8,8 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "chat_room.hpp"
 #include "support/daemon_process.hpp"
+#include "support/member.hpp"
+#include "support/protocol_lines.hpp"
 
 namespace epollchat::test {
 namespace {
@@ -23,7 +24,7 @@ class HostileBytes : public ::testing::Test {
   Member receiver_ = join(daemon_.port());
 };
 
-// What the contract says the server relays for one input line (without its terminator).
+// What epollchatd(8) says the server relays for one input line (without its terminator).
 std::string sanitized(std::string_view text) {
   std::string out;
   for (std::size_t i = 0; i < text.size(); ++i) {
@@ -72,9 +73,9 @@ TEST_F(HostileBytes, RandomGarbageIsRelayedByTheFramingRules) {
   constexpr std::size_t kSize = 256 * 1024;
   while (garbage.size() < kSize) {
     auto c = static_cast<char>(byte(random));
-    // Keep CR away from NUL: the contract drops a CR only before LF.
+    // Keep CR away from NUL: the server drops a CR only before LF.
     if (c == '\0' && !garbage.empty() && garbage.back() == '\r') c = 'z';
-    // A line starting with '/' is a command (issue 9), not chat: not this test's subject.
+    // A line starting with '/' is a command, not chat: not this test's subject.
     const bool line_start = garbage.empty() || garbage.back() == '\n' || garbage.back() == '\0';
     if (c == '/' && line_start) c = 'z';
     garbage += c;

@@ -5,8 +5,9 @@
 #include <optional>
 #include <string>
 
-#include "chat_room.hpp"
 #include "support/daemon_process.hpp"
+#include "support/member.hpp"
+#include "support/protocol_lines.hpp"
 
 namespace epollchat::test {
 namespace {
@@ -54,9 +55,7 @@ TEST_F(LineLimit, OversizeLineInPiecesIsDiscardedUpToItsEnd) {
 }
 
 TEST_F(LineLimit, MaxLineOptionSetsTheLimitAndTheNotice) {
-  DaemonOptions options;
-  options.extra_args = {"--max-line", "64"};
-  start(options);
+  start(DaemonOptions::with_args({"--max-line", "64"}));
   sender_->client.send(std::string(64, 'a') + "\n" + std::string(65, 'b') + "\nok\n");
   EXPECT_TRUE(receiver_->client.expect_line(lines::says(sender_->id, std::string(64, 'a'))));
   EXPECT_TRUE(sender_->client.expect_line(lines::line_too_long(64)));

@@ -4,9 +4,10 @@
 
 #include <string>
 
-#include "chat_room.hpp"
 #include "support/daemon_process.hpp"
 #include "support/loopback.hpp"
+#include "support/member.hpp"
+#include "support/protocol_lines.hpp"
 #include "support/run_command.hpp"
 #include "support/temp_dir.hpp"
 
@@ -17,7 +18,7 @@ TEST(Listen, PortInUseExitsOneNamingTheAddress) {
   const UniqueFd holder = listen_on("127.0.0.1");
   const std::string port = std::to_string(local_port(holder.get()));
   const TempDir dir;
-  const auto config = dir.write_file("empty.conf", "");
+  const auto config = dir.write("empty.conf", "");
   const auto result =
       run_command({daemon_path(), "--listen", "127.0.0.1", "--port", port, "-c", config.string()});
   EXPECT_EQ(result.status, ExitStatus::exited_with(1));
@@ -41,10 +42,10 @@ TEST(Listen, Ipv6LoopbackServesClients) {
 }
 
 TEST(Listen, EqualsFormOfOptionsWorks) {
-  DaemonOptions options;
+  DaemonOptions options =
+      DaemonOptions::with_args({"--listen=127.0.0.1", "--port=0", "--max-clients=1"});
   options.listen.reset();
   options.port.reset();
-  options.extra_args = {"--listen=127.0.0.1", "--port=0", "--max-clients=1"};
   DaemonProcess daemon(options);
   Member a = join(daemon.port());
   ChatClient refused(daemon.port());

@@ -2,17 +2,14 @@
 // disturbed, and a slot frees when someone leaves.
 #include <gtest/gtest.h>
 
-#include "chat_room.hpp"
 #include "support/daemon_process.hpp"
+#include "support/member.hpp"
+#include "support/protocol_lines.hpp"
 
 namespace epollchat::test {
 namespace {
 
-DaemonOptions two_clients() {
-  DaemonOptions options;
-  options.extra_args = {"--max-clients", "2"};
-  return options;
-}
+DaemonOptions two_clients() { return DaemonOptions::with_args({"--max-clients", "2"}); }
 
 TEST(MaxClients, ClientBeyondTheLimitIsToldAndClosed) {
   DaemonProcess daemon(two_clients());

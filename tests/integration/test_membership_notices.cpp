@@ -1,8 +1,9 @@
 // Join and leave notices with the online count, and the notice to a client who is alone.
 #include <gtest/gtest.h>
 
-#include "chat_room.hpp"
 #include "support/daemon_process.hpp"
+#include "support/member.hpp"
+#include "support/protocol_lines.hpp"
 
 namespace epollchat::test {
 namespace {

@@ -1,4 +1,4 @@
-// Reload on SIGHUP (issue 5): the config file is re-read and max-line applied live, with
+// Reload on SIGHUP: the config file is re-read and max-line applied live, with
 // RELOADING=1 (and MONOTONIC_USEC=) then READY=1; connected clients stay connected; a broken
 // file keeps the old settings and the daemon up.
 #include <gtest/gtest.h>
@@ -6,8 +6,9 @@
 #include <csignal>
 #include <string>
 
-#include "chat_room.hpp"
 #include "support/daemon_process.hpp"
+#include "support/member.hpp"
+#include "support/protocol_lines.hpp"
 
 namespace epollchat::test {
 namespace {

@@ -1,4 +1,4 @@
-// Socket activation (issue 5): under systemd-socket-activate the daemon serves the socket it
+// Socket activation: under systemd-socket-activate the daemon serves the socket it
 // was passed, ignores --listen/--port, and binds nothing itself.
 #include <gtest/gtest.h>
 #include <sys/socket.h>
@@ -6,10 +6,11 @@
 #include <memory>
 #include <string>
 
-#include "chat_room.hpp"
 #include "support/daemon_process.hpp"
 #include "support/loopback.hpp"
+#include "support/member.hpp"
 #include "support/process_stats.hpp"
+#include "support/protocol_lines.hpp"
 
 namespace epollchat::test {
 namespace {

@@ -1,4 +1,4 @@
-// Watchdog (issue 5): with WATCHDOG_USEC and WATCHDOG_PID naming the daemon, WATCHDOG=1
+// Watchdog: with WATCHDOG_USEC and WATCHDOG_PID naming the daemon, WATCHDOG=1
 // arrives at half the interval, i.e. at least twice per interval.
 #include <gtest/gtest.h>
 

@@ -2,8 +2,9 @@
 // daemon lives, even when the kernel reuses the fd of a client that left.
 #include <gtest/gtest.h>
 
-#include "chat_room.hpp"
 #include "support/daemon_process.hpp"
+#include "support/member.hpp"
+#include "support/protocol_lines.hpp"
 
 namespace epollchat::test {
 namespace {

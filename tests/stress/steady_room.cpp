@@ -12,10 +12,11 @@
 #include <utility>
 
 #include "adversarial/adversarial.hpp"
-#include "integration/chat_room.hpp"
 #include "seeded_random.hpp"
 #include "support/chat_client.hpp"
+#include "support/member.hpp"
 #include "support/pending_output.hpp"
+#include "support/protocol_lines.hpp"
 
 namespace epollchat::test {
 namespace {
@@ -31,10 +32,6 @@ constexpr std::uint64_t kSenderStreams = 1'000'000;
 constexpr std::int64_t kShortestGap = 20;
 constexpr std::int64_t kLongestGap = 60;
 constexpr unsigned kBurstPerMille = 50;
-
-std::string joined_room_line(std::string_view room, std::size_t online) {
-  return "*** You are now in " + std::string(room) + " (" + std::to_string(online) + " online).";
-}
 
 // "steady N " and a filler of a drawn length, with a tab and a two-byte UTF-8 character
 // now and then, which the server relays unchanged.
@@ -78,15 +75,14 @@ SteadyRoom::SteadyRoom(SteadySettings settings) : settings_(std::move(settings))
   const std::size_t total = settings_.readers + settings_.senders;
   for (std::size_t i = 0; i < total; ++i) {
     auto joined = join(settings_.port);
+    const auto moved =
+        join_room_after_notices(joined, settings_.room, static_cast<int>(i + 1), kReplyTimeout * 2);
     auto member = std::make_unique<Member>(std::move(joined.client), joined.id);
     const bool sends = i >= settings_.readers;
     member->index = sends ? i - settings_.readers : i;
     if (sends) member->sender = member->index;
     member->next.assign(settings_.senders, 0);
     member->ended.assign(settings_.senders, false);
-    member->client.send("/join " + settings_.room + "\n");
-    const auto moved =
-        member->client.skip_until_line(joined_room_line(settings_.room, i + 1), kReplyTimeout * 2);
     if (!moved) throw std::runtime_error(describe(*member) + " could not join: " + moved.message());
     members_.push_back(std::move(member));
     if (sends) {
@@ -104,7 +100,7 @@ void SteadyRoom::close_all() {
 
 std::string SteadyRoom::describe(const Member& member) const {
   return std::string(member.sender ? "steady sender " : "keep-up reader ") +
-         std::to_string(member.index) + " (" + client_name(member.id) + ")";
+         std::to_string(member.index) + " (" + lines::client_name(member.id) + ")";
 }
 
 std::string SteadyRoom::run(const std::atomic<bool>& abort) {
@@ -216,7 +212,7 @@ void SteadyRoom::receive(Member& member) {
     for (std::size_t s = 0; s < senders_.size(); ++s) {
       if (member.sender == s) continue;
       got += (got.empty() ? "" : ", ") + std::to_string(member.next[s]) + " of " +
-             client_name(senders_[s]->member.id);
+             lines::client_name(senders_[s]->member.id);
     }
     error_ = describe(member) + " was cut off: the server " +
              (member.client.was_reset() ? "reset" : "closed") +
@@ -225,7 +221,7 @@ void SteadyRoom::receive(Member& member) {
 }
 
 void SteadyRoom::check_line(Member& member, std::string_view line) {
-  const auto chat = parse_chat_line(line);
+  const auto chat = lines::parse_chat_line(line);
   if (!chat) return;  // notices
   const auto found = std::find_if(senders_.begin(), senders_.end(), [&](const auto& sender) {
     return sender->member.id == chat->sender;
@@ -234,7 +230,7 @@ void SteadyRoom::check_line(Member& member, std::string_view line) {
   const auto s = static_cast<std::size_t>(found - senders_.begin());
   Sender& sender = **found;
   const std::string who = describe(member);
-  const std::string from = client_name(chat->sender);
+  const std::string from = lines::client_name(chat->sender);
   if (member.sender == s) {
     error_ = who + " received its own line back: \"" + escape_bytes(line) + "\"";
     return;
@@ -295,7 +291,7 @@ std::string SteadyRoom::missing_lines() const {
       listed += (listed.empty() ? "" : "; ") + describe(*member) + " has " +
                 std::to_string(member->next[s]) + " of " +
                 std::to_string(senders_[s]->texts.size()) + " lines of " +
-                client_name(senders_[s]->member.id) + " and not its end marker";
+                lines::client_name(senders_[s]->member.id) + " and not its end marker";
     }
   }
   if (incomplete > 5) listed += "; and " + std::to_string(incomplete - 5) + " more";

@@ -30,11 +30,12 @@
 #include <vector>
 
 #include "chaos_crowd.hpp"
-#include "integration/chat_room.hpp"
 #include "steady_room.hpp"
 #include "support/daemon_process.hpp"
 #include "support/deadline.hpp"
+#include "support/member.hpp"
 #include "support/process_stats.hpp"
+#include "support/protocol_lines.hpp"
 
 namespace epollchat::test {
 namespace {
@@ -126,14 +127,11 @@ std::string check_responsive(std::uint16_t port, double& took_ms) {
   try {
     Member fresh = join(port, ConnectOptions::with_timeout(10s));
     fresh.client.send("/who\n");
-    const Deadline deadline(10s);
-    while (auto line = fresh.client.read_line(deadline.remaining())) {
-      if (line->starts_with("*** ") && line->find(" online: ") != std::string::npos) {
-        took_ms = elapsed_ms(start);
-        return "";
-      }
-    }
-    return "a new client got no /who reply within 10 s";
+    const auto reply = fresh.client.skip_until(
+        [](std::string_view line) { return lines::parse_who_head(line).has_value(); }, 10s);
+    if (!reply) return "a new client got no /who reply within 10 s";
+    took_ms = elapsed_ms(start);
+    return "";
   } catch (const std::exception& failure) {
     return std::string("a new client was not welcomed: ") + failure.what();
   }
@@ -154,12 +152,10 @@ TEST(Stress, MisbehavingCrowdHurtsNeitherTheDaemonNorReadersThatKeepUp) {
             << " s of activity (STRESS_SECONDS), daemon "
             << (kSanitized ? "built with ASan+UBSan" : "built without sanitizers") << std::endl;
 
-  DaemonOptions options;
-  options.extra_args = {"--max-backlog", std::to_string(kMaxBacklog), "--log-level", "notice"};
+  DaemonOptions options = DaemonOptions::with_args(
+      {"--max-backlog", std::to_string(kMaxBacklog), "--log-level", "notice"});
   if (kSanitized) {
-    const char* inherited = std::getenv("ASAN_OPTIONS");
-    options.env["ASAN_OPTIONS"] = std::string(inherited != nullptr ? inherited : "") +
-                                  ":quarantine_size_mb=" + std::to_string(kQuarantineMiB);
+    with_small_asan_quarantine(options, kQuarantineMiB);
   } else if (std::getenv("MALLOC_PERTURB_") == nullptr) {
     // Without ASan, glibc then fills freed memory, so that a use after free reads garbage
     // and crashes instead of passing unseen (meson test sets it too, to a random value).

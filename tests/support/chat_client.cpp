@@ -169,6 +169,15 @@ std::optional<std::string> ChatClient::read_line(std::chrono::milliseconds timeo
   }
 }
 
+std::optional<std::string> ChatClient::skip_until(
+    const std::function<bool(std::string_view)>& wanted, std::chrono::milliseconds timeout) {
+  const Deadline deadline(timeout);
+  while (auto line = read_line(deadline.remaining())) {
+    if (wanted(*line)) return line;
+  }
+  return std::nullopt;
+}
+
 std::optional<std::string> ChatClient::read_until_closed(std::chrono::milliseconds timeout) {
   const Deadline deadline(timeout);
   while (receive_available()) {

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -70,6 +71,10 @@ class ChatClient {
   // Reads lines until one equals `expected`, skipping others. Fails on timeout or close.
   ::testing::AssertionResult skip_until_line(std::string_view expected,
                                              std::chrono::milliseconds timeout = kReplyTimeout);
+  // Reads lines until one satisfies `wanted`, skipping others, and returns it; nullopt on
+  // timeout or close.
+  std::optional<std::string> skip_until(const std::function<bool(std::string_view)>& wanted,
+                                        std::chrono::milliseconds timeout = kReplyTimeout);
   // Reads until the server closes; returns every byte not yet consumed, or nullopt if the
   // connection is still open after `timeout`.
   std::optional<std::string> read_until_closed(std::chrono::milliseconds timeout = kReplyTimeout);

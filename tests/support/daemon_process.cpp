@@ -94,7 +94,7 @@ DaemonProcess::DaemonProcess(DaemonOptions options) : options_(std::move(options
   if (options_.listen) daemon_argv.insert(daemon_argv.end(), {"--listen", *options_.listen});
   if (options_.port) daemon_argv.insert(daemon_argv.end(), {"--port", *options_.port});
   if (options_.config_text) {
-    config_path_ = dir_.write_file("epollchatd.conf", *options_.config_text);
+    config_path_ = dir_.write("epollchatd.conf", *options_.config_text);
     daemon_argv.insert(daemon_argv.end(), {"-c", config_path_.string()});
   }
   daemon_argv.insert(daemon_argv.end(), options_.extra_args.begin(), options_.extra_args.end());
@@ -218,7 +218,7 @@ std::uint16_t DaemonProcess::port() const {
 
 void DaemonProcess::write_config(const std::string& text) const {
   if (config_path_.empty()) throw std::logic_error("write_config: started without -c");
-  dir_.write_file(config_path_.filename().string(), text);
+  dir_.write(config_path_.filename().string(), text);
 }
 
 }  // namespace epollchat::test

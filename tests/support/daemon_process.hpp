@@ -15,12 +15,15 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "support/child_process.hpp"
@@ -49,7 +52,26 @@ struct DaemonOptions {
   // Non-empty: run under `systemd-socket-activate -l ADDR ...` (one -l per entry).
   std::vector<std::string> socket_activation_listen;
   std::chrono::milliseconds ready_timeout{std::chrono::seconds(15)};
+
+  // The defaults, with these command-line arguments.
+  static DaemonOptions with_args(std::vector<std::string> args) {
+    DaemonOptions options;
+    options.extra_args = std::move(args);
+    return options;
+  }
 };
+
+// For tests that measure the daemon's memory: AddressSanitizer keeps freed memory resident
+// in its quarantine (up to 256 MiB), so under ASan the daemon gets one of `megabytes` and RSS
+// shows what the daemon keeps rather than what it freed. Appended to the ASAN_OPTIONS the
+// test runs with. No effect on other builds.
+inline DaemonOptions& with_small_asan_quarantine(DaemonOptions& options,
+                                                 std::size_t megabytes = 1) {
+  const char* asan_options = std::getenv("ASAN_OPTIONS");
+  options.env["ASAN_OPTIONS"] = std::string(asan_options != nullptr ? asan_options : "") +
+                                ":quarantine_size_mb=" + std::to_string(megabytes);
+  return options;
+}
 
 // One listener from "STATUS=Listening on 127.0.0.1:PORT, [::1]:PORT".
 struct ListenAddress {

@@ -1,12 +1,17 @@
 // Tests of the harness itself, so a failing integration test points at the daemon and not at
 // the tools: the notify protocol parsing, the child's environment (WATCHDOG_PID is the
-// child's own pid, RLIMIT_NOFILE applied), exit statuses and output capture.
+// child's own pid, RLIMIT_NOFILE applied), exit statuses and output capture, the readers and
+// writers of protocol lines, and TempDir.
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
 #include <csignal>
 #include <cstring>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "support/chat_client.hpp"
 #include "support/child_process.hpp"
@@ -15,7 +20,9 @@
 #include "support/notify_socket.hpp"
 #include "support/output_capture.hpp"
 #include "support/process_stats.hpp"
+#include "support/protocol_lines.hpp"
 #include "support/run_command.hpp"
+#include "support/temp_dir.hpp"
 
 namespace epollchat::test {
 namespace {
@@ -129,6 +136,62 @@ TEST(ChatClient, ReadsLinesSplitAnywhereAndSeesTheClose) {
   ::shutdown(peer.get(), SHUT_WR);
   EXPECT_EQ(client.read_until_closed(1s), "rest");
   EXPECT_TRUE(client.peer_closed());
+}
+
+TEST(ChatClient, SkipsUntilALineThatIsWanted) {
+  const UniqueFd listener = listen_on("127.0.0.1");
+  ChatClient client(local_port(listener.get()));
+  const UniqueFd peer(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+  ASSERT_TRUE(peer);
+  constexpr std::string_view kSent = "*** a\n*** b\nchat\nafter\n";
+  ASSERT_EQ(::send(peer.get(), kSent.data(), kSent.size(), 0), static_cast<ssize_t>(kSent.size()));
+  const auto not_a_notice = [](std::string_view line) { return !line.starts_with("*** "); };
+  EXPECT_EQ(client.skip_until(not_a_notice, 1s), "chat");
+  EXPECT_TRUE(client.expect_line("after"));
+  EXPECT_FALSE(client.skip_until(not_a_notice, 20ms).has_value());
+}
+
+TEST(ProtocolLines, ReadsWelcomesChatLinesAndWhoReplies) {
+  EXPECT_EQ(lines::parse_welcome_name(lines::welcome("Client #n2:1")), "Client #n2:1");
+  EXPECT_EQ(lines::parse_welcome_id(lines::welcome(7)), 7);
+  EXPECT_FALSE(lines::parse_welcome_id(lines::welcome("Client #n2:1")).has_value());
+  EXPECT_FALSE(lines::parse_welcome_name(lines::kWelcomePrefix).has_value());
+  EXPECT_FALSE(lines::parse_client_id("Client #3x").has_value());
+
+  const auto chat = lines::parse_chat_line(lines::says(12, "hi >> there"));
+  ASSERT_TRUE(chat.has_value());
+  EXPECT_EQ(chat->sender, 12);
+  EXPECT_EQ(chat->text, "hi >> there");
+  EXPECT_FALSE(lines::parse_chat_line(lines::says("alice", "hi")).has_value());
+  EXPECT_TRUE(lines::is_leave_notice(lines::left(3, 1) + ": bye", lines::client_name(3)));
+
+  const std::string who = lines::who_reply({"alice", "Client #3"});
+  EXPECT_EQ(who, "*** 2 online: alice, Client #3");
+  const auto head = lines::parse_who_head(who);
+  ASSERT_TRUE(head.has_value());
+  EXPECT_EQ(head->count, 2);
+  std::vector<std::string> names;
+  lines::append_listed_names(std::string_view(who).substr(head->names_at), names);
+  EXPECT_EQ(names, (std::vector<std::string>{"alice", "Client #3"}));
+  EXPECT_FALSE(lines::parse_who_head(lines::joined(3, 2)).has_value());
+}
+
+TEST(ProtocolLines, ListsRoomsInTheOrderGiven) {
+  EXPECT_EQ(lines::rooms_reply({{"lobby", 0}, {"dev", 2}}), "*** Rooms: lobby (0), dev (2)");
+  EXPECT_EQ(lines::lobby_rooms_reply(3), "*** Rooms: lobby (3)");
+}
+
+TEST(TempDir, WritesFilesAndTakesThemAlong) {
+  std::filesystem::path kept;
+  {
+    const TempDir dir;
+    kept = dir.path();
+    const std::string written = dir.write("a.conf", "port = 0\n");
+    EXPECT_EQ(written, dir.file("a.conf").string());
+    EXPECT_EQ(std::filesystem::file_size(written), 9U);
+    EXPECT_FALSE(std::filesystem::exists(dir.file("absent")));
+  }
+  EXPECT_FALSE(std::filesystem::exists(kept));
 }
 
 TEST(ProcessStats, SeesThisProcessesFdsAndListeners) {

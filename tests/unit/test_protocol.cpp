@@ -27,7 +27,7 @@ std::string sanitized(std::string_view text) {
   return out;
 }
 
-TEST(Protocol, NoticesAndGreetingsHaveTheContractTexts) {
+TEST(Protocol, NoticesAndGreetingsHaveTheDocumentedTexts) {
   EXPECT_EQ(protocol::client_name("", 7), "Client #7");
   EXPECT_EQ(protocol::client_name("b7", 12), "Client #b7:12");
   EXPECT_EQ(protocol::welcome_line("Client #1"),
@@ -41,7 +41,7 @@ TEST(Protocol, NoticesAndGreetingsHaveTheContractTexts) {
   EXPECT_EQ(protocol::kNoticePrefix, "*** ");
 }
 
-TEST(Protocol, RoomAndLinkLinesHaveTheContractTexts) {
+TEST(Protocol, RoomAndLinkLinesHaveTheDocumentedTexts) {
   EXPECT_EQ(protocol::rooms_lines({{"lobby", 12}, {"dev", 3}}), "*** Rooms: lobby (12), dev (3)\n");
   EXPECT_EQ(protocol::joined_room_line("dev", 3), "*** You are now in dev (3 online).\n");
   EXPECT_EQ(protocol::already_in_room_line("lobby"), "*** You are already in lobby.\n");

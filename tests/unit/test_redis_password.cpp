@@ -59,7 +59,7 @@ TEST(RedisPassword, BadFilesAreConfigErrorsNamingTheFile) {
   EXPECT_EQ(error_reading(absent),
             "cannot read redis password file " + absent + ": No such file or directory");
   EXPECT_EQ(error_reading(dir.path()),
-            "cannot read redis password file " + dir.path() + ": Is a directory");
+            "cannot read redis password file " + dir.path().string() + ": Is a directory");
   const std::string empty = dir.write("empty", "");
   EXPECT_EQ(error_reading(empty), "redis password file " + empty + " is empty");
   const std::string newline = dir.write("newline", "\n");

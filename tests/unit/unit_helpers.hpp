@@ -1,5 +1,6 @@
 // Helpers shared by the unit tests: socketpairs, draining a peer, running a loop until
-// something happened, temporary files, and a look at what an epoll set watches.
+// something happened, and a look at what an epoll set watches. Temporary files come from the
+// one TempDir of tests/support, which is header-only so that these tests can use it too.
 //
 // Everything waits on a real signal (a byte arriving, a callback running) and only uses a
 // deadline as a guard against a hang, never as a stand-in for synchronisation.
@@ -14,7 +15,6 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -28,6 +28,9 @@
 #include "core/chunk.hpp"
 #include "core/event_loop.hpp"
 #include "core/unique_fd.hpp"
+
+// Relative: the unit tests are built without tests/ on their include path.
+#include "../support/temp_dir.hpp"
 
 namespace epollchat::test {
 
@@ -147,39 +150,5 @@ inline std::optional<std::uint32_t> watched_events(int fd) {
   }
   return std::nullopt;
 }
-
-// A directory under $TMPDIR (or /tmp) removed with everything in it at destruction.
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string pattern =
-        std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/epollchat-unit-XXXXXX";
-    if (mkdtemp(pattern.data()) == nullptr) throw_errno("mkdtemp");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  [[nodiscard]] const std::string& path() const noexcept { return path_; }
-  [[nodiscard]] std::string file(std::string_view name) const {
-    return path_ + "/" + std::string(name);
-  }
-  // Creates (or replaces) `name` with exactly `contents`; returns its path.
-  std::string write(std::string_view name, std::string_view contents) const {
-    const std::string path = file(name);
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out.write(contents.data(), static_cast<std::streamsize>(contents.size()));
-    if (!out) throw std::runtime_error("cannot write " + path);
-    return path;
-  }
-
- private:
-  std::string path_;
-};
 
 }  // namespace epollchat::test
