@@ -40,7 +40,7 @@
 #include "core/event_loop.hpp"
 #include "core/log.hpp"
 #include "core/unique_fd.hpp"
-#include "unit/fake_link.hpp"
+#include "unit/chat/fake_link.hpp"
 
 namespace epollchat::chat {
 namespace {

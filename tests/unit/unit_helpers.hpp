@@ -30,7 +30,7 @@
 #include "core/unique_fd.hpp"
 
 // Relative: the unit tests are built without tests/ on their include path.
-#include "../support/temp_dir.hpp"
+#include "support/temp_dir.hpp"
 
 namespace epollchat::test {
 

@@ -13,7 +13,7 @@
 #include <system_error>
 #include <vector>
 
-#include "unit_helpers.hpp"
+#include "unit/unit_helpers.hpp"
 
 namespace epollchat {
 namespace {

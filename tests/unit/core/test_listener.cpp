@@ -19,7 +19,7 @@
 #include <string_view>
 #include <vector>
 
-#include "unit_helpers.hpp"
+#include "unit/unit_helpers.hpp"
 
 namespace epollchat {
 namespace {

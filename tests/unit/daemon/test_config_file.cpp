@@ -6,7 +6,7 @@
 #include <chrono>
 #include <string>
 
-#include "unit_helpers.hpp"
+#include "unit/unit_helpers.hpp"
 
 namespace epollchat::daemon {
 namespace {

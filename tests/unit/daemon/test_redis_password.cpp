@@ -8,7 +8,7 @@
 #include <string>
 
 #include "daemon/config_file.hpp"
-#include "unit_helpers.hpp"
+#include "unit/unit_helpers.hpp"
 
 namespace epollchat::daemon {
 namespace {

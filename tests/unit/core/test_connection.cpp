@@ -18,7 +18,7 @@
 
 #include "core/clock.hpp"
 #include "core/socket.hpp"
-#include "unit_helpers.hpp"
+#include "unit/unit_helpers.hpp"
 
 namespace epollchat {
 namespace {

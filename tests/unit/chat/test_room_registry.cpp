@@ -10,7 +10,7 @@
 
 #include "core/connection.hpp"
 #include "core/event_loop.hpp"
-#include "unit_helpers.hpp"
+#include "unit/unit_helpers.hpp"
 
 namespace epollchat::chat {
 namespace {

@@ -18,7 +18,7 @@
 #include "build_config.hpp"
 #include "core/socket.hpp"
 #include "daemon/settings.hpp"
-#include "unit_helpers.hpp"
+#include "unit/unit_helpers.hpp"
 
 namespace epollchat::daemon {
 namespace {

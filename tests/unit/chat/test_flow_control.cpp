@@ -22,7 +22,7 @@
 #include "chat/server.hpp"
 #include "chat/server_limits.hpp"
 #include "chat/session.hpp"
-#include "chat_harness.hpp"
+#include "unit/chat/chat_harness.hpp"
 #include "core/clock.hpp"
 #include "support/protocol_lines.hpp"
 

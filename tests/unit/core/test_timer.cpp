@@ -8,7 +8,7 @@
 #include <memory>
 #include <vector>
 
-#include "unit_helpers.hpp"
+#include "unit/unit_helpers.hpp"
 
 namespace epollchat {
 namespace {

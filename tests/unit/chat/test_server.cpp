@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "chat/server_limits.hpp"
-#include "chat_harness.hpp"
+#include "unit/chat/chat_harness.hpp"
 #include "support/protocol_lines.hpp"
 
 namespace epollchat::chat {

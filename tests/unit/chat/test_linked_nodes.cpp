@@ -15,8 +15,8 @@
 #include "chat/node_message.hpp"
 #include "chat/server.hpp"
 #include "chat/server_limits.hpp"
-#include "chat_harness.hpp"
-#include "fake_link.hpp"
+#include "unit/chat/chat_harness.hpp"
+#include "unit/chat/fake_link.hpp"
 
 namespace epollchat::chat {
 namespace {

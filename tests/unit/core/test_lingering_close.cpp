@@ -9,7 +9,7 @@
 
 #include <string>
 
-#include "unit_helpers.hpp"
+#include "unit/unit_helpers.hpp"
 
 namespace epollchat {
 namespace {

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "unit_helpers.hpp"
+#include "unit/unit_helpers.hpp"
 
 namespace epollchat {
 namespace {

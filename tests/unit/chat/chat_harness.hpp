@@ -36,8 +36,8 @@
 #include "core/event_loop.hpp"
 #include "core/log.hpp"
 #include "core/unique_fd.hpp"
-#include "fake_link.hpp"
-#include "unit_helpers.hpp"
+#include "unit/chat/fake_link.hpp"
+#include "unit/unit_helpers.hpp"
 
 namespace epollchat::test {
 
