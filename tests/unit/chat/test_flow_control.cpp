@@ -22,9 +22,9 @@
 #include "chat/server.hpp"
 #include "chat/server_limits.hpp"
 #include "chat/session.hpp"
-#include "unit/chat/chat_harness.hpp"
 #include "core/clock.hpp"
 #include "support/protocol_lines.hpp"
+#include "unit/chat/chat_harness.hpp"
 
 namespace epollchat::chat {
 namespace {

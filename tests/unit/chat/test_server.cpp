@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "chat/server_limits.hpp"
-#include "unit/chat/chat_harness.hpp"
 #include "support/protocol_lines.hpp"
+#include "unit/chat/chat_harness.hpp"
 
 namespace epollchat::chat {
 namespace {
