@@ -66,8 +66,10 @@ TEST(RoomRegistry, KeepsARoomWithMembersAndBroadcastsToEveryRoom) {
   RoomRegistry rooms;
   test::SocketPair in_lobby = test::make_socketpair();
   test::SocketPair in_ops = test::make_socketpair();
-  Connection lobby_member(loop, std::move(in_lobby.local), handler, ConnectionLimits{});
-  Connection ops_member(loop, std::move(in_ops.local), handler, ConnectionLimits{});
+  // A connection keeps a reference to its limits: they outlive it.
+  const ConnectionLimits limits;
+  Connection lobby_member(loop, std::move(in_lobby.local), handler, limits);
+  Connection ops_member(loop, std::move(in_ops.local), handler, limits);
   rooms.lobby().add(lobby_member);
   Room& ops = rooms.open("ops");
   ops.add(ops_member);
