@@ -55,10 +55,6 @@ std::string LinkedNodes::status() const {
   return status;
 }
 
-std::size_t LinkedNodes::population(const Room& room) const {
-  return room.size() + directory_.count(room.name());
-}
-
 void LinkedNodes::add_names_in(std::string_view room, std::vector<std::string_view>& names) const {
   for (const std::string_view name : directory_.names_in(room)) names.push_back(name);
 }
@@ -287,14 +283,14 @@ void LinkedNodes::on_link_beat() {
 
 void LinkedNodes::remote_joined(std::string_view room_name, std::string_view name) {
   if (Room* room = server_.rooms().find(room_name)) {
-    room->broadcast(protocol::joined_line(name, population(*room)), nullptr);
+    room->broadcast(protocol::joined_line(name, server_.population(*room)), nullptr);
   }
 }
 
 void LinkedNodes::remote_left(std::string_view room_name, std::string_view name,
                               std::string_view reason, std::size_t still_leaving) {
   if (Room* room = server_.rooms().find(room_name)) {
-    const std::size_t online = population(*room) + still_leaving;
+    const std::size_t online = server_.population(*room) + still_leaving;
     room->broadcast(protocol::left_line(name, online, reason), nullptr);
   }
 }

@@ -81,8 +81,6 @@ class LinkedNodes final : public OtherNodes, public NodeLinkHandler {
   void on_nickname_claim(std::uint64_t request, bool claimed) override;
   void on_presence_lost() override;
 
-  [[nodiscard]] const RemoteDirectory& directory() const noexcept { return directory_; }
-
  private:
   struct PendingClaim {
     std::uint64_t session;
@@ -117,7 +115,6 @@ class LinkedNodes final : public OtherNodes, public NodeLinkHandler {
   void remote_left(std::string_view room, std::string_view name, std::string_view reason,
                    std::size_t still_leaving = 0);
   void finish_sync();
-  [[nodiscard]] std::size_t population(const Room& room) const;
 
   Server& server_;
   RemoteDirectory directory_;
