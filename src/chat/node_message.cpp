@@ -13,15 +13,23 @@ bool is_valid_remote_name(std::string_view name, std::string_view node, std::uin
   return name == protocol::client_name(node, id);
 }
 
+std::optional<std::uint64_t> parse_message_number(std::string_view text) {
+  if (text.empty() || text.size() > 20) return std::nullopt;
+  std::uint64_t value = 0;
+  const char* end = text.data() + text.size();
+  const auto [stop, error] = std::from_chars(text.data(), end, value);
+  if (error != std::errc() || stop != end) return std::nullopt;
+  return value;
+}
+
 bool split_roster_entry(std::string_view line, RosterEntry& entry) {
   const auto first_tab = line.find('\t');
   if (first_tab == std::string_view::npos) return false;
   const auto second_tab = line.find('\t', first_tab + 1);
   if (second_tab == std::string_view::npos) return false;
-  const std::string_view id = line.substr(0, first_tab);
-  if (id.empty() || id.size() > 20) return false;
-  const auto [stop, error] = std::from_chars(id.data(), id.data() + id.size(), entry.id);
-  if (error != std::errc() || stop != id.data() + id.size()) return false;
+  const auto id = parse_message_number(line.substr(0, first_tab));
+  if (!id) return false;
+  entry.id = *id;
   entry.room = line.substr(first_tab + 1, second_tab - first_tab - 1);
   entry.name = line.substr(second_tab + 1);
   return true;

@@ -56,6 +56,9 @@ struct RosterEntry {
   std::string_view room;
   std::string_view name;
 };
+// A client number or id field: 1 to 20 decimal digits, no sign, no overflow.
+[[nodiscard]] std::optional<std::uint64_t> parse_message_number(std::string_view text);
+
 // "id\troom\tname" into its fields; false if it does not have that shape (the fields are
 // not validated).
 [[nodiscard]] bool split_roster_entry(std::string_view line, RosterEntry& entry);

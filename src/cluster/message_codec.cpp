@@ -1,8 +1,6 @@
 #include "cluster/message_codec.hpp"
 
 #include <algorithm>
-#include <charconv>
-#include <system_error>
 #include <utility>
 
 #include "chat/names.hpp"
@@ -23,19 +21,10 @@ bool take_field(std::string_view& rest, std::string_view& field) {
   return true;
 }
 
-std::optional<std::uint64_t> parse_number(std::string_view text) {
-  if (text.empty() || text.size() > 20) return std::nullopt;
-  std::uint64_t value = 0;
-  const char* end = text.data() + text.size();
-  const auto [stop, error] = std::from_chars(text.data(), end, value);
-  if (error != std::errc() || stop != end) return std::nullopt;
-  return value;
-}
-
 bool take_number(std::string_view& rest, std::uint64_t& value) {
   std::string_view field;
   if (!take_field(rest, field)) return false;
-  const auto parsed = parse_number(field);
+  const auto parsed = chat::parse_message_number(field);
   if (!parsed) return false;
   value = *parsed;
   return true;
