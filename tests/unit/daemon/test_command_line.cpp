@@ -18,6 +18,7 @@
 #include "build_config.hpp"
 #include "core/socket.hpp"
 #include "daemon/settings.hpp"
+#include "unit/daemon/setting_samples.hpp"
 #include "unit/unit_helpers.hpp"
 
 namespace epollchat::daemon {
@@ -56,17 +57,6 @@ TEST(CommandLine, EverySettingInBothForms) {
     const std::string joined = option + "=" + value;
     EXPECT_EQ(parse({joined}).settings, expected) << joined;
   }
-}
-
-// A valid value for every setting: its default, or a sample for those without one.
-std::string valid_value(const SettingSpec& spec) {
-  if (!spec.default_value.empty()) return std::string(spec.default_value);
-  if (spec.key == "node-id") return "web1";
-  if (spec.key == "redis") return "127.0.0.1:6379";
-  if (spec.key == "redis-user") return "epollchat";
-  if (spec.key == "redis-password-file") return "/etc/epollchatd/redis-password";
-  ADD_FAILURE() << "no sample value for the key '" << spec.key << "'; add one above";
-  return "";
 }
 
 TEST(CommandLine, EveryKeyOfTheSettingTableIsALongOption) {

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <string>
 
+#include "unit/daemon/setting_samples.hpp"
 #include "unit/unit_helpers.hpp"
 
 namespace epollchat::daemon {
@@ -47,17 +48,6 @@ TEST(ConfigText, EveryKey) {
   EXPECT_EQ(settings.max_rate, 0u);
   EXPECT_EQ(settings.line_timeout, std::chrono::seconds(5));
   EXPECT_EQ(settings.log_level, LogLevel::debug);
-}
-
-// A valid value for every setting: its default, or a sample for those without one.
-std::string valid_value(const SettingSpec& spec) {
-  if (!spec.default_value.empty()) return std::string(spec.default_value);
-  if (spec.key == "node-id") return "web1";
-  if (spec.key == "redis") return "127.0.0.1:6379";
-  if (spec.key == "redis-user") return "epollchat";
-  if (spec.key == "redis-password-file") return "/etc/epollchatd/redis-password";
-  ADD_FAILURE() << "no sample value for the key '" << spec.key << "'; add one above";
-  return "";
 }
 
 TEST(ConfigText, EveryKeyOfTheSettingTable) {
