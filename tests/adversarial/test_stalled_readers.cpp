@@ -32,8 +32,9 @@ std::string big_line(int i) {
 }
 
 TEST(StalledReaders, EachIsCutOffAtMaxBacklogAndMemoryStaysBounded) {
-  DaemonProcess daemon(
-      DaemonOptions::with_args({"--max-backlog", std::to_string(kMaxBacklog), "--max-rate", "0"}));
+  DaemonOptions options =
+      DaemonOptions::with_args({"--max-backlog", std::to_string(kMaxBacklog), "--max-rate", "0"});
+  DaemonProcess daemon(with_small_asan_quarantine(options));
   Member writer = join(daemon.port());
   Member reader = join(daemon.port());
   const std::size_t rss_before = resident_set_bytes(daemon.pid());
