@@ -44,6 +44,7 @@ Server::Server(EventLoop& loop, const Log& log, const ServerLimits& limits)
       log_(log),
       limits_(limits.connection),
       max_clients_(limits.max_clients),
+      tls_acceptor_(loop, *this),
       refusals_(loop, kMaxLingeringRefusals),
       flow_(loop, log, sessions_, limits.line_timeout),
       cut_off_log_(log, LogLevel::warning),
@@ -76,6 +77,16 @@ std::vector<SocketAddress> Server::addresses() const {
   return result;
 }
 
+void Server::add_tls_listener(UniqueFd listening) {
+  tls_listeners_.push_back(std::make_unique<Listener>(loop_, std::move(listening), tls_acceptor_));
+}
+
+std::vector<SocketAddress> Server::tls_addresses() const {
+  std::vector<SocketAddress> result;
+  for (const auto& listener : tls_listeners_) result.push_back(listener->address());
+  return result;
+}
+
 void Server::apply_limits(const ServerLimits& limits) {
   limits_ = limits.connection;
   max_clients_ = limits.max_clients;
@@ -84,23 +95,64 @@ void Server::apply_limits(const ServerLimits& limits) {
 
 void Server::on_accepted(UniqueFd fd) {
   if (shutting_down_) return;
-  if (sessions_.size() >= max_clients_) {
+  if (!has_room_for_client()) {
     refuse_full(std::move(fd));
     return;
   }
-  full_ = false;
+  admit(std::move(fd), nullptr);
+}
+
+bool Server::admits_handshake() {
+  // A TLS client cannot read a plain-text notice; it is closed instead.
+  return !shutting_down_ && has_room_for_client();
+}
+
+void Server::on_handshake_done(UniqueFd fd, std::unique_ptr<TlsStream> tls) {
+  if (shutting_down_) return;
+  admit(std::move(fd), std::move(tls));
+}
+
+void Server::on_handshake_failed(int fd, const std::string& reason) {
+  // At debug only: anyone can make a handshake fail, as often as they like.
+  if (!log_.is_enabled(LogLevel::debug)) return;
+  std::string from;
+  try {
+    from = " from " + SocketAddress::peer_of(fd).to_string();
+  } catch (const std::system_error&) {
+    // Gone already.
+  }
+  log_.debug("TLS handshake failed" + from + ": " + reason);
+}
+
+bool Server::has_room_for_client() {
+  if (sessions_.size() + tls_acceptor_.handshakes() < max_clients_) {
+    full_ = false;
+    return true;
+  }
+  if (!full_) {
+    full_ = true;
+    log_.warning("server full (" + std::to_string(max_clients_) +
+                 " clients): refusing new connections");
+  }
+  return false;
+}
+
+void Server::admit(UniqueFd fd, std::unique_ptr<TlsStream> tls) {
   set_tcp_nodelay(fd.get());
   const std::uint64_t id = next_id_++;
+  const bool encrypted = tls != nullptr;
   std::unique_ptr<Session> session;
   try {
-    session = std::make_unique<Session>(
-        *this, id, protocol::client_name(other_nodes_->node_id(), id), std::move(fd));
+    session =
+        std::make_unique<Session>(*this, id, protocol::client_name(other_nodes_->node_id(), id),
+                                  std::move(fd), std::move(tls));
   } catch (const std::system_error& failure) {
     log_.warning("client #" + std::to_string(id) + " dropped: " + failure.what());
     return;
   }
   Session& joined = *session;
   sessions_.emplace(id, std::move(session));
+  if (encrypted) ++encrypted_;
 
   // At debug only: a flood of connections must not flood the journal.
   if (log_.is_enabled(LogLevel::debug)) {
@@ -127,11 +179,6 @@ void Server::on_accepted(UniqueFd fd) {
 }
 
 void Server::refuse_full(UniqueFd fd) {
-  if (!full_) {
-    full_ = true;
-    log_.warning("server full (" + std::to_string(max_clients_) +
-                 " clients): refusing new connections");
-  }
   // A fresh socket's send buffer is empty, so the notice goes out whole without waiting.
   const std::string notice = protocol::server_full_line(max_clients_);
   (void)send(fd.get(), notice.data(), notice.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -189,6 +236,7 @@ void Server::run_deferred() {
     const auto found = sessions_.find(retired_[i]);
     if (found == sessions_.end()) continue;
     leave(*found->second);
+    if (found->second->connection().is_encrypted()) --encrypted_;
     sessions_.erase(found);
   }
   retired_.clear();
@@ -197,6 +245,7 @@ void Server::run_deferred() {
 void Server::begin_shutdown() {
   shutting_down_ = true;
   for (auto& listener : listeners_) listener->stop();
+  for (auto& listener : tls_listeners_) listener->stop();
   // The other nodes drop all of this node's clients at once, with their leave notices.
   other_nodes_->say_goodbye();
   rooms_.broadcast_everywhere(protocol::shutting_down_line());

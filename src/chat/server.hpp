@@ -37,10 +37,12 @@
 #include "core/log.hpp"
 #include "core/repeated_log.hpp"
 #include "core/socket.hpp"
+#include "core/tls_acceptor.hpp"
+#include "core/tls_context.hpp"
 
 namespace epollchat::chat {
 
-class Server final : public ListenerHandler, public DeferredTask {
+class Server final : public ListenerHandler, public TlsAcceptorHandler, public DeferredTask {
  public:
   Server(EventLoop& loop, const Log& log, const ServerLimits& limits);
   ~Server();
@@ -50,6 +52,19 @@ class Server final : public ListenerHandler, public DeferredTask {
   // Serves a listening socket; throws std::system_error.
   void add_listener(UniqueFd listening);
   [[nodiscard]] std::vector<SocketAddress> addresses() const;
+  // Serves a listening socket whose clients speak TLS, with the context set_tls_context()
+  // gave (needed before the first client arrives); throws std::system_error.
+  void add_tls_listener(UniqueFd listening);
+  [[nodiscard]] std::vector<SocketAddress> tls_addresses() const;
+  // The certificate and key for TLS handshakes from now on (a reload); connections already
+  // encrypted keep theirs.
+  void set_tls_context(TlsContext context) { tls_acceptor_.set_context(std::move(context)); }
+  [[nodiscard]] std::string tls_certificate_summary() const {
+    return tls_acceptor_.context().certificate_summary();
+  }
+  // Connected clients whose connection is encrypted, and TLS handshakes in progress.
+  [[nodiscard]] std::size_t encrypted_clients() const noexcept { return encrypted_; }
+  [[nodiscard]] std::size_t tls_handshakes() const noexcept { return tls_acceptor_.handshakes(); }
 
   // The limits a reload may change while clients stay connected. New limits apply to the
   // next line read and the next output queued.
@@ -139,9 +154,16 @@ class Server final : public ListenerHandler, public DeferredTask {
   void on_accepted(UniqueFd connection) override;
   void on_accept_error(int error) override;
   void on_refused(int connection) override;
+  bool admits_handshake() override;
+  void on_handshake_done(UniqueFd connection, std::unique_ptr<TlsStream> tls) override;
+  void on_handshake_failed(int connection, const std::string& reason) override;
   void run_deferred() override;
 
  private:
+  // A new client, plain (`tls` null) or with its handshake done.
+  void admit(UniqueFd connection, std::unique_ptr<TlsStream> tls);
+  // Whether sessions and handshakes leave room for one more client; logs the first refusal.
+  bool has_room_for_client();
   void refuse_full(UniqueFd connection);
   void enter(Session& session, Room& room);
   void leave_room(Session& session, std::string_view reason);
@@ -160,6 +182,9 @@ class Server final : public ListenerHandler, public DeferredTask {
   // Declared before the sessions: their queues hold chunks of the rooms' pool.
   RoomRegistry rooms_;
   std::vector<std::unique_ptr<Listener>> listeners_;
+  // Before the TLS listeners, which hand it their connections.
+  TlsAcceptor tls_acceptor_;
+  std::vector<std::unique_ptr<Listener>> tls_listeners_;
   // Refused connections, until their peers have read the notice and closed.
   LingeringClose refusals_;
   SessionMap sessions_;
@@ -169,7 +194,8 @@ class Server final : public ListenerHandler, public DeferredTask {
   RepeatedLog cut_off_log_;
   RepeatedLog accept_error_log_;
   std::unique_ptr<OtherNodes> other_nodes_ = std::make_unique<LoneNode>();
-  std::size_t present_ = 0;  // sessions in a room (connected and not yet left)
+  std::size_t present_ = 0;    // sessions in a room (connected and not yet left)
+  std::size_t encrypted_ = 0;  // sessions over TLS
   std::uint64_t next_id_ = 1;
   std::uint64_t relayed_ = 0;
   bool shutting_down_ = false;

@@ -12,11 +12,13 @@
 
 namespace epollchat::chat {
 
-Session::Session(Server& server, std::uint64_t id, std::string name, UniqueFd fd)
+Session::Session(Server& server, std::uint64_t id, std::string name, UniqueFd fd,
+                 std::unique_ptr<TlsStream> tls)
     : server_(server),
       id_(id),
       name_(std::move(name)),
-      connection_(server.loop(), std::move(fd), *this, server.connection_limits()) {}
+      connection_(server.loop(), std::move(fd), *this, server.connection_limits(), std::move(tls)) {
+}
 
 namespace {
 

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -19,6 +20,7 @@
 #include "chat/room.hpp"
 #include "core/connection.hpp"
 #include "core/leaky_bucket.hpp"
+#include "core/tls_stream.hpp"
 #include "core/unique_fd.hpp"
 
 namespace epollchat::chat {
@@ -29,7 +31,8 @@ class Session final : public ConnectionHandler {
  public:
   // `name` is "Client #<id>" (or "Client #<node>:<id>" with a link). Throws
   // std::system_error if the connection cannot be watched.
-  Session(Server& server, std::uint64_t id, std::string name, UniqueFd fd);
+  Session(Server& server, std::uint64_t id, std::string name, UniqueFd fd,
+          std::unique_ptr<TlsStream> tls = nullptr);
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 

@@ -3,10 +3,13 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <climits>
+#include <cstring>
 
 #include "core/clock.hpp"
+#include "core/tls_stream.hpp"
 
 namespace epollchat {
 namespace {
@@ -21,6 +24,10 @@ constexpr int kReadsPerTurn = 4;
 constexpr std::size_t kIovecsPerWrite = 256;
 static_assert(kIovecsPerWrite <= IOV_MAX);
 
+// Bytes per TLS write: one full record, so that small queued segments (a notice between two
+// runs of room lines) are sent in one record and one syscall rather than one each.
+constexpr std::size_t kTlsRecordSize = 16 * 1024;
+
 bool is_peer_gone(int error) noexcept {
   return error == ECONNRESET || error == EPIPE || error == ETIMEDOUT || error == EHOSTUNREACH ||
          error == ENETUNREACH;
@@ -29,10 +36,19 @@ bool is_peer_gone(int error) noexcept {
 }  // namespace
 
 Connection::Connection(EventLoop& loop, UniqueFd fd, ConnectionHandler& handler,
-                       const ConnectionLimits& limits)
-    : loop_(loop), fd_(std::move(fd)), handler_(handler), limits_(limits), codec_(limits.max_line) {
+                       const ConnectionLimits& limits, std::unique_ptr<TlsStream> tls)
+    : loop_(loop),
+      fd_(std::move(fd)),
+      handler_(handler),
+      limits_(limits),
+      codec_(limits.max_line),
+      tls_(std::move(tls)) {
   loop_.watch(fd_.get(), kInputEvents, *this);
+  // The handshake may have left input in the socket, or in OpenSSL, that raises no new edge.
+  if (tls_) loop_.resume_next_turn(*this);
 }
+
+Connection::~Connection() = default;
 
 bool Connection::queue(const ChunkRef& chunk, std::size_t offset, std::size_t length) {
   if (state_ == State::closed) return false;
@@ -49,7 +65,7 @@ bool Connection::queue(const ChunkRef& chunk, std::size_t offset, std::size_t le
 }
 
 std::size_t Connection::write_directly(std::string_view bytes) noexcept {
-  if (state_ == State::closed || !output_.empty()) return 0;
+  if (state_ == State::closed || !output_.empty() || tls_) return 0;
   for (;;) {
     const ssize_t n = send(fd_.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n >= 0) return static_cast<std::size_t>(n);
@@ -113,7 +129,13 @@ void Connection::update_congestion() noexcept {
 
 void Connection::on_events(std::uint32_t events) {
   if (state_ == State::closed) return;
-  if ((events & EPOLLOUT) != 0) flush();
+  if ((events & EPOLLOUT) != 0) {
+    flush();
+    if (read_waits_for_output_) {
+      read_waits_for_output_ = false;
+      events |= EPOLLIN;
+    }
+  }
   if (state_ == State::open && (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) {
     if ((events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) peer_hung_up_ = true;
     read_input();
@@ -189,7 +211,7 @@ void Connection::read_input() {
       loop_.resume_next_turn(*this);
       break;
     }
-    const ssize_t n = recv(fd_.get(), buffer.data(), buffer.size(), 0);
+    const ssize_t n = receive(buffer);
     if (n > 0) {
       got_input = true;
       // What the codec does not take now waits in held_input_, and TCP holds what is still
@@ -198,7 +220,9 @@ void Connection::read_input() {
       // A short read emptied the socket buffer, and data arriving later raises a new edge,
       // so the recv() that would only say EAGAIN is skipped. Not after EPOLLRDHUP: the
       // EOF behind the data raises no further edge and must be read now.
-      if (static_cast<std::size_t>(n) < buffer.size() && !peer_hung_up_) break;
+      if (static_cast<std::size_t>(n) < buffer.size() && !peer_hung_up_ && is_input_drained()) {
+        break;
+      }
       continue;
     }
     if (n == 0) {
@@ -227,7 +251,72 @@ void Connection::read_input() {
   handler_.on_throttled(*this);
 }
 
+ssize_t Connection::receive(std::span<char> buffer) {
+  if (!tls_) return recv(fd_.get(), buffer.data(), buffer.size(), 0);
+  const TlsStream::Result result = tls_->read(buffer);
+  switch (result.status) {
+    case TlsStatus::ok:
+      return static_cast<ssize_t>(result.bytes);
+    case TlsStatus::closed:
+      return 0;
+    case TlsStatus::want_write:
+      read_waits_for_output_ = true;
+      watch_output(true);
+      [[fallthrough]];
+    case TlsStatus::want_read:
+      errno = EAGAIN;
+      return -1;
+    case TlsStatus::failed:
+      break;
+  }
+  errno = tls_->error() != 0 ? tls_->error() : EPROTO;
+  return -1;
+}
+
+bool Connection::is_input_drained() const noexcept { return !tls_ || tls_->is_drained(); }
+
+bool Connection::flush_encrypted() {
+  std::array<char, kTlsRecordSize> record;
+  iovec iov[kIovecsPerWrite];
+  while (!output_.empty()) {
+    const std::size_t segments = output_.iovecs(iov, kIovecsPerWrite);
+    std::string_view bytes(static_cast<const char*>(iov[0].iov_base), iov[0].iov_len);
+    if (bytes.size() < record.size() && segments > 1) {
+      // Gathered into one record. A retry after want_write gathers the same front bytes.
+      std::size_t length = 0;
+      for (std::size_t i = 0; i < segments && length < record.size(); ++i) {
+        const std::size_t take = std::min(iov[i].iov_len, record.size() - length);
+        std::memcpy(record.data() + length, iov[i].iov_base, take);
+        length += take;
+      }
+      bytes = std::string_view(record.data(), length);
+    }
+    const TlsStream::Result result = tls_->write(bytes);
+    if (result.status == TlsStatus::ok) {
+      output_.consume(result.bytes);
+      last_output_progress_ = coarse_now();
+      continue;
+    }
+    if (result.status == TlsStatus::want_write || result.status == TlsStatus::want_read) {
+      // want_read (TLS must read before it can write) cannot happen without renegotiation,
+      // which is off; waiting for writability covers it all the same.
+      watch_output(true);
+      update_congestion();
+      return false;
+    }
+    error_ = tls_->error() != 0 ? tls_->error() : EPROTO;
+    finish(is_peer_gone(error_) ? CloseReason::peer_reset : CloseReason::io_error);
+    return false;
+  }
+  return true;
+}
+
 void Connection::flush() {
+  if (tls_ && !tls_->sends_through_kernel()) {
+    if (!flush_encrypted()) return;
+    finish_flush();
+    return;
+  }
   iovec iov[kIovecsPerWrite];
   while (!output_.empty()) {
     msghdr message{};
@@ -249,12 +338,17 @@ void Connection::flush() {
     finish(is_peer_gone(error_) ? CloseReason::peer_reset : CloseReason::io_error);
     return;
   }
-  watch_output(false);
+  finish_flush();
+}
+
+void Connection::finish_flush() {
+  if (!read_waits_for_output_) watch_output(false);
   update_congestion();
   if (state_ == State::flushing) {
     // Everything is out. shutdown() sends FIN after the queued bytes; the input still
     // unread is drained first, because close() with unread input makes the kernel send
     // RST, which can destroy the peer's copy of our last lines.
+    if (tls_) tls_->send_close_notify();
     (void)shutdown(fd_.get(), SHUT_WR);
     drain_input();
     finish(reason_when_flushed_);

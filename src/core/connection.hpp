@@ -16,11 +16,20 @@
 // queue more than max_backlog for a reader that keeps up. Then, if the queue pins much more
 // memory than it has to send, it is compacted, so a queue never holds more than about
 // 1.25 x max_backlog (+ one chunk) from one turn to the next.
+//
+// Encrypted: with a TlsStream whose handshake is complete, reads go through it and so do
+// writes, each record made from the queue's front bytes; where the kernel encrypts
+// (kernel TLS), writes keep the plain sendmsg path. Everything above is the same.
 #pragma once
+
+#include <sys/types.h>
+#include <cstddef>
+#include <cstdint>
 
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -28,6 +37,7 @@
 #include "core/event_loop.hpp"
 #include "core/line_codec.hpp"
 #include "core/output_queue.hpp"
+#include "core/tls_stream.hpp"
 #include "core/unique_fd.hpp"
 
 namespace epollchat {
@@ -81,10 +91,12 @@ class ConnectionHandler {
 
 class Connection final : public Watcher, public DeferredTask {
  public:
-  // Takes ownership of a connected, non-blocking `fd` and starts watching it.
+  // Takes ownership of a connected, non-blocking `fd` and starts watching it; with `tls`
+  // (its handshake complete), everything sent and received is encrypted by it.
   // Throws std::system_error if the loop cannot watch it (the fd is then closed).
   Connection(EventLoop& loop, UniqueFd fd, ConnectionHandler& handler,
-             const ConnectionLimits& limits);
+             const ConnectionLimits& limits, std::unique_ptr<TlsStream> tls = nullptr);
+  ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
@@ -93,9 +105,9 @@ class Connection final : public Watcher, public DeferredTask {
   bool queue(const ChunkRef& chunk, std::size_t offset, std::size_t length);
 
   // Writes `bytes` now if nothing is queued, as far as the socket takes them, and returns
-  // how many went out (0 if output is pending or the socket is full or failed; a failure
-  // is reported by the next read or flush). For the first line on a fresh socket, whose
-  // buffer is empty: it then needs no chunk and no queue entry.
+  // how many went out (0 if output is pending, the socket is full or failed, or the
+  // connection is encrypted; a failure is reported by the next read or flush). For the first line
+  // on a fresh socket, whose buffer is empty: it then needs no chunk and no queue entry.
   std::size_t write_directly(std::string_view bytes) noexcept;
 
   // Stops reading, sends what is queued, then closes (CloseReason::server_closed).
@@ -134,6 +146,8 @@ class Connection final : public Watcher, public DeferredTask {
     return codec_.buffered_bytes();
   }
   [[nodiscard]] int fd() const noexcept { return fd_.get(); }
+  [[nodiscard]] bool is_encrypted() const noexcept { return tls_ != nullptr; }
+  [[nodiscard]] const TlsStream* tls() const noexcept { return tls_.get(); }
   [[nodiscard]] ConnectionHandler& handler() const noexcept { return handler_; }
   // How long the incomplete line now buffered has been waiting for its end at `now`
   // (coarse_now()), not counting time in which the server did not read (paused or
@@ -170,6 +184,13 @@ class Connection final : public Watcher, public DeferredTask {
   };
 
   void read_input();
+  // recv() or its TLS equivalent: bytes, 0 at EOF, or -1 with errno (EAGAIN: nothing now).
+  ssize_t receive(std::span<char> buffer);
+  // Whether a short read emptied everything the peer sent so far (see read_input).
+  [[nodiscard]] bool is_input_drained() const noexcept;
+  // The TLS counterpart of the sendmsg loop in flush(): false if it stopped (would block or
+  // failed) with output still queued.
+  bool flush_encrypted();
   // Feeds the codec; keeps what it did not take (the connection was paused, or ran out of
   // rate allowance or of this turn's lines) in held_input_ and returns false then.
   bool decode(std::string_view bytes);
@@ -180,6 +201,9 @@ class Connection final : public Watcher, public DeferredTask {
   void restart_reading_clock(CoarseTime now) noexcept;
   void update_partial_line(CoarseTime now) noexcept;
   void flush();
+  // After everything queued went out: stop watching for writability; a flushing
+  // connection closes.
+  void finish_flush();
   // After a flush: over max_backlog with what the kernel refused, the peer is cut off; a
   // queue that pins far more than it holds is compacted.
   void judge_backlog();
@@ -202,6 +226,8 @@ class Connection final : public Watcher, public DeferredTask {
   // read's worth, and allocated only while the peer is throttled.
   // (Behind a pointer: idle connections are many, throttled ones few.)
   std::unique_ptr<std::string> held_input_;
+  // Only for encrypted connections.
+  std::unique_ptr<TlsStream> tls_;
   double rate_allowance_ = 0;
   CoarseTime rate_refilled_at_;
   CoarseTime partial_line_since_;
@@ -215,6 +241,9 @@ class Connection final : public Watcher, public DeferredTask {
   bool congested_ = false;
   // EPOLLRDHUP was seen: the EOF must be read even after a short read (see read_input).
   bool peer_hung_up_ = false;
+  // TLS needed to write before it could read on (a key update's answer): read again as
+  // soon as the socket is writable.
+  bool read_waits_for_output_ = false;
   // What on_closed() reports once State::flushing has sent everything.
   CloseReason reason_when_flushed_ = CloseReason::peer_closed;
 };

@@ -7,6 +7,7 @@
 
 #include "daemon/redis_password.hpp"
 #include "daemon/small_file.hpp"
+#include "daemon/tls_credentials.hpp"
 
 namespace epollchat::daemon {
 namespace {
@@ -94,6 +95,9 @@ Settings load_settings(const CommandLine& command_line, const std::string& defau
                         "credential redis-password");
     }
   }
+  // Checked here so that --check-config and a reload refuse what the TLS listener could
+  // not use.
+  if (settings.tls_port) (void)load_tls_context(settings);
   return settings;
 }
 

@@ -61,6 +61,8 @@ int main(int argc, char** argv) {
   try {
     Service service(std::move(command_line), EPOLLCHATD_DEFAULT_CONFIG, std::move(settings));
     service.run();
+  } catch (const ConfigError& error) {
+    return fail(EX_CONFIG, error.what());
   } catch (const ListenError& error) {
     return fail(EXIT_FAILURE, error.what());
   } catch (const std::system_error& error) {

@@ -1,5 +1,6 @@
 #include "daemon/service.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <system_error>
@@ -9,6 +10,7 @@
 #include "core/socket.hpp"
 #include "daemon/config_file.hpp"
 #include "daemon/systemd.hpp"
+#include "daemon/tls_credentials.hpp"
 
 namespace epollchat::daemon {
 namespace {
@@ -22,6 +24,17 @@ constexpr auto kStatusInterval = std::chrono::seconds(1);
 constexpr auto kShutdownGrace = std::chrono::seconds(3);
 // Pending connections the kernel may queue; SOMAXCONN caps it anyway.
 constexpr int kListenBacklog = 4096;
+// The FileDescriptorName= of a passed socket whose clients speak TLS.
+constexpr std::string_view kTlsSocketName = "tls";
+
+std::string joined(const std::vector<SocketAddress>& addresses) {
+  std::string text;
+  for (const SocketAddress& address : addresses) {
+    if (!text.empty()) text += ", ";
+    text += address.to_string();
+  }
+  return text;
+}
 
 // The settings the link to Redis is built from, once, at start: a change takes a restart.
 bool has_same_link(const Settings& a, const Settings& b) {
@@ -64,28 +77,52 @@ Service::Service(CommandLine command_line, std::string default_config_path, Sett
 Service::~Service() = default;
 
 void Service::open_listeners() {
-  std::vector<UniqueFd> passed = systemd::take_listening_sockets();
+  std::vector<systemd::PassedSocket> passed = systemd::take_listening_sockets();
   socket_activated_ = !passed.empty();
-  for (UniqueFd& fd : passed) server_.add_listener(std::move(fd));
+  const bool passed_tls = std::any_of(passed.begin(), passed.end(), [](const auto& socket) {
+    return socket.name == kTlsSocketName;
+  });
+  serves_tls_ = socket_activated_ ? passed_tls : settings_.tls_port.has_value();
+  if (serves_tls_) {
+    // Before listening: a TLS listener without a usable certificate is a configuration error.
+    server_.set_tls_context(load_tls_context(settings_));
+  }
+  for (systemd::PassedSocket& socket : passed) {
+    if (socket.name == kTlsSocketName) {
+      server_.add_tls_listener(std::move(socket.fd));
+    } else {
+      server_.add_listener(std::move(socket.fd));
+    }
+  }
   if (socket_activated_) return;
 
   // Validated when the settings were parsed.
-  const auto address = SocketAddress::from_numeric(settings_.listen, settings_.port);
+  add_listener(*SocketAddress::from_numeric(settings_.listen, settings_.port), false);
+  if (settings_.tls_port) {
+    add_listener(*SocketAddress::from_numeric(settings_.listen, *settings_.tls_port), true);
+  }
+}
+
+void Service::add_listener(const SocketAddress& address, bool tls) {
+  UniqueFd listening;
   try {
-    server_.add_listener(listen_tcp(*address, kListenBacklog));
+    listening = listen_tcp(address, kListenBacklog);
   } catch (const std::system_error& failure) {
-    throw ListenError("cannot listen on " + address->to_string() + ": " +
+    throw ListenError("cannot listen on " + address.to_string() + ": " +
                       std::strerror(failure.code().value()));
+  }
+  if (tls) {
+    server_.add_tls_listener(std::move(listening));
+  } else {
+    server_.add_listener(std::move(listening));
   }
 }
 
 std::string Service::listening_status() const {
-  std::string status = "Listening on ";
-  bool first = true;
-  for (const SocketAddress& address : server_.addresses()) {
-    if (!first) status += ", ";
-    status += address.to_string();
-    first = false;
+  std::string status = "Listening on " + joined(server_.addresses());
+  if (serves_tls_) {
+    status += "; TLS on " + joined(server_.tls_addresses()) + " (kernel TLS " +
+              (kernel_offers_tls() ? "on" : "off") + ")";
   }
   return status;
 }
@@ -94,6 +131,7 @@ void Service::run() {
   open_listeners();
   log_.notice(std::string("epollchatd ") + EPOLLCHAT_VERSION + " " + listening_status() +
               (socket_activated_ ? " (socket activation)" : ""));
+  if (serves_tls_) log_.info("TLS certificate " + server_.tls_certificate_summary());
   systemd::notify_ready(listening_status());
   server_.start_link();
   if (const auto interval = systemd::watchdog_interval()) {
@@ -139,11 +177,21 @@ void Service::reload() {
       fresh.listen = settings_.listen;
       fresh.port = settings_.port;
     }
+    if (!socket_activated_ && fresh.tls_port != settings_.tls_port) {
+      log_.warning("tls-port changed; that takes a restart, keeping " + listening_status());
+      fresh.tls_port = settings_.tls_port;
+    }
     if (!has_same_link(fresh, settings_)) {
       log_.warning(
           "redis, node-id, redis-user or the Redis password changed; that takes a restart, "
           "keeping the current link");
       keep_link(fresh, settings_);
+    }
+    if (serves_tls_) {
+      // New connections use the new pair; a pair that cannot be used was refused above
+      // (load_settings) or here, and the previous one stays.
+      server_.set_tls_context(load_tls_context(fresh));
+      log_.notice("TLS certificate reloaded: " + server_.tls_certificate_summary());
     }
     server_.apply_limits(fresh.server_limits());
     log_.set_level(fresh.log_level);
@@ -166,8 +214,9 @@ void Service::schedule_status_report() {
 void Service::report_status() {
   last_status_report_ = Clock::now();
   server_.take_status_change();
-  systemd::notify_status(std::to_string(server_.online()) + " clients online, " +
-                         std::to_string(server_.relayed()) + " messages relayed" +
+  std::string status = std::to_string(server_.online()) + " clients online";
+  if (serves_tls_) status += " (" + std::to_string(server_.encrypted_clients()) + " over TLS)";
+  systemd::notify_status(status + ", " + std::to_string(server_.relayed()) + " messages relayed" +
                          server_.link_status());
 }
 

@@ -42,6 +42,7 @@ class Service {
 
  private:
   void open_listeners();
+  void add_listener(const SocketAddress& address, bool tls);
   void handle_signal(int signal);
   void reload();
   void begin_shutdown();
@@ -62,6 +63,7 @@ class Service {
   Timer shutdown_deadline_;
   std::chrono::steady_clock::time_point last_status_report_{};
   bool socket_activated_ = false;
+  bool serves_tls_ = false;
   bool stopping_ = false;
   bool deadline_passed_ = false;
 };

@@ -16,6 +16,8 @@ namespace {
 // one such line would cut off every recipient of a maximal line.
 constexpr std::size_t kLinePrefixAllowance = 256;
 
+std::optional<std::size_t> parse_number(std::string_view text, std::size_t min, std::size_t max);
+
 // Stores `value` in `field` if it is `valid`; says whether it did.
 bool store_if(bool valid, std::string& field, std::string_view value) {
   if (valid) field = value;
@@ -48,8 +50,23 @@ bool store_redis_user(Settings& settings, std::string_view value) {
   return store_if(value.size() <= 64 && printable, settings.redis_user, value);
 }
 
+// "" (unset) or an absolute path: the daemon's working directory is not the user's.
+bool store_path(std::string& field, std::string_view value) {
+  return store_if(value.empty() || value.starts_with('/'), field, value);
+}
+
 bool store_redis_password_file(Settings& settings, std::string_view value) {
-  return store_if(value.empty() || value.starts_with('/'), settings.redis_password_file, value);
+  return store_path(settings.redis_password_file, value);
+}
+
+bool store_tls_port(Settings& settings, std::string_view value) {
+  if (value.empty()) {
+    settings.tls_port.reset();
+    return true;
+  }
+  const auto port = parse_number(value, 0, std::numeric_limits<std::uint16_t>::max());
+  if (port) settings.tls_port = static_cast<std::uint16_t>(*port);
+  return port.has_value();
 }
 
 // The settings. Their order is --help's.
@@ -142,6 +159,29 @@ constexpr SettingSpec kSettingSpecs[] = {
      .what = "redis password file",
      .expected = "an absolute path",
      .store_text = store_redis_password_file},
+    {.key = "tls-port",
+     .value_name = "N",
+     .help = "also serve TLS clients on this port of the listen\n"
+             "address (default: off; 0 lets the kernel choose)",
+     .what = "TLS port",
+     .expected = "0-65535, or empty for none",
+     .store_text = store_tls_port},
+    {.key = "tls-cert",
+     .value_name = "FILE",
+     .help = "TLS certificate chain, PEM (default: the systemd\n"
+             "credential tls-cert)",
+     .what = "TLS certificate file",
+     .expected = "an absolute path",
+     .store_text = [](Settings& s,
+                      std::string_view value) { return store_path(s.tls_cert_file, value); }},
+    {.key = "tls-key",
+     .value_name = "FILE",
+     .help = "TLS private key, PEM (default: the systemd\n"
+             "credential tls-key)",
+     .what = "TLS key file",
+     .expected = "an absolute path",
+     .store_text = [](Settings& s,
+                      std::string_view value) { return store_path(s.tls_key_file, value); }},
 };
 
 std::optional<std::size_t> parse_number(std::string_view text, std::size_t min, std::size_t max) {

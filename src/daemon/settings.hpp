@@ -39,6 +39,11 @@ struct Settings {
   std::string redis_password_file;  // "" or an absolute path
   // Not a key: read by load_settings() from redis_password_file or the systemd credential.
   std::string redis_password;
+  // The TLS listener's port on the listen address (0: the kernel chooses); none: no TLS
+  // listener unless systemd passes one.
+  std::optional<std::uint16_t> tls_port;
+  std::string tls_cert_file;  // "" or a path: the certificate chain, PEM
+  std::string tls_key_file;   // "" or a path: the private key, PEM
 
   // What the chat service is given of these.
   [[nodiscard]] chat::ServerLimits server_limits() const;

@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <string>
 #include <system_error>
 
@@ -38,13 +39,20 @@ std::optional<std::chrono::microseconds> watchdog_interval() {
   return std::chrono::microseconds(usec);
 }
 
-std::vector<UniqueFd> take_listening_sockets() {
+std::vector<PassedSocket> take_listening_sockets() {
   // unset_environment = 1: children (none today) must not think the sockets are theirs.
-  const int count = sd_listen_fds(1);
+  char** names = nullptr;
+  const int count = sd_listen_fds_with_names(1, &names);
   if (count < 0) throw std::system_error(-count, std::generic_category(), "sd_listen_fds");
-  std::vector<UniqueFd> sockets;
-  for (int fd = SD_LISTEN_FDS_START; fd < SD_LISTEN_FDS_START + count; ++fd) {
-    sockets.emplace_back(fd);
+  std::vector<PassedSocket> sockets;
+  for (int i = 0; i < count; ++i) {
+    sockets.push_back({UniqueFd(SD_LISTEN_FDS_START + i),
+                       names != nullptr && names[i] != nullptr ? names[i] : ""});
+    std::free(names != nullptr ? names[i] : nullptr);
+  }
+  std::free(names);
+  for (const PassedSocket& socket : sockets) {
+    const int fd = socket.fd.get();
     const int is_listener = sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1);
     if (is_listener < 0) {
       throw std::system_error(-is_listener, std::generic_category(), "sd_is_socket");

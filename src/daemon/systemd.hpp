@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -23,8 +24,14 @@ void notify_watchdog();
 // The interval at which WATCHDOG=1 must arrive, if the service manager asked for it.
 std::optional<std::chrono::microseconds> watchdog_interval();
 
+// A socket passed by socket activation, with its FileDescriptorName= ("tls" for the TLS
+// listener; the socket unit's name unless set).
+struct PassedSocket {
+  UniqueFd fd;
+  std::string name;
+};
 // Sockets passed by socket activation (none when not activated). Each is checked to be a
 // listening stream socket; throws std::system_error otherwise.
-std::vector<UniqueFd> take_listening_sockets();
+std::vector<PassedSocket> take_listening_sockets();
 
 }  // namespace epollchat::daemon::systemd

@@ -17,6 +17,9 @@ inline std::string valid_value(const SettingSpec& spec) {
   if (spec.key == "redis") return "127.0.0.1:6379";
   if (spec.key == "redis-user") return "epollchat";
   if (spec.key == "redis-password-file") return "/etc/epollchatd/redis-password";
+  if (spec.key == "tls-port") return "6697";
+  if (spec.key == "tls-cert") return "/etc/epollchatd/tls/chain.pem";
+  if (spec.key == "tls-key") return "/etc/epollchatd/tls/key.pem";
   ADD_FAILURE() << "no sample value for the key '" << spec.key << "'; add one above";
   return "";
 }

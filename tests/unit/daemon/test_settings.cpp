@@ -44,9 +44,15 @@ std::string another_value(const SettingSpec& spec) {
     return std::to_string(spec.default_value == std::to_string(spec.min) ? spec.max : spec.min);
   }
   static const std::map<std::string_view, std::string> kTextValues = {
-      {"listen", "::1"},           {"log-level", "debug"},
-      {"redis", "127.0.0.1:6379"}, {"node-id", "web1"},
-      {"redis-user", "epollchat"}, {"redis-password-file", "/etc/epollchatd/redis-password"},
+      {"listen", "::1"},
+      {"log-level", "debug"},
+      {"redis", "127.0.0.1:6379"},
+      {"node-id", "web1"},
+      {"redis-user", "epollchat"},
+      {"redis-password-file", "/etc/epollchatd/redis-password"},
+      {"tls-port", "6697"},
+      {"tls-cert", "/etc/epollchatd/tls/chain.pem"},
+      {"tls-key", "/etc/epollchatd/tls/key.pem"},
   };
   const auto found = kTextValues.find(spec.key);
   if (found == kTextValues.end()) {
@@ -75,7 +81,7 @@ TEST(SettingTable, EveryRowIsComplete) {
     }
     EXPECT_EQ(find_setting(spec.key), &spec);
   }
-  EXPECT_EQ(keys.size(), 12u);
+  EXPECT_EQ(keys.size(), 15u);
 }
 
 TEST(SettingTable, AFreshSettingsHoldsEveryDefault) {
