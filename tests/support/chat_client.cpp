@@ -49,15 +49,33 @@ ChatClient::ChatClient(std::uint16_t port, ConnectOptions options) {
     }
   }
   const std::string target = options.host + ":" + std::to_string(port);
-  if (::connect(fd_.get(), address.get(), address.length()) == 0) return;
-  if (errno != EINPROGRESS && errno != EINTR) throw_errno(errno, "connect " + target);
-  if (!wait_for_events(fd_.get(), POLLOUT, Deadline(options.timeout))) {
-    throw_errno(ETIMEDOUT, "connect " + target);
+  const Deadline deadline(options.timeout);
+  if (::connect(fd_.get(), address.get(), address.length()) != 0) {
+    if (errno != EINPROGRESS && errno != EINTR) throw_errno(errno, "connect " + target);
+    if (!wait_for_events(fd_.get(), POLLOUT, deadline)) {
+      throw_errno(ETIMEDOUT, "connect " + target);
+    }
+    int error = 0;
+    socklen_t length = sizeof error;
+    ::getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &error, &length);
+    if (error != 0) throw_errno(error, "connect " + target);
   }
-  int error = 0;
-  socklen_t length = sizeof error;
-  ::getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &error, &length);
-  if (error != 0) throw_errno(error, "connect " + target);
+  if (options.tls != nullptr) secure(*options.tls, options.host, deadline);
+}
+
+void ChatClient::secure(const TlsContext& context, const std::string& host,
+                        const Deadline& deadline) {
+  tls_ = std::make_unique<TlsStream>(context, fd_.get(), host);
+  for (;;) {
+    const TlsStatus status = tls_->handshake();
+    if (status == TlsStatus::ok) return;
+    if (status == TlsStatus::closed || status == TlsStatus::failed) {
+      throw std::runtime_error("TLS handshake: " + tls_->failure());
+    }
+    if (!wait_for_events(fd_.get(), status == TlsStatus::want_read ? POLLIN : POLLOUT, deadline)) {
+      throw std::runtime_error("TLS handshake: timed out");
+    }
+  }
 }
 
 std::uint16_t ChatClient::local_port() const { return epollchat::test::local_port(fd_.get()); }
@@ -65,6 +83,23 @@ std::uint16_t ChatClient::local_port() const { return epollchat::test::local_por
 void ChatClient::send(std::string_view bytes, std::chrono::milliseconds timeout) {
   const Deadline deadline(timeout);
   while (!bytes.empty()) {
+    if (tls_) {
+      const TlsStream::Result result = tls_->write(bytes);
+      if (result.status == TlsStatus::ok) {
+        bytes.remove_prefix(result.bytes);
+        continue;
+      }
+      if (result.status == TlsStatus::failed) {
+        throw_errno(tls_->error() != 0 ? tls_->error() : EPROTO, "TLS send: " + tls_->failure());
+      }
+      if (!wait_for_events(fd_.get(), result.status == TlsStatus::want_read ? POLLIN : POLLOUT,
+                           deadline)) {
+        throw std::runtime_error("send: " + std::to_string(bytes.size()) +
+                                 " bytes still unsent after " + std::to_string(timeout.count()) +
+                                 " ms (the server is not reading)");
+      }
+      continue;
+    }
     const ssize_t sent = ::send(fd_.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL);
     if (sent >= 0) {
       bytes.remove_prefix(static_cast<std::size_t>(sent));
@@ -80,6 +115,24 @@ void ChatClient::send(std::string_view bytes, std::chrono::milliseconds timeout)
   }
 }
 
+ssize_t ChatClient::receive_encrypted(std::span<char> buffer) {
+  const TlsStream::Result result = tls_->read(buffer);
+  switch (result.status) {
+    case TlsStatus::ok:
+      return static_cast<ssize_t>(result.bytes);
+    case TlsStatus::closed:
+      return 0;
+    case TlsStatus::want_read:
+    case TlsStatus::want_write:
+      errno = EAGAIN;
+      return -1;
+    case TlsStatus::failed:
+      break;
+  }
+  errno = tls_->error() != 0 ? tls_->error() : EPROTO;
+  return -1;
+}
+
 bool ChatClient::receive_available() {
   if (eof_) return false;
   // Drop consumed bytes before the buffer grows, so reading many lines stays linear.
@@ -92,7 +145,8 @@ bool ChatClient::receive_available() {
   for (;;) {
     const std::size_t used = input_.size();
     input_.resize(used + kChunk);
-    const ssize_t got = ::recv(fd_.get(), input_.data() + used, kChunk, 0);
+    const ssize_t got = tls_ ? receive_encrypted(std::span<char>(input_.data() + used, kChunk))
+                             : ::recv(fd_.get(), input_.data() + used, kChunk, 0);
     input_.resize(used + static_cast<std::size_t>(std::max<ssize_t>(got, 0)));
     if (got > 0) continue;
     if (got == 0) {
@@ -190,6 +244,7 @@ std::optional<std::string> ChatClient::read_until_closed(std::chrono::millisecon
 }
 
 void ChatClient::shutdown_write() {
+  if (tls_) tls_->send_close_notify();
   if (::shutdown(fd_.get(), SHUT_WR) != 0) throw_errno(errno, "shutdown");
 }
 

@@ -12,13 +12,17 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
 
 #include <gtest/gtest.h>
 
+#include "core/tls_context.hpp"
+#include "core/tls_stream.hpp"
 #include "core/unique_fd.hpp"
 #include "support/deadline.hpp"
 
@@ -31,7 +35,15 @@ struct ConnectOptions {
   // SO_RCVBUF, set before connect() so the advertised window is small from the start.
   std::optional<int> receive_buffer;
   std::chrono::milliseconds timeout = kReplyTimeout;
+  // Speak TLS with this client context (not owned), checking the certificate against
+  // `host` (TLS handshake failures throw std::runtime_error).
+  const TlsContext* tls = nullptr;
 
+  static ConnectOptions over_tls(const TlsContext& context) {
+    ConnectOptions options;
+    options.tls = &context;
+    return options;
+  }
   static ConnectOptions to_host(std::string host_literal) {
     ConnectOptions options;
     options.host = std::move(host_literal);
@@ -98,7 +110,13 @@ class ChatClient {
   [[nodiscard]] std::size_t buffered_bytes() const { return input_.size() - consumed_; }
 
  private:
+  // recv() through TLS.
+  ssize_t receive_encrypted(std::span<char> buffer);
+  // The TLS handshake, after connect().
+  void secure(const TlsContext& context, const std::string& host, const Deadline& deadline);
+
   UniqueFd fd_;
+  std::unique_ptr<TlsStream> tls_;
   std::string input_;
   std::size_t consumed_ = 0;  // input_ before this offset has been handed out
   bool eof_ = false;

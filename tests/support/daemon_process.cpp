@@ -64,10 +64,10 @@ std::string socket_activate_path() {
   return path != nullptr && *path != '\0' ? path : "/usr/bin/systemd-socket-activate";
 }
 
-std::vector<ListenAddress> parse_listening_status(std::string_view status) {
-  constexpr std::string_view kPrefix = "Listening on ";
-  if (!status.starts_with(kPrefix)) return {};
-  status.remove_prefix(kPrefix.size());
+namespace {
+
+// "127.0.0.1:8888, [::1]:8888"; empty if an entry does not parse.
+std::vector<ListenAddress> parse_addresses(std::string_view status) {
   std::vector<ListenAddress> result;
   while (!status.empty()) {
     const auto comma = status.find(", ");
@@ -87,6 +87,24 @@ std::vector<ListenAddress> parse_listening_status(std::string_view status) {
     status.remove_prefix(comma + 2);
   }
   return result;
+}
+
+constexpr std::string_view kTlsPart = "; TLS on ";
+
+}  // namespace
+
+std::vector<ListenAddress> parse_listening_status(std::string_view status) {
+  constexpr std::string_view kPrefix = "Listening on ";
+  if (!status.starts_with(kPrefix)) return {};
+  status.remove_prefix(kPrefix.size());
+  return parse_addresses(status.substr(0, status.find(kTlsPart)));
+}
+
+std::vector<ListenAddress> parse_tls_listening_status(std::string_view status) {
+  const auto at = status.find(kTlsPart);
+  if (at == std::string_view::npos) return {};
+  status.remove_prefix(at + kTlsPart.size());
+  return parse_addresses(status.substr(0, status.find(" (")));
 }
 
 DaemonProcess::DaemonProcess(DaemonOptions options) : options_(std::move(options)) {
@@ -123,6 +141,9 @@ DaemonProcess::DaemonProcess(DaemonOptions options) : options_(std::move(options
     spec.argv = {socket_activate_path()};
     for (const auto& address : options_.socket_activation_listen) {
       spec.argv.insert(spec.argv.end(), {"-l", address});
+    }
+    if (!options_.socket_activation_fdnames.empty()) {
+      spec.argv.push_back("--fdname=" + options_.socket_activation_fdnames);
     }
     spec.argv.insert(spec.argv.end(), {"-E", "NOTIFY_SOCKET"});
     for (const auto& entry : options_.env) spec.argv.insert(spec.argv.end(), {"-E", entry.first});
@@ -209,6 +230,12 @@ void DaemonProcess::wait_ready() {
     std::array<pollfd, 2> fds{{{notify_.fd(), POLLIN, 0}, {child_->pidfd(), POLLIN, 0}}};
     ::poll(fds.data(), fds.size(), deadline.poll_timeout());
   }
+}
+
+std::uint16_t DaemonProcess::tls_port() const {
+  const auto tls = parse_tls_listening_status(ready_message().field("STATUS").value_or(""));
+  if (tls.empty()) throw std::logic_error("tls_port(): the daemon listens for no TLS clients");
+  return tls.front().port;
 }
 
 std::uint16_t DaemonProcess::port() const {

@@ -51,6 +51,8 @@ struct DaemonOptions {
   bool export_watchdog_pid = false;
   // Non-empty: run under `systemd-socket-activate -l ADDR ...` (one -l per entry).
   std::vector<std::string> socket_activation_listen;
+  // With it: their FileDescriptorName=s, "NAME:NAME..." in the order of the addresses.
+  std::string socket_activation_fdnames;
   std::chrono::milliseconds ready_timeout{std::chrono::seconds(15)};
 
   // The defaults, with these command-line arguments.
@@ -95,6 +97,8 @@ class DaemonProcess {
   // The port of the first listener named in the READY=1 datagram's STATUS=.
   [[nodiscard]] std::uint16_t port() const;
   [[nodiscard]] const std::vector<ListenAddress>& listeners() const { return listeners_; }
+  // The first TLS listener's port (from READY=1's STATUS=); throws if there is none.
+  [[nodiscard]] std::uint16_t tls_port() const;
   [[nodiscard]] const NotifyMessage& ready_message() const { return *ready_message_; }
   [[nodiscard]] NotifySocket& notify() { return notify_; }
   [[nodiscard]] const std::filesystem::path& config_path() const { return config_path_; }
@@ -129,7 +133,11 @@ std::string daemon_path();
 // systemd-socket-activate: $SYSTEMD_SOCKET_ACTIVATE if set, else /usr/bin/systemd-socket-activate.
 std::string socket_activate_path();
 
-// Parses "Listening on 127.0.0.1:8888, [::1]:8888". Empty if the text does not match.
+// Parses "Listening on 127.0.0.1:8888, [::1]:8888" (and ignores a "; TLS on ..." after it).
+// Empty if the text does not match.
 std::vector<ListenAddress> parse_listening_status(std::string_view status);
+// The TLS listeners of "Listening on ...; TLS on 127.0.0.1:6697 (kernel TLS off)"; empty
+// without them.
+std::vector<ListenAddress> parse_tls_listening_status(std::string_view status);
 
 }  // namespace epollchat::test

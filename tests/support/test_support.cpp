@@ -41,6 +41,21 @@ TEST(ParseListeningStatus, ReadsIpv4Ipv6AndSeveralListeners) {
   EXPECT_TRUE(parse_listening_status("Listening on 127.0.0.1:99999").empty());
 }
 
+TEST(ParseListeningStatus, TellsPlainAndTlsListenersApart) {
+  constexpr std::string_view kStatus =
+      "Listening on 127.0.0.1:8888, [::1]:8888; TLS on 127.0.0.1:6697, [::1]:6697 (kernel TLS off)";
+  const auto plain = parse_listening_status(kStatus);
+  ASSERT_EQ(plain.size(), 2U);
+  EXPECT_EQ(plain[1].host, "::1");
+  EXPECT_EQ(plain[1].port, 8888);
+  const auto tls = parse_tls_listening_status(kStatus);
+  ASSERT_EQ(tls.size(), 2U);
+  EXPECT_EQ(tls[0].host, "127.0.0.1");
+  EXPECT_EQ(tls[0].port, 6697);
+  EXPECT_EQ(tls[1].port, 6697);
+  EXPECT_TRUE(parse_tls_listening_status("Listening on 127.0.0.1:8888").empty());
+}
+
 TEST(NotifyMessage, FindsAssignmentsAndFields) {
   const NotifyMessage message{"READY=1\nSTATUS=Listening on 127.0.0.1:1\n", Clock::now()};
   EXPECT_TRUE(message.has("READY=1"));
