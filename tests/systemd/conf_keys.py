@@ -9,7 +9,8 @@ Usage: conf_keys.py CONF PAGE   (env EPOLLCHATD=built daemon)
 - so does a copy with every key uncommented, i.e. the example values in
   the comments are valid and are the values the daemon accepts. Keys that
   name a file the daemon reads (FILE_KEYS) get, in that copy, a file of
-  this test's own in place of the example path, which must be absolute.
+  this test's own in place of the example path, which must be absolute;
+  tls-cert and tls-key get a throw-away pair that openssl makes.
 """
 
 import os
@@ -21,8 +22,24 @@ import tempfile
 COMMENTED_SETTING = re.compile(r"^#\s*([a-z][a-z-]*)\s*=\s*(\S.*?)\s*$")
 # In KEYS, each key opens a tagged paragraph: .BI "max\-line = " bytes
 PAGE_KEY = re.compile(r'^\.BI\s+"([a-z][a-z\\-]*) = "', re.MULTILINE)
-# Key -> contents of the stand-in file for its example path.
-FILE_KEYS = {"redis-password-file": "example-password\n"}
+# Key -> contents of the stand-in file for its example path (None: made by
+# tls_pair()).
+FILE_KEYS = {"redis-password-file": "example-password\n",
+             "tls-cert": None, "tls-key": None}
+
+
+def tls_pair(scratch: str) -> dict[str, str]:
+    """A self-signed certificate and its key, as the contents of tls-cert and
+    tls-key, so that a copy that sets tls-port passes --check-config."""
+    cert = os.path.join(scratch, "pair.pem")
+    key = os.path.join(scratch, "pair.key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec",
+                    "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-days", "2", "-subj", "/CN=localhost",
+                    "-keyout", key, "-out", cert],
+                   capture_output=True, check=True, timeout=60)
+    with open(cert, encoding="ascii") as c, open(key, encoding="ascii") as k:
+        return {"tls-cert": c.read(), "tls-key": k.read()}
 
 
 def check_config(daemon: str, path: str) -> bool:
@@ -71,6 +88,7 @@ def main() -> int:
     ok &= check_config(daemon, conf)
     with tempfile.TemporaryDirectory(prefix="epollchatd-") as scratch:
         values = {}
+        made = tls_pair(scratch)
         for m in settings:
             key, value = m.group(1), m.group(2)
             if key in FILE_KEYS:
@@ -79,7 +97,7 @@ def main() -> int:
                     ok = False
                 value = os.path.join(scratch, key)
                 with open(value, "w", encoding="utf-8") as f:
-                    f.write(FILE_KEYS[key])
+                    f.write(FILE_KEYS[key] or made[key])
             values[key] = value
         copy = os.path.join(scratch, "epollchatd.conf")
         with open(copy, "w", encoding="utf-8") as f:
