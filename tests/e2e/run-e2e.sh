@@ -451,6 +451,58 @@ credential_reaches_daemon() {
     [ "$ok" = 1 ] && step_note="read from /run/credentials, not logged"
 }
 
+# TLS as the documentation sets it up: a certificate and key handed to the service as the
+# credentials tls-cert and tls-key by a drop-in (the key stays readable by root alone), and
+# tls-port in the config. An encrypted epollchat and a plain one chat in one room; a client
+# that cannot verify the certificate gives up with the cannot-connect status.
+tls_clients_chat() {
+    local etc=$run_dir/root/etc
+    local dropin=$etc/systemd/system/epollchatd.service.d/e2e-tls.conf
+    local tls_port status_text ok=0 refused_status=0
+    for _ in $(seq 50); do
+        tls_port=$((20000 + RANDOM % 20000))
+        [ "$tls_port" != "$port" ] && ! port_is_listening "$tls_port" && break
+    done
+    mkdir -p "$etc/epollchatd/tls"
+    (umask 077 && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+        -keyout "$etc/epollchatd/tls/key.pem" -out "$etc/epollchatd/tls/cert.pem" -days 2 \
+        -subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" 2>&1) || return 1
+    chmod 644 "$etc/epollchatd/tls/cert.pem"
+    cp "$etc/epollchatd/epollchatd.conf" "$run_dir/epollchatd.conf.saved"
+    echo "tls-port = $tls_port" >>"$etc/epollchatd/epollchatd.conf"
+    mkdir -p "${dropin%/*}"
+    printf '[Service]\nLoadCredential=tls-cert:/etc/epollchatd/tls/cert.pem\nLoadCredential=tls-key:/etc/epollchatd/tls/key.pem\n' >"$dropin"
+    inside systemctl daemon-reload
+    exec 7>&-
+    reader_pid=
+    if inside systemctl restart epollchatd.service && start_reader; then
+        status_text=$(inside systemctl show -P StatusText epollchatd.service)
+        echo "StatusText: $status_text"
+        if printf 'hello over TLS\n' | inside timeout 10 epollchat --tls \
+            --tls-ca /etc/epollchatd/tls/cert.pem 127.0.0.1 "$tls_port" &&
+            reader_got '^Client #[0-9]+ says >> hello over TLS$'; then
+            # The system's CA store does not know the self-signed certificate.
+            printf 'never sent\n' | inside timeout 10 epollchat --tls 127.0.0.1 "$tls_port" ||
+                refused_status=$?
+            if [ "$refused_status" = 2 ] && ! grep -q 'never sent' "$run_dir/root/var/lib/e2e/a.out"; then
+                ok=1
+            else
+                echo "an unverifiable certificate: exit status $refused_status, expected 2"
+            fi
+        fi
+    fi
+    [ "$ok" = 1 ] || inside journalctl --no-pager -o cat -u epollchatd.service -n 30
+    # Back to the packaged setup.
+    exec 7>&-
+    reader_pid=
+    cp "$run_dir/epollchatd.conf.saved" "$etc/epollchatd/epollchatd.conf"
+    rm -rf "$dropin" "$etc/epollchatd/tls"
+    inside systemctl daemon-reload
+    inside systemctl reset-failed epollchatd.service
+    inside systemctl restart epollchatd.service || return 1
+    [ "$ok" = 1 ] && step_note="plain and TLS in one room; ${status_text%%,*}"
+}
+
 security_report() {
     local out exposure
     out=$(inside systemd-analyze security --no-pager epollchatd.service 2>&1) || { echo "$out"; return 1; }
@@ -515,6 +567,7 @@ step "systemctl restart epollchatd" restart_service
 step "systemctl kill -s KILL is followed by an automatic restart" killed_service_restarts
 step "epollchatd.socket starts the daemon on the first connection" socket_activates
 step "a Redis password given as a systemd credential reaches the daemon" credential_reaches_daemon
+step "TLS with the certificate as credentials: epollchat --tls chats with a plain client" tls_clients_chat
 step "systemd-analyze security epollchatd" security_report
 step "apt purge removes the service, the conffile and leaves no user" purge_packages
 step "the container powers off cleanly" power_off
