@@ -303,7 +303,8 @@ void ChatClient::try_to_reconnect() {
   UniqueFd socket;
   try {
     socket = connect_to(server_, kConnectTimeout);
-  } catch (const ConnectError& error) {
+  } catch (const ConnectError&) {
+    // Refused, unreachable or too slow: all mean "not yet", and are said the same way.
     wait_to_reconnect("Still no connection");
     return;
   }
