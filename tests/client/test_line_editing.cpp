@@ -140,5 +140,32 @@ TEST_F(LineEditingTest, ThePromptFollowsTheRoom) {
   EXPECT_TRUE(screen_->wait_for_last_line("[den] bob>"));
 }
 
+// Notices are dim where the terminal has colours, and nothing is coloured with NO_COLOR.
+class ColourTest : public InteractiveTest {
+ protected:
+  // Starts a client with `env`, takes the nickname bob and returns the screen's SGR text.
+  std::string screen_after_nickname(std::vector<std::string> env) {
+    const auto screen = start_client(daemon_.port(), {}, std::move(env));
+    EXPECT_TRUE(screen->wait_for("[lobby] Client #"));
+    screen->type("/nick bob");
+    screen->press({"Enter"});
+    EXPECT_TRUE(screen->wait_for_last_line("[lobby] bob>"));
+    return screen->screen_with_colours();
+  }
+
+  DaemonProcess daemon_;
+};
+
+TEST_F(ColourTest, NoticesAreDimOnAColourTerminal) {
+  const std::string shown = screen_after_nickname({});
+  EXPECT_NE(shown.find("\x1b[2m*** You are now known as bob."), std::string::npos)
+      << escape_bytes(shown);
+}
+
+TEST_F(ColourTest, NoColorMeansNoColours) {
+  const std::string shown = screen_after_nickname({"NO_COLOR=1"});
+  EXPECT_EQ(shown.find("\x1b["), std::string::npos) << escape_bytes(shown);
+}
+
 }  // namespace
 }  // namespace epollchat::test

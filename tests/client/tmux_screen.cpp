@@ -127,6 +127,10 @@ void TmuxScreen::resize(int width, int height) {
 
 std::string TmuxScreen::screen() const { return run({"capture-pane", "-p", "-t", "0"}); }
 
+std::string TmuxScreen::screen_with_colours() const {
+  return run({"capture-pane", "-e", "-p", "-t", "0"});
+}
+
 std::string TmuxScreen::last_line() const {
   const std::string text = screen();
   std::string last;

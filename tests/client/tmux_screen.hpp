@@ -43,6 +43,8 @@ class TmuxScreen {
 
   // The visible screen, one line per row, trailing blanks as tmux leaves them.
   [[nodiscard]] std::string screen() const;
+  // The same with the colours and attributes as SGR escape sequences (capture-pane -e).
+  [[nodiscard]] std::string screen_with_colours() const;
   // The last row that is not blank.
   [[nodiscard]] std::string last_line() const;
   ::testing::AssertionResult wait_for(std::string_view needle,
