@@ -259,6 +259,10 @@ bool StdinReader::reap(bool wait) noexcept {
 void StdinReader::finish() noexcept {
   if (pid_ <= 0 || reap(false)) return;
   stop();
+  // A line editor blocks its signals (it reads them from a signalfd), so a child stuck
+  // writing a line into a full pipe would never see the stop; with the read end closed,
+  // its write fails with EPIPE and it leaves.
+  pipe_.reset();
   (void)reap(true);
 }
 

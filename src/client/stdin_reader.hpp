@@ -73,7 +73,7 @@ class StdinReader {
   // Collects the child's exit status; with `wait` false only if it has already ended.
   // Returns whether the child has been reaped (now or before).
   bool reap(bool wait) noexcept;
-  // Stops the child if it is still running and waits for it.
+  // Stops the child if it is still running, closes the pipe and waits for the child.
   void finish() noexcept;
 
   // True when the child ended on its own with a non-zero status: it could not read
