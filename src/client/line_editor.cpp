@@ -1,5 +1,6 @@
 #include "client/line_editor.hpp"
 
+#include <fcntl.h>
 #include <histedit.h>
 #include <poll.h>
 #include <signal.h>
@@ -337,8 +338,26 @@ void forward(Editor& editor, std::string_view line) {
   history(editor.history, &event, H_ENTER, std::string(line).c_str());
   std::string framed(line);
   framed.push_back('\n');
-  // EPIPE: the parent has gone, and with it the reason to edit.
-  if (write_all(editor.typed_fd, framed) != 0) leave(editor, false);
+  std::string_view unsent = framed;
+  // The typed-lines pipe is full only when the parent has stopped reading it (the server
+  // takes nothing); the parent may then be writing to the display pipe, so that is served
+  // while waiting, or the two would wait for each other.
+  while (!unsent.empty()) {
+    const ssize_t written = ::write(editor.typed_fd, unsent.data(), unsent.size());
+    if (written >= 0) {
+      unsent.remove_prefix(static_cast<std::size_t>(written));
+      continue;
+    }
+    if (errno == EINTR) continue;
+    // EPIPE: the parent has gone, and with it the reason to edit.
+    if (errno != EAGAIN) leave(editor, false);
+    pollfd fds[3] = {{editor.typed_fd, POLLOUT, 0},
+                     {editor.display_fd, POLLIN, 0},
+                     {editor.signal_fd, POLLIN, 0}};
+    if (::poll(fds, 3, -1) < 0 && errno != EINTR) leave(editor, false);
+    if (fds[2].revents != 0) read_signals(editor, false);
+    if (fds[1].revents != 0) read_display(editor, false);
+  }
 }
 
 // After the input ended: the parent may still have lines to show (the server's answer to
@@ -411,6 +430,9 @@ void run_line_editor(int typed_fd, int display_fd, bool colours) noexcept {
   (void)::sigprocmask(SIG_BLOCK, &handled, nullptr);
   editor.signal_fd = ::signalfd(-1, &handled, SFD_NONBLOCK | SFD_CLOEXEC);
   editor.has_original = ::tcgetattr(STDIN_FILENO, &editor.original) == 0;
+  // This child is the pipe's only writer, so O_NONBLOCK here changes nothing for anyone
+  // else; forward() waits in poll() instead.
+  (void)::fcntl(typed_fd, F_SETFL, ::fcntl(typed_fd, F_GETFL) | O_NONBLOCK);
   if (editor.signal_fd < 0) leave(editor, false);
 
   editor.history = history_init();
