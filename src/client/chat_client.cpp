@@ -416,6 +416,8 @@ void ChatClient::shut_down_writing_when_done() {
     return;
   }
   if (pending_output() > 0 || write_shut_down_ || connection_lost_) return;
+  // Lines held for a reconnect still in progress go first.
+  if (restore_answers_due_) return;
   // Our FIN tells the server we are done; it answers by closing, which ends the session.
   stream_.shut_down_writing();
   write_shut_down_ = true;

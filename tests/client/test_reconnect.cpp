@@ -90,6 +90,41 @@ TEST_F(ReconnectTest, ScriptsAskForItWithTheReconnectOption) {
   EXPECT_EQ(client.wait_exit(), ExitStatus::exited_with(0));
 }
 
+// At most 100 lines wait for the reconnect; each one beyond is dropped, and said so.
+TEST_F(ReconnectTest, LinesTypedWhileDisconnectedAreKeptUpToABound) {
+  StandInServer server;
+  std::vector<std::string> args = {client_path(), "--reconnect", "127.0.0.1",
+                                   std::to_string(server.port())};
+  PipedClient client(args);
+  UniqueFd first = server.accept();
+  send_all(first.get(), "Welcome to the chat room! Your chat ID is: Client #1\n");
+  ASSERT_TRUE(client.wait_for_output("Client #1\n"));
+  first.reset();
+  ASSERT_TRUE(client.wait_for_output("*** Connection lost; reconnecting in "));
+
+  std::string typed;
+  std::string kept;
+  for (int i = 1; i <= 101; ++i) {
+    const std::string line = "line " + std::to_string(i) + "\n";
+    typed += line;
+    if (i <= 100) kept += line;
+  }
+  ASSERT_TRUE(client.write_input(typed));
+  ASSERT_TRUE(client.wait_for_output(
+      "*** Not connected; lines typed now are sent after the reconnect (at most 100).\n"));
+  ASSERT_TRUE(client.wait_for_output(
+      "*** Not connected and 100 lines are waiting; this one was dropped.\n"));
+
+  // Held until the server has welcomed the client back.
+  UniqueFd second = server.accept();
+  // The input ends before the welcome: the held lines still go first, then our FIN.
+  client.close_input();
+  send_all(second.get(), "Welcome to the chat room! Your chat ID is: Client #2\n");
+  EXPECT_EQ(receive_until_closed(second.get()), std::optional<std::string>(kept));
+  second.reset();
+  EXPECT_EQ(client.wait_exit(), ExitStatus::exited_with(0));
+}
+
 TEST_F(ReconnectTest, ARefusedFirstConnectionExitsAtOnceEvenOnATerminal) {
   const std::uint16_t port = pick_unused_port("127.0.0.1");
   const auto screen = start_client(port);
