@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include <clocale>
-#include <cstdlib>
 
 #include <cstdint>
 #include <cstdio>
@@ -31,6 +30,7 @@
 #include "client/saved_terminal_mode.hpp"
 #include "client/server_address.hpp"
 #include "client/stdin_reader.hpp"
+#include "client/terminal_colours.hpp"
 
 namespace {
 
@@ -143,15 +143,6 @@ std::optional<Command> parse_command_line(int argc, char** argv) {
   return command;
 }
 
-// Colours only where the terminal shows them and the user has not asked for none
-// (https://no-color.org: NO_COLOR set to anything non-empty).
-bool terminal_has_colours() {
-  const char* no_color = std::getenv("NO_COLOR");
-  if (no_color != nullptr && *no_color != '\0') return false;
-  const char* term = std::getenv("TERM");
-  return term != nullptr && *term != '\0' && std::string_view(term) != "dumb";
-}
-
 int chat(const Command& command) {
   const ServerAddress& server = command.server;
   epollchat::UniqueFd socket = epollchat::client::connect_to(server);
@@ -185,7 +176,9 @@ int chat(const Command& command) {
   const SavedTerminalMode terminal_mode(STDIN_FILENO);
   const int close_in_child[] = {socket.get()};
   std::optional<StdinReader::EditorOptions> editor;
-  if (interactive) editor = StdinReader::EditorOptions{.colours = terminal_has_colours()};
+  if (interactive)
+    editor = StdinReader::EditorOptions{.colours =
+                                            epollchat::client::terminal_has_colours(STDOUT_FILENO)};
   StdinReader input = StdinReader::spawn(original, close_in_child, editor);
   // A reader of our standard output going away is an error we report, not a reason to die
   // silently; send() uses MSG_NOSIGNAL anyway.

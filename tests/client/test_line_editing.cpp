@@ -162,6 +162,12 @@ TEST_F(ColourTest, NoticesAreDimOnAColourTerminal) {
       << escape_bytes(shown);
 }
 
+TEST_F(ColourTest, ATerminalWithoutColoursGetsNone) {
+  // vt100 has no colours in its terminfo entry.
+  const std::string shown = screen_after_nickname({"TERM=vt100"});
+  EXPECT_EQ(shown.find("\x1b[2m"), std::string::npos) << escape_bytes(shown);
+}
+
 TEST_F(ColourTest, NoColorMeansNoColours) {
   const std::string shown = screen_after_nickname({"NO_COLOR=1"});
   EXPECT_EQ(shown.find("\x1b["), std::string::npos) << escape_bytes(shown);
