@@ -27,8 +27,9 @@ namespace epollchat::test {
 
 class TmuxScreen {
  public:
-  // Fails the test (GTEST_FAIL in the caller's stead) when tmux is missing; see
-  // tmux_is_available().
+  // Starts `command` with `env` (NAME=VALUE entries, after LANG, LC_ALL and TERM=screen)
+  // in a width x height window. Throws std::runtime_error if tmux fails; fixtures check
+  // tmux_is_available() first (InteractiveTest).
   explicit TmuxScreen(const std::vector<std::string>& command, int width = 100, int height = 30,
                       const std::vector<std::string>& env = {});
   TmuxScreen(const TmuxScreen&) = delete;
