@@ -1,11 +1,16 @@
 // The client's pieces without a process: what it reads from the server's lines, Tab
 // completion, the daemon's port from its configuration, and the reconnect delays.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
+#include "client/display.hpp"
 #include "client/line_editor.hpp"
 #include "client/local_daemon_port.hpp"
 #include "client/reconnect_backoff.hpp"
 #include "client/whereabouts.hpp"
+#include "core/unique_fd.hpp"
 #include "support/temp_dir.hpp"
 
 namespace epollchat::test {
@@ -59,6 +64,45 @@ TEST(Completion, NicknamesElsewhere) {
   EXPECT_EQ(client::complete_word("hi b", "alice bob").insert, "ob ");
   EXPECT_EQ(client::complete_word("a", "alice alan").insert, "l");
   EXPECT_EQ(client::complete_word("al", "alice alan").candidates, "alice alan");
+}
+
+// What a Display writes, read back from a pipe.
+std::string written_by(client::Display& display, int read_end) {
+  display.flush();
+  std::string out(4096, '\0');
+  const ssize_t got = ::read(read_end, out.data(), out.size());
+  out.resize(got > 0 ? static_cast<std::size_t>(got) : 0);
+  return out;
+}
+
+TEST(Display, PlainLinesAreTheServerLinesMadeSafe) {
+  int ends[2];
+  ASSERT_EQ(::pipe2(ends, O_CLOEXEC | O_NONBLOCK), 0);
+  const UniqueFd read_end(ends[0]);
+  const UniqueFd write_end(ends[1]);
+  client::Display display = client::Display::plain(write_end.get());
+  display.set_prompt("[lobby] bob> ");
+  display.add_server_line("*** notice \x1b[2J");
+  EXPECT_EQ(written_by(display, read_end.get()), "*** notice ^[[2J\n");
+}
+
+// The colour wraps the text after it was made safe: the server's ESC is shown as ^[, and
+// the only escape sequences are the Display's own.
+TEST(Display, ThroughTheEditorColoursComeAfterTheTextIsMadeSafe) {
+  int ends[2];
+  ASSERT_EQ(::pipe2(ends, O_CLOEXEC | O_NONBLOCK), 0);
+  const UniqueFd read_end(ends[0]);
+  const UniqueFd write_end(ends[1]);
+  client::Display display = client::Display::through_editor(write_end.get(), true);
+  display.set_prompt("[den] bob> ");
+  display.add_server_line("alice whispers >> \x1b[31mred");
+  display.add_server_line("*** You are now in den (1 online).");
+  display.set_completions({"alice", "bob"});
+  EXPECT_EQ(written_by(display, read_end.get()),
+            "P[den] bob> \n"
+            "L\x1b[1;35malice whispers >> ^[[31mred\x1b[0m\n"
+            "L\x1b[2m*** You are now in den (1 online).\x1b[0m\n"
+            "Calice bob\n");
 }
 
 TEST(LocalDaemonPort, TheLastPortLineOfTheConfiguration) {
