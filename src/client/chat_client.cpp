@@ -2,7 +2,6 @@
 
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,10 +10,6 @@
 #include <cstdio>
 #include <system_error>
 #include <utility>
-
-#include "client/terminal_text.hpp"
-#include "client/write_all.hpp"
-#include "core/socket.hpp"
 
 namespace epollchat::client {
 namespace {
@@ -28,7 +23,7 @@ constexpr std::size_t kReadChunk = 64U << 10;
 // keep typed lines from leaving, nor a long paste keep server lines from showing.
 constexpr int kChunksPerTurn = 16;
 
-constexpr std::string_view kClosedByServer = "*** Connection closed by server.\n";
+constexpr std::string_view kClosedByServer = "*** Connection closed by server.";
 
 [[noreturn]] void throw_errno(const char* what) {
   throw std::system_error(errno, std::generic_category(), what);
@@ -46,66 +41,98 @@ void note_dropped_line(const char* from) noexcept {
                ChatClient::kMaxLine);
 }
 
+// "/quit" with a reason: the server says goodbye for us and closes, which is our leaving,
+// not its doing. A bare "/quit" never gets here: the keyboard child ends the input on it.
+bool is_quit_with_reason(std::string_view line) {
+  return line.starts_with("/quit ") || line.starts_with("/quit\t");
+}
+
+std::string seconds_text(std::chrono::milliseconds delay) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f", static_cast<double>(delay.count()) / 1000.0);
+  return text;
+}
+
 }  // namespace
 
 struct ChatClient::ServerLines {
   ChatClient& client;
-  void on_line(std::string_view line) {
-    append_displayable(client.display_, line);
-    client.display_.push_back('\n');
-  }
+  void on_line(std::string_view line) { client.on_server_line(line); }
   void on_line_too_long() noexcept { note_dropped_line("from the server"); }
 };
 
 struct ChatClient::TypedLines {
   ChatClient& client;
-  void on_line(std::string_view line) {
-    client.output_.append(line);
-    client.output_.push_back('\n');
-  }
+  void on_line(std::string_view line) { client.on_typed_line(line); }
   void on_line_too_long() noexcept { note_dropped_line("of input"); }
 };
 
-ChatClient::ChatClient(UniqueFd socket, StdinReader& input, const sigset_t& signals)
-    : socket_(std::move(socket)), input_(input), read_buffer_(kReadChunk) {
-  set_nonblocking(socket_.get());
-  set_tcp_nodelay(socket_.get());
+ChatClient::ChatClient(ServerAddress server, UniqueFd socket, StdinReader& input, Display& display,
+                       const sigset_t& signals, bool reconnect)
+    : server_(std::move(server)),
+      input_(input),
+      display_(display),
+      read_buffer_(kReadChunk),
+      reconnect_(reconnect) {
   epoll_ = UniqueFd(::epoll_create1(EPOLL_CLOEXEC));
   if (!epoll_) throw_errno("epoll_create1");
   signals_ = UniqueFd(::signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC));
   if (!signals_) throw_errno("signalfd");
-  // Edge-triggered EPOLLOUT is reported only when the socket turns writable again after
-  // a send() hit EAGAIN, so it can stay registered for the whole session.
-  watch(epoll_.get(), socket_.get(), EPOLLIN | EPOLLOUT | EPOLLRDHUP, kSocketTag);
   watch(epoll_.get(), input_.fd(), EPOLLIN, kInputTag);
   watch(epoll_.get(), signals_.get(), EPOLLIN, kSignalTag);
+  adopt(std::move(socket));
+}
+
+void ChatClient::adopt(UniqueFd socket) {
+  stream_ = ServerStream(std::move(socket));
+  // Edge-triggered EPOLLOUT is reported only when the socket turns writable again after
+  // a send() hit EAGAIN, so it can stay registered for the whole connection.
+  watch(epoll_.get(), stream_.fd(), EPOLLIN | EPOLLOUT | EPOLLRDHUP, kSocketTag);
+  from_server_ = LineCodec(kMaxLine);
+  output_.clear();
+  sent_ = 0;
+  socket_readable_ = true;
+  socket_writable_ = true;
+  connection_lost_ = false;
 }
 
 SessionEnd ChatClient::run() {
+  display_.set_prompt(whereabouts_.prompt());
   while (!end_) {
     do_ready_work();
+    display_.flush();
     if (end_) break;
     if (deadline_ && Clock::now() >= *deadline_) {
       end_ = SessionEnd::user_left;
       break;
     }
+    if (reconnect_at_ && Clock::now() >= *reconnect_at_) {
+      try_to_reconnect();
+      display_.flush();
+      continue;
+    }
     wait_for_events();
   }
-  show_pending_lines();
+  display_.flush();
   input_.stop();
   return *end_;
 }
 
 bool ChatClient::has_ready_work() const noexcept {
-  return signals_readable_ || socket_readable_ ||
+  return signals_readable_ || (is_connected() && socket_readable_) ||
          (input_readable_ && !input_closed_ && pending_output() < kHighWater) ||
-         (socket_writable_ && pending_output() > 0 && !connection_lost_);
+         (is_connected() && socket_writable_ && pending_output() > 0 && !connection_lost_);
+}
+
+std::optional<ChatClient::Clock::time_point> ChatClient::next_wakeup() const noexcept {
+  if (deadline_ && reconnect_at_) return std::min(*deadline_, *reconnect_at_);
+  return deadline_ ? deadline_ : reconnect_at_;
 }
 
 void ChatClient::do_ready_work() {
   if (signals_readable_) read_signals();
   if (end_) return;
-  if (socket_readable_) read_server();
+  if (is_connected() && socket_readable_) read_server();
   if (end_) return;
   forward_input();
   shut_down_writing_when_done();
@@ -115,9 +142,8 @@ void ChatClient::wait_for_events() {
   int timeout = -1;
   if (has_ready_work()) {
     timeout = 0;
-  } else if (deadline_) {
-    const auto left =
-        std::chrono::ceil<std::chrono::milliseconds>(*deadline_ - Clock::now()).count();
+  } else if (const auto wakeup = next_wakeup()) {
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(*wakeup - Clock::now()).count();
     timeout = static_cast<int>(std::clamp<decltype(left)>(left, 0, INT_MAX));
   }
   epoll_event events[4];
@@ -148,60 +174,161 @@ void ChatClient::wait_for_events() {
 
 void ChatClient::read_server() {
   for (int turn = 0; turn < kChunksPerTurn; ++turn) {
-    const ssize_t got = ::recv(socket_.get(), read_buffer_.data(), read_buffer_.size(), 0);
-    if (got > 0) {
+    const StreamOutcome got = stream_.receive(read_buffer_);
+    if (got.result == StreamResult::done) {
       ServerLines sink{*this};
-      from_server_.feed(std::string_view(read_buffer_.data(), static_cast<std::size_t>(got)), sink);
+      from_server_.feed(std::string_view(read_buffer_.data(), got.bytes), sink);
       continue;
     }
-    if (got == 0 || errno == ECONNRESET) {
-      end_by_server();
+    if (got.result == StreamResult::closed) {
+      on_connection_lost();
       return;
     }
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+    if (got.result == StreamResult::would_block) {
       socket_readable_ = false;
       // After send() saw the connection gone, nothing more will arrive.
-      if (connection_lost_) end_by_server();
-      break;
+      if (connection_lost_) on_connection_lost();
+      return;
     }
-    const int error = errno;
-    show_pending_lines();
-    throw std::system_error(error, std::generic_category(), "cannot read from the server");
+    display_.flush();
+    throw std::system_error(got.error, std::generic_category(), "cannot read from the server");
   }
-  show_pending_lines();
 }
 
-void ChatClient::end_by_server() {
+void ChatClient::on_server_line(std::string_view line) {
+  const ServerReply reply = whereabouts_.note_server_line(line);
+  display_.add_server_line(line);
+  switch (reply) {
+    case ServerReply::welcome:
+      if (restore_answers_due_) {
+        int due = 0;
+        if (!wanted_nickname_.empty()) {
+          output_ += "/nick " + wanted_nickname_ + "\n";
+          ++due;
+        }
+        if (wanted_room_ != Whereabouts::kFirstRoom) {
+          output_ += "/join " + wanted_room_ + "\n";
+          ++due;
+        }
+        restore_answers_due_ = due;
+        if (due == 0) finish_restoring();
+      }
+      display_.set_prompt(whereabouts_.prompt());
+      break;
+    case ServerReply::nickname_settled:
+    case ServerReply::room_settled:
+      display_.set_prompt(whereabouts_.prompt());
+      if (restore_answers_due_ && --*restore_answers_due_ <= 0) finish_restoring();
+      break;
+    case ServerReply::who:
+      display_.set_completions(whereabouts_.who_nicknames());
+      break;
+    case ServerReply::other:
+      break;
+  }
+}
+
+void ChatClient::finish_restoring() {
+  restore_answers_due_.reset();
+  display_.add_notice("*** Reconnected as " + whereabouts_.name() + " in " + whereabouts_.room() +
+                      ".");
+  for (const std::string& line : held_lines_) on_typed_line(line);
+  held_lines_.clear();
+  told_lines_held_ = false;
+}
+
+void ChatClient::on_typed_line(std::string_view line) {
+  const bool quits = is_quit_with_reason(line);
+  if (is_connected() && !restore_answers_due_) {
+    output_.append(line);
+    output_.push_back('\n');
+    if (quits) {
+      quit_sent_ = true;
+      leave_by(Clock::now() + kLingerTime);
+    }
+    return;
+  }
+  if (quits) {
+    // Leaving while there is no server to tell: nothing to wait for.
+    end_ = SessionEnd::user_left;
+    return;
+  }
+  if (held_lines_.size() >= kMaxHeldLines) {
+    display_.add_notice("*** Not connected and " + std::to_string(kMaxHeldLines) +
+                        " lines are waiting; this one was dropped.");
+    return;
+  }
+  if (!told_lines_held_) {
+    display_.add_notice(
+        "*** Not connected; lines typed now are sent after the reconnect (at most " +
+        std::to_string(kMaxHeldLines) + ").");
+    told_lines_held_ = true;
+  }
+  held_lines_.emplace_back(line);
+}
+
+void ChatClient::on_connection_lost() {
   // A last line without LF is still shown.
   ServerLines sink{*this};
   from_server_.feed("\n", sink);
-  if (write_shut_down_) {
-    // Our own FIN came first: this is the server answering it.
+  if (write_shut_down_ || quit_sent_) {
+    // Our own FIN or /quit came first: this is the server answering it.
     end_ = SessionEnd::user_left;
-  } else {
-    display_.append(kClosedByServer);
-    end_ = SessionEnd::server_closed;
+    return;
   }
-  show_pending_lines();
+  if (!reconnect_ || leaving_by_signal_) {
+    end_by_server();
+    return;
+  }
+  // During a restore the whereabouts already say "Client #N in lobby": keep the old wish.
+  if (!restore_answers_due_) {
+    wanted_nickname_ = whereabouts_.has_nickname() ? whereabouts_.name() : std::string();
+    wanted_room_ = whereabouts_.room();
+  }
+  stream_.close();
+  output_.clear();
+  sent_ = 0;
+  wait_to_reconnect("Connection lost");
 }
 
-void ChatClient::show_pending_lines() {
-  if (display_.empty()) return;
-  const int error = write_all(STDOUT_FILENO, display_);
-  display_.clear();
-  if (error != 0) {
-    throw std::system_error(error, std::generic_category(), "cannot write to standard output");
+void ChatClient::wait_to_reconnect(std::string_view why) {
+  const std::chrono::milliseconds delay = backoff_.next_delay();
+  display_.add_notice("*** " + std::string(why) + "; reconnecting in " + seconds_text(delay) +
+                      " s.");
+  reconnect_at_ = Clock::now() + delay;
+}
+
+void ChatClient::try_to_reconnect() {
+  reconnect_at_.reset();
+  UniqueFd socket;
+  try {
+    socket = connect_to(server_, kConnectTimeout);
+  } catch (const ConnectError&) {
+    // Refused, unreachable or too slow: all mean "not yet", and are said the same way.
+    wait_to_reconnect("Still no connection");
+    return;
   }
+  adopt(std::move(socket));
+  backoff_.reset();
+  // Counted once the welcome arrives; until then typed lines are held too.
+  restore_answers_due_ = 0;
+}
+
+void ChatClient::end_by_server() {
+  display_.add_notice(kClosedByServer);
+  end_ = SessionEnd::server_closed;
 }
 
 void ChatClient::forward_input() {
-  for (int turn = 0; turn < kChunksPerTurn; ++turn) {
-    if (socket_writable_ && pending_output() > 0 && !connection_lost_) send_output();
+  const auto can_send = [this] {
+    return is_connected() && socket_writable_ && pending_output() > 0 && !connection_lost_;
+  };
+  for (int turn = 0; turn < kChunksPerTurn && !end_; ++turn) {
+    if (can_send()) send_output();
     if (!input_readable_ || input_closed_ || pending_output() >= kHighWater) break;
     read_input_chunk();
   }
-  if (socket_writable_ && pending_output() > 0 && !connection_lost_) send_output();
+  if (can_send()) send_output();
 }
 
 void ChatClient::read_input_chunk() {
@@ -222,18 +349,16 @@ void ChatClient::read_input_chunk() {
 
 void ChatClient::send_output() {
   while (pending_output() > 0) {
-    const ssize_t sent =
-        ::send(socket_.get(), output_.data() + sent_, pending_output(), MSG_NOSIGNAL);
-    if (sent >= 0) {
-      sent_ += static_cast<std::size_t>(sent);
+    const StreamOutcome sent = stream_.send(std::string_view(output_).substr(sent_));
+    if (sent.result == StreamResult::done) {
+      sent_ += sent.bytes;
       continue;
     }
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+    if (sent.result == StreamResult::would_block) {
       socket_writable_ = false;
       break;
     }
-    if (errno == EPIPE || errno == ECONNRESET) {
+    if (sent.result == StreamResult::closed) {
       // The server is gone; what it already sent may still be readable.
       connection_lost_ = true;
       socket_readable_ = true;
@@ -241,7 +366,7 @@ void ChatClient::send_output() {
       sent_ = 0;
       return;
     }
-    throw_errno("cannot send to the server");
+    throw std::system_error(sent.error, std::generic_category(), "cannot send to the server");
   }
   if (sent_ == output_.size()) {
     output_.clear();
@@ -269,8 +394,8 @@ void ChatClient::read_signals() {
     if (static_cast<std::size_t>(got) != sizeof info) continue;
     if (info.ssi_signo == SIGCHLD) {
       (void)input_.reap(false);
-    } else if (leaving_by_signal_) {
-      // Asked twice: leave now, even if the server has not taken everything yet.
+    } else if (leaving_by_signal_ || !is_connected()) {
+      // Asked twice, or while waiting to reconnect (Ctrl-C gives up): leave now.
       end_ = SessionEnd::user_left;
       return;
     } else {
@@ -284,10 +409,17 @@ void ChatClient::read_signals() {
 }
 
 void ChatClient::shut_down_writing_when_done() {
-  if (!input_closed_ || pending_output() > 0 || write_shut_down_ || connection_lost_) return;
+  if (!input_closed_ || end_) return;
+  if (!is_connected()) {
+    // The input ended while waiting to reconnect: there is nobody to say goodbye to.
+    end_ = SessionEnd::user_left;
+    return;
+  }
+  if (pending_output() > 0 || write_shut_down_ || connection_lost_) return;
+  // Lines held for a reconnect still in progress go first.
+  if (restore_answers_due_) return;
   // Our FIN tells the server we are done; it answers by closing, which ends the session.
-  // ENOTCONN (the peer reset meanwhile) is found by the next recv().
-  (void)::shutdown(socket_.get(), SHUT_WR);
+  stream_.shut_down_writing();
   write_shut_down_ = true;
   leave_by(Clock::now() + kLingerTime);
 }

@@ -2,13 +2,17 @@
 // the command line, which signals the event loop takes, and the exit status.
 //
 // Exit status (documented in man/epollchat.1):
-//   0  the session ended as asked: exit, /quit, end of input, SIGINT, SIGTERM, SIGHUP
+//   0  the session ended as asked: exit, /quit [REASON], end of input, SIGINT, SIGTERM,
+//      SIGHUP
 //   1  another runtime error (it is printed)
 //   2  cannot connect (or resolve the host)
-//   3  the server closed the connection ("*** Connection closed by server.")
+//   3  the server closed the connection ("*** Connection closed by server.") and
+//      reconnecting was off
 //   64 usage error (EX_USAGE)
 #include <signal.h>
 #include <unistd.h>
+
+#include <clocale>
 
 #include <cstdint>
 #include <cstdio>
@@ -21,12 +25,18 @@
 
 #include "build_config.hpp"
 #include "client/chat_client.hpp"
+#include "client/display.hpp"
+#include "client/local_daemon_port.hpp"
+#include "client/saved_terminal_mode.hpp"
 #include "client/server_address.hpp"
 #include "client/stdin_reader.hpp"
+#include "client/terminal_colours.hpp"
 
 namespace {
 
 using epollchat::client::ChatClient;
+using epollchat::client::Display;
+using epollchat::client::SavedTerminalMode;
 using epollchat::client::ServerAddress;
 using epollchat::client::SessionEnd;
 using epollchat::client::StdinReader;
@@ -38,28 +48,40 @@ constexpr int kExitClosedByServer = 3;
 constexpr int kExitUsage = 64;
 
 constexpr std::string_view kDefaultHost = "127.0.0.1";
-constexpr std::uint16_t kDefaultPort = 8888;
 
 constexpr const char* kHelp =
     "Usage: epollchat [OPTIONS] [HOST [PORT]]\n"
+    "       epollchat [OPTIONS] PORT\n"
     "Chat in an epollchatd room from the terminal.\n"
     "\n"
     "Connects to HOST (a name, an IPv4 or an IPv6 address; default 127.0.0.1) on\n"
-    "PORT (default 8888). Every line typed is sent to the room; every line from the\n"
-    "server is shown, with control characters made visible (ESC as ^[).\n"
+    "PORT (default: the port in " EPOLLCHATD_DEFAULT_CONFIG
+    " if set there, else 8888).\n"
+    "A single all-digit argument is a port on 127.0.0.1. Every line typed is sent to\n"
+    "the room; every line from the server is shown, with control characters made\n"
+    "visible (ESC as ^[). On a terminal the input line can be edited, Up and Down recall\n"
+    "earlier lines and Tab completes commands and nicknames.\n"
     "Leave with 'exit' or '/quit' on a line by itself, Ctrl-D or Ctrl-C.\n"
     "\n"
     "Options:\n"
-    "  -h, --help     show this help and exit\n"
-    "      --version  show the version and exit\n"
+    "      --reconnect     reconnect when the connection is lost (the default on a\n"
+    "                      terminal), restoring the nickname and room\n"
+    "      --no-reconnect  exit when the connection is lost (the default otherwise)\n"
+    "  -h, --help          show this help and exit\n"
+    "      --version       show the version and exit\n"
     "\n"
     "Exit status: 0 left as asked, 1 error, 2 cannot connect,\n"
     "3 connection closed by the server, 64 usage error.\n";
 
 struct Command {
   enum class Action { chat, help, version } action = Action::chat;
-  ServerAddress server{std::string(kDefaultHost), kDefaultPort};
+  ServerAddress server{std::string(kDefaultHost), 0};
+  std::optional<bool> reconnect;  // nullopt: on a terminal only.
 };
+
+bool is_all_digits(std::string_view text) {
+  return !text.empty() && text.find_first_not_of("0123456789") == std::string_view::npos;
+}
 
 // Returns the command, or nullopt after printing a usage error.
 std::optional<Command> parse_command_line(int argc, char** argv) {
@@ -78,6 +100,10 @@ std::optional<Command> parse_command_line(int argc, char** argv) {
     } else if (arg == "--version") {
       command.action = Command::Action::version;
       return command;
+    } else if (arg == "--reconnect") {
+      command.reconnect = true;
+    } else if (arg == "--no-reconnect") {
+      command.reconnect = false;
     } else {
       std::fprintf(stderr, "epollchat: unknown option '%s'\nTry 'epollchat --help'.\n", argv[i]);
       return std::nullopt;
@@ -86,6 +112,11 @@ std::optional<Command> parse_command_line(int argc, char** argv) {
   if (operands.size() > 2) {
     std::fprintf(stderr, "epollchat: too many arguments\nTry 'epollchat --help'.\n");
     return std::nullopt;
+  }
+  // A single all-digit operand is a port: `epollchat 8899` means the local daemon on 8899,
+  // not the IPv4 address 0.0.34.195 that inet_aton() would make of it.
+  if (operands.size() == 1 && is_all_digits(operands[0])) {
+    operands.insert(operands.begin(), kDefaultHost);
   }
   if (!operands.empty()) {
     std::string_view host = operands[0];
@@ -106,12 +137,19 @@ std::optional<Command> parse_command_line(int argc, char** argv) {
       return std::nullopt;
     }
     command.server.port = *port;
+  } else {
+    command.server.port = epollchat::client::local_daemon_port(EPOLLCHATD_DEFAULT_CONFIG);
   }
   return command;
 }
 
-int chat(const ServerAddress& server) {
+int chat(const Command& command) {
+  const ServerAddress& server = command.server;
   epollchat::UniqueFd socket = epollchat::client::connect_to(server);
+  // Line editing, the prompt and colours need a terminal both ways; anything else keeps
+  // the plain line-in, line-out behaviour scripts rely on.
+  const bool interactive = ::isatty(STDIN_FILENO) == 1 && ::isatty(STDOUT_FILENO) == 1;
+  const bool reconnect = command.reconnect.value_or(interactive);
 
   // Blocked before fork(), so neither process can be killed by them in between; the
   // parent reads them from a signalfd, the child restores the old mask.
@@ -125,18 +163,30 @@ int chat(const ServerAddress& server) {
     throw std::system_error(errno, std::generic_category(), "sigprocmask");
   }
 
-  const int close_in_child[] = {socket.get()};
-  StdinReader input = StdinReader::spawn(original, close_in_child);
-  // A reader of our standard output going away is an error we report, not a reason to die
-  // silently; send() uses MSG_NOSIGNAL anyway.
-  ::signal(SIGPIPE, SIG_IGN);
-
-  if (::isatty(STDIN_FILENO) == 1) {
+  if (interactive) {
+    std::fprintf(stderr,
+                 "Connected to %s. Type /help for the commands; leave with /quit or Ctrl-D.\n",
+                 server.to_string().c_str());
+  } else if (::isatty(STDIN_FILENO) == 1) {
     std::fprintf(stderr, "Connected to %s. Type 'exit' or press Ctrl-D to leave.\n",
                  server.to_string().c_str());
   }
 
-  ChatClient client(std::move(socket), input, signals);
+  // Restores the terminal after the child is gone, whatever happened to the child.
+  const SavedTerminalMode terminal_mode(STDIN_FILENO);
+  const int close_in_child[] = {socket.get()};
+  std::optional<StdinReader::EditorOptions> editor;
+  if (interactive)
+    editor = StdinReader::EditorOptions{.colours =
+                                            epollchat::client::terminal_has_colours(STDOUT_FILENO)};
+  StdinReader input = StdinReader::spawn(original, close_in_child, editor);
+  // A reader of our standard output going away is an error we report, not a reason to die
+  // silently; send() uses MSG_NOSIGNAL anyway.
+  ::signal(SIGPIPE, SIG_IGN);
+
+  Display display = interactive ? Display::through_editor(input.display_fd(), editor->colours)
+                                : Display::plain(STDOUT_FILENO);
+  ChatClient client(server, std::move(socket), input, display, signals, reconnect);
   const SessionEnd end = client.run();
   input.finish();
   if (end == SessionEnd::server_closed) return kExitClosedByServer;
@@ -158,8 +208,10 @@ int main(int argc, char** argv) {
     case Command::Action::chat:
       break;
   }
+  // The line editor counts characters, not bytes, in the user's encoding.
+  (void)std::setlocale(LC_CTYPE, "");
   try {
-    return chat(command->server);
+    return chat(*command);
   } catch (const epollchat::client::ConnectError& error) {
     std::fprintf(stderr, "epollchat: %s\n", error.what());
     return kExitCannotConnect;

@@ -1,6 +1,7 @@
 #include "client/server_address.hpp"
 
 #include <netdb.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -17,10 +18,33 @@ struct AddrinfoDeleter {
 using AddrinfoList = std::unique_ptr<addrinfo, AddrinfoDeleter>;
 
 // Connects one socket to one resolved address; returns it, or an invalid fd with errno set.
-UniqueFd try_connect(const addrinfo& candidate) {
-  UniqueFd fd(
-      ::socket(candidate.ai_family, candidate.ai_socktype | SOCK_CLOEXEC, candidate.ai_protocol));
+UniqueFd try_connect(const addrinfo& candidate, std::optional<std::chrono::milliseconds> timeout) {
+  const int nonblocking = timeout ? SOCK_NONBLOCK : 0;
+  UniqueFd fd(::socket(candidate.ai_family, candidate.ai_socktype | SOCK_CLOEXEC | nonblocking,
+                       candidate.ai_protocol));
   if (!fd) return fd;
+  if (timeout) {
+    if (::connect(fd.get(), candidate.ai_addr, candidate.ai_addrlen) == 0) return fd;
+    int error = errno;
+    if (error == EINPROGRESS) {
+      pollfd connecting{fd.get(), POLLOUT, 0};
+      int ready = 0;
+      do {
+        ready = ::poll(&connecting, 1, static_cast<int>(timeout->count()));
+      } while (ready < 0 && errno == EINTR);
+      error = ready == 0 ? ETIMEDOUT : 0;
+      socklen_t length = sizeof error;
+      if (ready > 0 && ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &error, &length) != 0) {
+        error = errno;
+      }
+      if (ready < 0) error = errno;
+    }
+    if (error != 0) {
+      fd.reset();
+      errno = error;
+    }
+    return fd;
+  }
   // No signal handler is installed yet, so connect() cannot fail with EINTR here (an
   // interrupted connect would go on asynchronously and need a poll to finish).
   if (::connect(fd.get(), candidate.ai_addr, candidate.ai_addrlen) != 0) {
@@ -48,7 +72,8 @@ std::optional<std::uint16_t> parse_port(std::string_view text) {
   return static_cast<std::uint16_t>(value);
 }
 
-UniqueFd connect_to(const ServerAddress& address) {
+UniqueFd connect_to(const ServerAddress& address,
+                    std::optional<std::chrono::milliseconds> timeout) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -68,7 +93,7 @@ UniqueFd connect_to(const ServerAddress& address) {
   int last_error = EADDRNOTAVAIL;
   for (const addrinfo* candidate = list.get(); candidate != nullptr;
        candidate = candidate->ai_next) {
-    UniqueFd fd = try_connect(*candidate);
+    UniqueFd fd = try_connect(*candidate, timeout);
     if (fd) return fd;
     last_error = errno;
   }

@@ -4,6 +4,7 @@
 // ConnectError carrying the message main prints.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
@@ -33,8 +34,11 @@ class ConnectError : public std::runtime_error {
 };
 
 // Resolves `address` with getaddrinfo (IPv4 and IPv6, numeric port) and tries every
-// result in order with a blocking connect, returning the first connected socket (CLOEXEC,
-// still blocking). When all fail, the ConnectError reports the last attempt's error.
-[[nodiscard]] UniqueFd connect_to(const ServerAddress& address);
+// result in order, returning the first connected socket (CLOEXEC). When all fail, the
+// ConnectError reports the last attempt's error. Without `timeout` each connect() blocks
+// as long as the kernel lets it; with one, an attempt that takes longer fails with
+// ETIMEDOUT, so a reconnecting client stays responsive while a network is down.
+[[nodiscard]] UniqueFd connect_to(const ServerAddress& address,
+                                  std::optional<std::chrono::milliseconds> timeout = std::nullopt);
 
 }  // namespace epollchat::client

@@ -12,6 +12,7 @@
 #include <system_error>
 #include <utility>
 
+#include "client/line_editor.hpp"
 #include "client/write_all.hpp"
 #include "core/socket.hpp"
 
@@ -140,12 +141,12 @@ void set_disposition(int signal_number, void (*handler)(int)) noexcept {
 // Everything the child does before its loop: drop what belongs to the parent, set up its
 // signals (see the header) and make sure it cannot outlive the parent.
 void prepare_child(int read_end, std::span<const int> close_in_child, const sigset_t& signal_mask,
-                   pid_t parent) noexcept {
+                   pid_t parent, bool editing) noexcept {
   ::close(read_end);
   for (const int fd : close_in_child) ::close(fd);
-  // The parent alone writes to standard output; a reader of it (`epollchat | less`)
-  // then sees its end as soon as the parent is gone.
-  ::close(STDOUT_FILENO);
+  // Without an editor the parent alone writes to standard output; a reader of it
+  // (`epollchat | less`) then sees its end as soon as the parent is gone.
+  if (!editing) ::close(STDOUT_FILENO);
 
   set_disposition(SIGINT, SIG_IGN);
   set_disposition(SIGTERM, SIG_DFL);
@@ -188,7 +189,8 @@ void prepare_child(int read_end, std::span<const int> close_in_child, const sigs
 }  // namespace
 
 StdinReader StdinReader::spawn(const sigset_t& child_signal_mask,
-                               std::span<const int> close_in_child) {
+                               std::span<const int> close_in_child,
+                               std::optional<EditorOptions> editor) {
   int ends[2];
   // Only the read end becomes non-blocking: the child's writes block when the pipe is
   // full, which is how backpressure from a slow server reaches the typist.
@@ -196,19 +198,33 @@ StdinReader StdinReader::spawn(const sigset_t& child_signal_mask,
   UniqueFd read_end(ends[0]);
   UniqueFd write_end(ends[1]);
   set_nonblocking(read_end.get());
+  UniqueFd display_read;
+  UniqueFd display_write;
+  if (editor) {
+    int display_ends[2];
+    if (::pipe2(display_ends, O_CLOEXEC) != 0) throw_errno("pipe2");
+    display_read = UniqueFd(display_ends[0]);
+    display_write = UniqueFd(display_ends[1]);
+  }
 
   const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) throw_errno("fork");
   if (pid == 0) {
-    prepare_child(read_end.get(), close_in_child, child_signal_mask, parent);
+    prepare_child(read_end.get(), close_in_child, child_signal_mask, parent, editor.has_value());
+    if (editor) {
+      // The child must hold no write end of its own display pipe, or it would never see EOF.
+      ::close(display_write.get());
+      run_line_editor(write_end.get(), display_read.get(), editor->colours);
+    }
     run_child(write_end.get());
   }
-  return StdinReader(std::move(read_end), pid);
+  return StdinReader(std::move(read_end), std::move(display_write), pid);
 }
 
 StdinReader::StdinReader(StdinReader&& other) noexcept
     : pipe_(std::move(other.pipe_)),
+      display_(std::move(other.display_)),
       pid_(std::exchange(other.pid_, -1)),
       stop_sent_(other.stop_sent_),
       reaped_(other.reaped_),
@@ -219,7 +235,11 @@ StdinReader::~StdinReader() { finish(); }
 void StdinReader::stop() noexcept {
   if (pid_ <= 0 || reaped_ || stop_sent_) return;
   stop_sent_ = true;
-  (void)::kill(pid_, SIGTERM);
+  if (display_) {
+    display_.reset();
+  } else {
+    (void)::kill(pid_, SIGTERM);
+  }
 }
 
 bool StdinReader::reap(bool wait) noexcept {
@@ -239,6 +259,10 @@ bool StdinReader::reap(bool wait) noexcept {
 void StdinReader::finish() noexcept {
   if (pid_ <= 0 || reap(false)) return;
   stop();
+  // A line editor blocks its signals (it reads them from a signalfd), so a child stuck
+  // writing a line into a full pipe would never see the stop; with the read end closed,
+  // its write fails with EPIPE and it leaves.
+  pipe_.reset();
   (void)reap(true);
 }
 

@@ -22,7 +22,12 @@
 //    SIGHUP and SIGPIPE with their default action, and asks the kernel for SIGTERM when
 //    the parent dies (PR_SET_PDEATHSIG), so no orphan ever keeps reading the terminal.
 //
-// Owns: the pipe's read end (CLOEXEC, non-blocking) and the child process. Lifetime: the
+// With a line editor (both ends of the session are terminals) the child runs LineEditor
+// instead (line_editor.hpp), and a second pipe, the display pipe, carries what the user
+// should see from the parent to the child; then the child alone writes to the terminal.
+//
+// Owns: the pipe's read end (CLOEXEC, non-blocking), the display pipe's write end (CLOEXEC,
+// blocking; only with a line editor) and the child process. Lifetime: the
 // destructor stops a child that is still running (SIGTERM) and reaps it, so no zombie and
 // no orphan outlives a StdinReader, whatever path the program leaves by.
 #pragma once
@@ -30,6 +35,7 @@
 #include <signal.h>
 #include <sys/types.h>
 
+#include <optional>
 #include <span>
 
 #include "core/unique_fd.hpp"
@@ -41,7 +47,12 @@ class StdinReader {
   // Creates the pipe and forks. In the child, `child_signal_mask` becomes the signal mask
   // (the mask from before the parent blocked its signals) and every fd in
   // `close_in_child` is closed. Throws std::system_error when pipe2() or fork() fails.
-  static StdinReader spawn(const sigset_t& child_signal_mask, std::span<const int> close_in_child);
+  // `editor`: run the line editor, with colours or not.
+  struct EditorOptions {
+    bool colours = false;
+  };
+  static StdinReader spawn(const sigset_t& child_signal_mask, std::span<const int> close_in_child,
+                           std::optional<EditorOptions> editor = std::nullopt);
 
   StdinReader(StdinReader&& other) noexcept;
   StdinReader& operator=(StdinReader&&) = delete;
@@ -52,13 +63,17 @@ class StdinReader {
   // The pipe's read end; the lines the child forwards, each ending in LF.
   [[nodiscard]] int fd() const noexcept { return pipe_.get(); }
   [[nodiscard]] pid_t pid() const noexcept { return pid_; }
+  // The display pipe's write end, or -1 without a line editor.
+  [[nodiscard]] int display_fd() const noexcept { return display_.get(); }
 
-  // Sends SIGTERM to the child unless it has been reaped or already asked to stop.
+  // Asks the child to stop unless it has been reaped or already asked: a line editor by
+  // closing the display pipe (it shows what is left in it, restores the terminal and
+  // exits), the plain reader by SIGTERM.
   void stop() noexcept;
   // Collects the child's exit status; with `wait` false only if it has already ended.
   // Returns whether the child has been reaped (now or before).
   bool reap(bool wait) noexcept;
-  // Stops the child if it is still running and waits for it.
+  // Stops the child if it is still running, closes the pipe and waits for the child.
   void finish() noexcept;
 
   // True when the child ended on its own with a non-zero status: it could not read
@@ -66,9 +81,11 @@ class StdinReader {
   [[nodiscard]] bool has_failed() const noexcept { return failed_; }
 
  private:
-  StdinReader(UniqueFd pipe, pid_t pid) noexcept : pipe_(std::move(pipe)), pid_(pid) {}
+  StdinReader(UniqueFd pipe, UniqueFd display, pid_t pid) noexcept
+      : pipe_(std::move(pipe)), display_(std::move(display)), pid_(pid) {}
 
   UniqueFd pipe_;
+  UniqueFd display_;
   pid_t pid_ = -1;
   bool stop_sent_ = false;
   bool reaped_ = false;

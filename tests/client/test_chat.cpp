@@ -34,7 +34,8 @@ TEST_F(ChatTest, TwoClientsExchangeMessagesBothWays) {
   terminal.type("hello from the terminal\n");
   EXPECT_TRUE(piped.wait_for_output(lines::says(1, "hello from the terminal") + "\n"));
   ASSERT_TRUE(piped.write_input("hello from the pipe\n"));
-  EXPECT_TRUE(terminal.wait_for_output(lines::says(2, "hello from the pipe") + "\n"));
+  // On a terminal, the line editor's output mode turns LF into CR LF.
+  EXPECT_TRUE(terminal.wait_for_output(lines::says(2, "hello from the pipe") + "\r\n"));
 
   terminal.type("exit\n");
   EXPECT_EQ(terminal.wait_exit(), ExitStatus::exited_with(0));

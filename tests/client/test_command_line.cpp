@@ -64,6 +64,15 @@ TEST(CommandLine, ConnectionRefusedOverIpv6NamesTheAddressInBrackets) {
                             ": Connection refused\n");
 }
 
+// `epollchat 8899` is the local daemon on port 8899, not the IPv4 address 0.0.34.195.
+TEST(CommandLine, ASingleNumberIsAPortOnTheLocalHost) {
+  const std::uint16_t port = pick_unused_port("127.0.0.1");
+  const CommandResult result = run_command({client_path(), std::to_string(port)});
+  EXPECT_EQ(result.status, ExitStatus::exited_with(2));
+  EXPECT_EQ(result.err, "epollchat: cannot connect to 127.0.0.1:" + std::to_string(port) +
+                            ": Connection refused\n");
+}
+
 // A name is resolved and every address tried; the message names what the user typed.
 TEST(CommandLine, ConnectionRefusedForANameNamesTheName) {
   const std::uint16_t port = pick_unused_port("127.0.0.1");

@@ -77,6 +77,24 @@ TEST_F(SessionEndTest, CtrlDOnATerminalSendsWhatWasTypedAndEndsWithStatusZero) {
   expect_left_next();
 }
 
+// "/quit REASON" is sent; the server's close that answers it is the user leaving, not the
+// server closing on them.
+TEST_F(SessionEndTest, QuitWithAReasonEndsQuietlyWithStatusZero) {
+  PipedClient client(client_args(daemon_.port()));
+  ASSERT_TRUE(client.wait_for_output(kWelcome));
+  expect_joined();
+  pid_t reader = 0;
+  ASSERT_TRUE(find_input_reader(client.pid(), reader));
+
+  ASSERT_TRUE(client.write_input("/quit see you\n"));
+
+  EXPECT_EQ(client.wait_exit(), ExitStatus::exited_with(0));
+  EXPECT_TRUE(is_gone(reader));
+  EXPECT_TRUE(observer_.expect_line(lines::left(2, 1) + ": see you"));
+  EXPECT_EQ(client.out().text(), lines::welcome(2) + "\n");
+  EXPECT_EQ(client.err().text(), "");
+}
+
 TEST_F(SessionEndTest, EndOfPipedInputSendsEveryLineThenEndsWithStatusZero) {
   PipedClient client(client_args(daemon_.port()));
   ASSERT_TRUE(client.wait_for_output(kWelcome));
@@ -140,7 +158,9 @@ TEST_F(SessionEndTest, SigtermEndsWithStatusZero) {
 }
 
 TEST_F(SessionEndTest, ServerShutdownShowsItsNoticeThenTheClosingOneAndExitsWithThree) {
-  PtyClient client(client_args(daemon_.port()));
+  std::vector<std::string> args = client_args(daemon_.port());
+  args.insert(args.begin() + 1, "--no-reconnect");
+  PtyClient client(args);
   ASSERT_TRUE(client.wait_for_output(kWelcome));
   expect_joined();
   pid_t reader = 0;
@@ -149,8 +169,10 @@ TEST_F(SessionEndTest, ServerShutdownShowsItsNoticeThenTheClosingOneAndExitsWith
   daemon_.send_signal(SIGTERM);
 
   EXPECT_EQ(client.wait_exit(), ExitStatus::exited_with(3));
-  EXPECT_NE(client.output().find("\n*** Server shutting down.\n*** Connection closed by server.\n"),
-            std::string::npos)
+  // On a terminal the notices may be dimmed, so each is looked for on its own.
+  const std::size_t notice = client.output().find("*** Server shutting down.");
+  EXPECT_NE(notice, std::string::npos) << escape_bytes(client.output());
+  EXPECT_LT(notice, client.output().find("*** Connection closed by server."))
       << escape_bytes(client.output());
   EXPECT_TRUE(is_gone(reader));
 }
