@@ -67,9 +67,11 @@ struct ChatClient::TypedLines {
   void on_line_too_long() noexcept { note_dropped_line("of input"); }
 };
 
-ChatClient::ChatClient(ServerAddress server, UniqueFd socket, StdinReader& input, Display& display,
-                       const sigset_t& signals, bool reconnect)
+ChatClient::ChatClient(ServerAddress server, ServerStream stream, const TlsContext* tls,
+                       StdinReader& input, Display& display, const sigset_t& signals,
+                       bool reconnect)
     : server_(std::move(server)),
+      tls_(tls),
       input_(input),
       display_(display),
       read_buffer_(kReadChunk),
@@ -80,11 +82,11 @@ ChatClient::ChatClient(ServerAddress server, UniqueFd socket, StdinReader& input
   if (!signals_) throw_errno("signalfd");
   watch(epoll_.get(), input_.fd(), EPOLLIN, kInputTag);
   watch(epoll_.get(), signals_.get(), EPOLLIN, kSignalTag);
-  adopt(std::move(socket));
+  adopt(std::move(stream));
 }
 
-void ChatClient::adopt(UniqueFd socket) {
-  stream_ = ServerStream(std::move(socket));
+void ChatClient::adopt(ServerStream stream) {
+  stream_ = std::move(stream);
   // Edge-triggered EPOLLOUT is reported only when the socket turns writable again after
   // a send() hit EAGAIN, so it can stay registered for the whole connection.
   watch(epoll_.get(), stream_.fd(), EPOLLIN | EPOLLOUT | EPOLLRDHUP, kSocketTag);
@@ -300,15 +302,15 @@ void ChatClient::wait_to_reconnect(std::string_view why) {
 
 void ChatClient::try_to_reconnect() {
   reconnect_at_.reset();
-  UniqueFd socket;
+  ServerStream stream;
   try {
-    socket = connect_to(server_, kConnectTimeout);
+    stream = ServerStream::open(server_, tls_, kConnectTimeout);
   } catch (const ConnectError&) {
     // Refused, unreachable or too slow: all mean "not yet", and are said the same way.
     wait_to_reconnect("Still no connection");
     return;
   }
-  adopt(std::move(socket));
+  adopt(std::move(stream));
   backoff_.reset();
   // Counted once the welcome arrives; until then typed lines are held too.
   restore_answers_due_ = 0;

@@ -58,11 +58,12 @@ enum class SessionEnd {
 
 class ChatClient {
  public:
-  // Takes the socket connected to `server` and makes it non-blocking. `signals` must
-  // already be blocked; SIGINT, SIGTERM and SIGHUP end the session, SIGCHLD reaps the
-  // child. Throws std::system_error if epoll or signalfd cannot be set up.
-  ChatClient(ServerAddress server, UniqueFd socket, StdinReader& input, Display& display,
-             const sigset_t& signals, bool reconnect);
+  // Takes the stream connected to `server` (encrypted with `tls` if not null; a reconnect
+  // encrypts the same way). `signals` must already be blocked; SIGINT, SIGTERM and SIGHUP
+  // end the session, SIGCHLD reaps the child. Throws std::system_error if epoll or
+  // signalfd cannot be set up.
+  ChatClient(ServerAddress server, ServerStream stream, const TlsContext* tls, StdinReader& input,
+             Display& display, const sigset_t& signals, bool reconnect);
 
   // Runs the session to its end. Throws std::system_error on an unexpected error
   // (an unknown errno from the socket, standard output failing).
@@ -92,7 +93,7 @@ class ChatClient {
   void do_ready_work();
   void wait_for_events();
 
-  void adopt(UniqueFd socket);
+  void adopt(ServerStream stream);
   void read_server();
   void on_server_line(std::string_view line);
   void on_typed_line(std::string_view line);
@@ -110,6 +111,7 @@ class ChatClient {
 
   ServerAddress server_;
   ServerStream stream_;
+  const TlsContext* tls_;
   UniqueFd epoll_;
   UniqueFd signals_;
   StdinReader& input_;

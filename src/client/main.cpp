@@ -5,7 +5,8 @@
 //   0  the session ended as asked: exit, /quit [REASON], end of input, SIGINT, SIGTERM,
 //      SIGHUP
 //   1  another runtime error (it is printed)
-//   2  cannot connect (or resolve the host)
+//   2  cannot connect (or resolve the host, or complete TLS: the server's certificate was
+//      not verified)
 //   3  the server closed the connection ("*** Connection closed by server.") and
 //      reconnecting was off
 //   64 usage error (EX_USAGE)
@@ -38,6 +39,7 @@ using epollchat::client::ChatClient;
 using epollchat::client::Display;
 using epollchat::client::SavedTerminalMode;
 using epollchat::client::ServerAddress;
+using epollchat::client::ServerStream;
 using epollchat::client::SessionEnd;
 using epollchat::client::StdinReader;
 
@@ -64,6 +66,10 @@ constexpr const char* kHelp =
     "Leave with 'exit' or '/quit' on a line by itself, Ctrl-D or Ctrl-C.\n"
     "\n"
     "Options:\n"
+    "      --tls           encrypt the connection with TLS, verifying the server's\n"
+    "                      certificate and name against the system's CAs\n"
+    "      --tls-ca FILE   with --tls (implied), trust the CA certificates in FILE\n"
+    "                      (PEM) instead\n"
     "      --reconnect     reconnect when the connection is lost (the default on a\n"
     "                      terminal), restoring the nickname and room\n"
     "      --no-reconnect  exit when the connection is lost (the default otherwise)\n"
@@ -77,6 +83,8 @@ struct Command {
   enum class Action { chat, help, version } action = Action::chat;
   ServerAddress server{std::string(kDefaultHost), 0};
   std::optional<bool> reconnect;  // nullopt: on a terminal only.
+  bool tls = false;
+  std::string tls_ca;  // "" with tls: the system's trust store
 };
 
 bool is_all_digits(std::string_view text) {
@@ -104,6 +112,21 @@ std::optional<Command> parse_command_line(int argc, char** argv) {
       command.reconnect = true;
     } else if (arg == "--no-reconnect") {
       command.reconnect = false;
+    } else if (arg == "--tls") {
+      command.tls = true;
+    } else if (arg == "--tls-ca" || arg.starts_with("--tls-ca=")) {
+      std::string_view file;
+      if (arg != "--tls-ca") {
+        file = arg.substr(std::string_view("--tls-ca=").size());
+      } else if (i + 1 < argc) {
+        file = argv[++i];
+      }
+      if (file.empty()) {
+        std::fprintf(stderr, "epollchat: --tls-ca needs a file\nTry 'epollchat --help'.\n");
+        return std::nullopt;
+      }
+      command.tls = true;
+      command.tls_ca = std::string(file);
     } else {
       std::fprintf(stderr, "epollchat: unknown option '%s'\nTry 'epollchat --help'.\n", argv[i]);
       return std::nullopt;
@@ -145,7 +168,17 @@ std::optional<Command> parse_command_line(int argc, char** argv) {
 
 int chat(const Command& command) {
   const ServerAddress& server = command.server;
-  epollchat::UniqueFd socket = epollchat::client::connect_to(server);
+  std::optional<epollchat::TlsContext> tls;
+  if (command.tls) {
+    try {
+      tls = epollchat::TlsContext::for_client(command.tls_ca);
+    } catch (const epollchat::TlsSetupError& error) {
+      throw std::runtime_error(std::string("TLS: ") + error.what());
+    }
+  }
+  const epollchat::TlsContext* tls_context = tls ? &*tls : nullptr;
+  ServerStream stream = ServerStream::open(server, tls_context);
+  const std::string connected_to = server.to_string() + (tls ? " over TLS" : "");
   // Line editing, the prompt and colours need a terminal both ways; anything else keeps
   // the plain line-in, line-out behaviour scripts rely on.
   const bool interactive = ::isatty(STDIN_FILENO) == 1 && ::isatty(STDOUT_FILENO) == 1;
@@ -166,15 +199,15 @@ int chat(const Command& command) {
   if (interactive) {
     std::fprintf(stderr,
                  "Connected to %s. Type /help for the commands; leave with /quit or Ctrl-D.\n",
-                 server.to_string().c_str());
+                 connected_to.c_str());
   } else if (::isatty(STDIN_FILENO) == 1) {
     std::fprintf(stderr, "Connected to %s. Type 'exit' or press Ctrl-D to leave.\n",
-                 server.to_string().c_str());
+                 connected_to.c_str());
   }
 
   // Restores the terminal after the child is gone, whatever happened to the child.
   const SavedTerminalMode terminal_mode(STDIN_FILENO);
-  const int close_in_child[] = {socket.get()};
+  const int close_in_child[] = {stream.fd()};
   std::optional<StdinReader::EditorOptions> editor;
   if (interactive)
     editor = StdinReader::EditorOptions{.colours =
@@ -186,7 +219,7 @@ int chat(const Command& command) {
 
   Display display = interactive ? Display::through_editor(input.display_fd(), editor->colours)
                                 : Display::plain(STDOUT_FILENO);
-  ChatClient client(server, std::move(socket), input, display, signals, reconnect);
+  ChatClient client(server, std::move(stream), tls_context, input, display, signals, reconnect);
   const SessionEnd end = client.run();
   input.finish();
   if (end == SessionEnd::server_closed) return kExitClosedByServer;

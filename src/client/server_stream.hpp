@@ -1,17 +1,24 @@
 // ServerStream: the one place where the client's bytes cross the connection to the server.
 //
-// Every recv(), send() and shutdown() of the client is here, so an encrypted transport can
-// later wrap or replace this class without touching the event loop.
+// Every recv(), send() and shutdown() of the client is here, plain or through TLS, so the
+// event loop is the same for both.
 //
-// Owns: the connected socket (non-blocking, TCP_NODELAY once adopted). Never logs, never
-// throws for what the peer can cause: EOF, ECONNRESET and EPIPE are outcomes.
+// Owns: the connected socket (non-blocking, TCP_NODELAY once adopted) and, for an encrypted
+// connection, its TlsStream. Never logs, never throws for what the peer can cause once
+// connected: EOF, ECONNRESET and EPIPE are outcomes.
 // Lifetime: one per connection; a reconnect builds a new one.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
+#include <memory>
+#include <optional>
 #include <span>
 #include <string_view>
 
+#include "client/server_address.hpp"
+#include "core/tls_context.hpp"
+#include "core/tls_stream.hpp"
 #include "core/unique_fd.hpp"
 
 namespace epollchat::client {
@@ -35,6 +42,17 @@ class ServerStream {
   // Adopts a connected socket and makes it non-blocking.
   explicit ServerStream(UniqueFd socket);
 
+  // Connects to `server` (see connect_to) and, with `tls`, completes the TLS handshake,
+  // checking the server's certificate against the context's CAs and server.host, within
+  // `timeout` (default kHandshakeTimeout for the handshake). Throws ConnectError with one
+  // line: "cannot connect to HOST:PORT: ...", or "TLS with HOST:PORT failed: certificate
+  // verify failed: self-signed certificate" and the like.
+  static ServerStream open(const ServerAddress& server, const TlsContext* tls,
+                           std::optional<std::chrono::milliseconds> timeout = std::nullopt);
+  static constexpr std::chrono::seconds kHandshakeTimeout{10};
+
+  [[nodiscard]] bool is_encrypted() const noexcept { return tls_ != nullptr; }
+
   [[nodiscard]] bool is_open() const noexcept { return socket_.is_open(); }
   // For epoll only: never read or written by anyone but this class.
   [[nodiscard]] int fd() const noexcept { return socket_.get(); }
@@ -46,10 +64,18 @@ class ServerStream {
   // Our FIN: the server sees the end of our input. ENOTCONN (a reset meanwhile) is left
   // for the next receive() to find.
   void shut_down_writing() noexcept;
-  void close() noexcept { socket_.reset(); }
+  void close() noexcept {
+    tls_.reset();
+    socket_.reset();
+  }
 
  private:
+  // The handshake, blocking in poll() until done or `timeout`; throws ConnectError.
+  void secure(const TlsContext& tls, const ServerAddress& server,
+              std::chrono::milliseconds timeout);
+
   UniqueFd socket_;
+  std::unique_ptr<TlsStream> tls_;
 };
 
 }  // namespace epollchat::client
