@@ -162,6 +162,10 @@ void Server::admit(UniqueFd fd, std::unique_ptr<TlsStream> tls) {
     } catch (const std::system_error&) {
       // Already reset by the peer; the read will find out.
     }
+    if (const TlsStream* stream = joined.connection().tls()) {
+      from += " over " + stream->description() +
+              (stream->sends_through_kernel() ? " (kernel TLS)" : "");
+    }
     log_.debug("client #" + std::to_string(id) + " connected" + from);
   }
   // Written straight to the fresh, empty socket rather than into the room's chunk: there it
