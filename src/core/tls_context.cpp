@@ -21,6 +21,12 @@ constexpr const char* kTls12Ciphers =
     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
     "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305";
 constexpr const char* kGroups = "X25519:prime256v1:secp384r1";
+// The profile's TLS 1.3 suites, AES-128 first: each recipient's copy of a line is encrypted
+// on its own, and AES-128-GCM does that faster than AES-256-GCM (about 10 % with AES-NI,
+// `openssl speed -evp`), with ample margin for chat. The server's order decides, except
+// that a client that puts ChaCha20 first (one without AES instructions) gets it.
+constexpr const char* kTls13Suites =
+    "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
 
 struct BioFree {
   void operator()(BIO* bio) const noexcept { BIO_free(bio); }
@@ -56,6 +62,7 @@ UniqueContext new_context(const SSL_METHOD* method) {
   SSL_CTX* ctx = context.get();
   if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
       SSL_CTX_set_cipher_list(ctx, kTls12Ciphers) != 1 ||
+      SSL_CTX_set_ciphersuites(ctx, kTls13Suites) != 1 ||
       SSL_CTX_ctrl(ctx, SSL_CTRL_SET_GROUPS_LIST, 0, const_cast<char*>(kGroups)) != 1) {
     fail("cannot set the TLS protocol settings");
   }
@@ -96,6 +103,7 @@ TlsContext TlsContext::for_server(std::string_view certificate_chain_pem,
   UniqueContext context = new_context(TLS_server_method());
   SSL_CTX* ctx = context.get();
   SSL_CTX_set_dh_auto(ctx, 1);
+  SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_PRIORITIZE_CHACHA);
 
   UniqueBio chain = memory_bio(certificate_chain_pem);
   UniqueX509 leaf(PEM_read_bio_X509(chain.get(), nullptr, nullptr, nullptr));
