@@ -246,6 +246,9 @@ struct LoadGenerator::State {
         return;
       }
       c.phase = Phase::handshaking;
+      // Still registered for EPOLLOUT from the connect: say so, so that a handshake waiting
+      // to read turns it off rather than being woken by it every turn.
+      c.is_watching_output = true;
       continue_handshake(c, index);
       return;
     }
