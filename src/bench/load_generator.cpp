@@ -12,7 +12,9 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -25,6 +27,8 @@
 #include "bench/payload.hpp"
 #include "bench/process_stats.hpp"
 #include "bench/resp_reader.hpp"
+#include "core/tls_context.hpp"
+#include "core/tls_stream.hpp"
 #include "core/unique_fd.hpp"
 
 namespace epollchat::bench {
@@ -40,14 +44,21 @@ constexpr std::uint64_t kNsPerSecond = 1'000'000'000;
 // after this long without a byte.
 constexpr std::uint64_t kQuietNs = 1'000'000'000;
 
-enum class Phase { connecting, greeting, ready, closed };
+// With --tls a connection goes from connecting through handshaking to greeting.
+enum class Phase { connecting, handshaking, greeting, ready, closed };
 
 struct Connection {
   UniqueFd fd;
+  std::unique_ptr<TlsStream> tls;  // with --tls, over fd; destroyed before it
   std::int64_t receiver = -1;
   std::int64_t sender = -1;
   Phase phase = Phase::connecting;
   bool is_watching_output = false;
+  // TLS: the read budget of a turn ran out with plaintext possibly left inside OpenSSL,
+  // where epoll cannot see it; the connection is on State::unfinished_reads.
+  bool is_read_unfinished = false;
+  // TLS: a read needs the socket to be writable first (OpenSSL has to send something).
+  bool is_read_waiting_for_output = false;
   std::string carry;
   std::string out;
   std::size_t out_done = 0;
@@ -57,6 +68,7 @@ struct Address {
   sockaddr_storage storage{};
   socklen_t length = 0;
   std::string text;
+  std::string host;  // the name (or IP address) a TLS certificate must match
 };
 
 Address resolve(const std::string& spec) {
@@ -77,6 +89,7 @@ Address resolve(const std::string& spec) {
   std::memcpy(&address.storage, found->ai_addr, found->ai_addrlen);
   address.length = found->ai_addrlen;
   address.text = spec;
+  address.host = host;
   freeaddrinfo(found);
   return address;
 }
@@ -108,6 +121,8 @@ struct LoadGenerator::State {
   std::vector<Connection> connections;
   std::vector<std::size_t> sender_connections;
   std::vector<char> scratch = std::vector<char>(kReadBuffer);
+  std::optional<TlsContext> tls;              // --tls
+  std::vector<std::size_t> unfinished_reads;  // TLS connections to read again next turn
   std::optional<DeliveryTracker> tracker;
   std::optional<JoinBarrier> barrier;  // line mode
   LatencyHistogram latency;
@@ -222,6 +237,50 @@ struct LoadGenerator::State {
                   std::strerror(error));
       return;
     }
+    if (tls) {
+      try {
+        c.tls =
+            std::make_unique<TlsStream>(*tls, c.fd.get(), addresses[index % addresses.size()].host);
+      } catch (const TlsSetupError& e) {
+        fail(c, e.what());
+        return;
+      }
+      c.phase = Phase::handshaking;
+      // Still registered for EPOLLOUT from the connect: say so, so that a handshake waiting
+      // to read turns it off rather than being woken by it every turn.
+      c.is_watching_output = true;
+      continue_handshake(c, index);
+      return;
+    }
+    start_greeting(c, index);
+  }
+
+  // Drives the client side of the handshake as far as the socket allows: epoll waits for
+  // whichever direction OpenSSL needs next.
+  void continue_handshake(Connection& c, std::size_t index) {
+    switch (c.tls->handshake()) {
+      case TlsStatus::ok:
+        start_greeting(c, index);
+        // Whatever the server sent behind its handshake may already be inside OpenSSL.
+        if (c.phase == Phase::greeting) read_from(c, index);
+        return;
+      case TlsStatus::want_read:
+        if (c.is_watching_output) watch(c, index, false);
+        return;
+      case TlsStatus::want_write:
+        if (!c.is_watching_output) watch(c, index, true);
+        return;
+      case TlsStatus::closed:
+      case TlsStatus::failed:
+        fail(c, "TLS handshake with " + addresses[index % addresses.size()].text +
+                    " failed: " + c.tls->failure());
+        return;
+    }
+  }
+
+  // Connected (and, with --tls, encrypted): redis mode subscribes or pings; line mode waits
+  // for the welcome.
+  void start_greeting(Connection& c, std::size_t index) {
     c.phase = Phase::greeting;
     watch(c, index, false);
     if (options.mode == Mode::redis) {
@@ -255,6 +314,7 @@ struct LoadGenerator::State {
     if (c.phase != Phase::ready) --in_flight;
     c.phase = Phase::closed;
     epoll_ctl(epoll.get(), EPOLL_CTL_DEL, c.fd.get(), nullptr);
+    c.tls.reset();
     c.fd.reset();
     c.out.clear();
     c.carry.clear();
@@ -263,6 +323,10 @@ struct LoadGenerator::State {
   // Output --------------------------------------------------------------------------------
 
   void flush(Connection& c, std::size_t index) {
+    if (c.tls) {
+      flush_tls(c, index);
+      return;
+    }
     while (c.out_done < c.out.size()) {
       const ssize_t n =
           ::send(c.fd.get(), c.out.data() + c.out_done, c.out.size() - c.out_done, MSG_NOSIGNAL);
@@ -281,6 +345,36 @@ struct LoadGenerator::State {
     c.out.clear();
     c.out_done = 0;
     if (c.is_watching_output) watch(c, index, false);
+  }
+
+  void flush_tls(Connection& c, std::size_t index) {
+    while (c.out_done < c.out.size()) {
+      // After want_write the same bytes are offered again, now perhaps with more behind
+      // them: c.out only grows until it is written out.
+      const auto result =
+          c.tls->write(std::string_view(c.out.data() + c.out_done, c.out.size() - c.out_done));
+      switch (result.status) {
+        case TlsStatus::ok:
+          c.out_done += result.bytes;
+          continue;
+        case TlsStatus::want_write:
+          if (!c.is_watching_output) watch(c, index, true);
+          return;
+        case TlsStatus::want_read:
+          // Only the socket's next input can move the write on; turn() retries then.
+          if (c.is_watching_output) watch(c, index, false);
+          return;
+        case TlsStatus::closed:
+        case TlsStatus::failed:
+          fail(c, "TLS write: " + (c.tls->failure().empty()
+                                       ? std::string(std::strerror(c.tls->error()))
+                                       : c.tls->failure()));
+          return;
+      }
+    }
+    c.out.clear();
+    c.out_done = 0;
+    if (c.is_watching_output && !c.is_read_waiting_for_output) watch(c, index, false);
   }
 
   // Appends as many messages as the sender's window allows and writes them in one go.
@@ -310,24 +404,17 @@ struct LoadGenerator::State {
   // Input ---------------------------------------------------------------------------------
 
   void read_from(Connection& c, std::size_t index) {
+    if (c.tls) {
+      read_from_tls(c, index);
+      return;
+    }
     for (int round = 0; round < kReadsPerTurn; ++round) {
       const std::size_t have = c.carry.size();
       std::memcpy(scratch.data(), c.carry.data(), have);
       const std::size_t room = scratch.size() - have;
       const ssize_t n = ::read(c.fd.get(), scratch.data() + have, room);
       if (n > 0) {
-        bytes_read += static_cast<std::uint64_t>(n);
-        const std::size_t total = have + static_cast<std::size_t>(n);
-        const std::uint64_t now = monotonic_ns();
-        const std::size_t used = options.mode == Mode::line
-                                     ? consume_lines(c, scratch.data(), total, now)
-                                     : consume_resp(c, scratch.data(), total, now);
-        if (c.phase == Phase::closed) return;
-        if (total - used > kMaxCarry) {
-          fail(c, "unterminated frame of more than 1 MiB from the server");
-          return;
-        }
-        c.carry.assign(scratch.data() + used, total - used);
+        if (!take_input(c, have, static_cast<std::size_t>(n))) return;
         if (static_cast<std::size_t>(n) < room) return;
         continue;
       }
@@ -344,6 +431,66 @@ struct LoadGenerator::State {
       return;
     }
     (void)index;
+  }
+
+  // Takes what was read into scratch after the carried bytes; false if the connection
+  // closed meanwhile.
+  bool take_input(Connection& c, std::size_t have, std::size_t n) {
+    bytes_read += n;
+    const std::size_t total = have + n;
+    const std::uint64_t now = monotonic_ns();
+    const std::size_t used = options.mode == Mode::line
+                                 ? consume_lines(c, scratch.data(), total, now)
+                                 : consume_resp(c, scratch.data(), total, now);
+    if (c.phase == Phase::closed) return false;
+    if (total - used > kMaxCarry) {
+      fail(c, "unterminated frame of more than 1 MiB from the server");
+      return false;
+    }
+    c.carry.assign(scratch.data() + used, total - used);
+    return true;
+  }
+
+  // As read_from, through OpenSSL. Level-triggered epoll sees only the socket, not the
+  // plaintext OpenSSL may hold when the budget runs out: such a connection is read again
+  // next turn from unfinished_reads.
+  void read_from_tls(Connection& c, std::size_t index) {
+    if (c.is_read_waiting_for_output) {
+      c.is_read_waiting_for_output = false;
+      if (c.is_watching_output && c.out_done == c.out.size()) watch(c, index, false);
+    }
+    for (int round = 0; round < kReadsPerTurn; ++round) {
+      const std::size_t have = c.carry.size();
+      std::memcpy(scratch.data(), c.carry.data(), have);
+      const std::size_t room = scratch.size() - have;
+      const auto result = c.tls->read(std::span<char>(scratch.data() + have, room));
+      switch (result.status) {
+        case TlsStatus::ok:
+          if (!take_input(c, have, result.bytes)) return;
+          // A short read without is_drained(): the peer's close is next, reported by the
+          // next call.
+          if (result.bytes < room && c.tls->is_drained()) return;
+          continue;
+        case TlsStatus::want_read:
+          return;
+        case TlsStatus::want_write:
+          c.is_read_waiting_for_output = true;
+          if (!c.is_watching_output) watch(c, index, true);
+          return;
+        case TlsStatus::closed:
+          fail(c, "server closed a connection");
+          return;
+        case TlsStatus::failed:
+          fail(c,
+               "TLS read: " + (c.tls->failure().empty() ? std::string(std::strerror(c.tls->error()))
+                                                        : c.tls->failure()));
+          return;
+      }
+    }
+    if (!c.is_read_unfinished) {
+      c.is_read_unfinished = true;
+      unfinished_reads.push_back(index);
+    }
   }
 
   std::size_t consume_lines(Connection& c, const char* data, std::size_t size, std::uint64_t now) {
@@ -473,7 +620,8 @@ struct LoadGenerator::State {
 
   void turn(int timeout_ms) {
     epoll_event events[kEpollBatch];
-    const int n = epoll_wait(epoll.get(), events, kEpollBatch, timeout_ms);
+    const int n =
+        epoll_wait(epoll.get(), events, kEpollBatch, unfinished_reads.empty() ? timeout_ms : 0);
     if (n < 0) {
       if (errno == EINTR) return;
       throw std::system_error(errno, std::generic_category(), "epoll_wait");
@@ -486,11 +634,24 @@ struct LoadGenerator::State {
       if (c.phase == Phase::connecting) {
         if (!(ready_events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) continue;
         finish_connect(c, index);
-        if (c.phase == Phase::closed) continue;
+        if (c.phase != Phase::greeting) continue;
+      } else if (c.phase == Phase::handshaking) {
+        continue_handshake(c, index);
+        continue;
       }
-      if (ready_events & (EPOLLIN | EPOLLERR | EPOLLHUP)) read_from(c, index);
-      if ((ready_events & EPOLLOUT) && c.phase != Phase::closed && c.is_watching_output)
-        flush(c, index);
+      if ((ready_events & (EPOLLIN | EPOLLERR | EPOLLHUP)) ||
+          ((ready_events & EPOLLOUT) && c.is_read_waiting_for_output))
+        read_from(c, index);
+      if (c.phase == Phase::closed || c.out_done == c.out.size()) continue;
+      // A TLS write that waited for input (want_read) is retried after any event.
+      if ((ready_events & EPOLLOUT) || (c.tls && !c.is_watching_output)) flush(c, index);
+    }
+    std::vector<std::size_t> again;
+    again.swap(unfinished_reads);
+    for (const std::size_t index : again) {
+      Connection& c = connections[index];
+      c.is_read_unfinished = false;
+      if (c.phase != Phase::closed) read_from(c, index);
     }
   }
 
@@ -669,6 +830,7 @@ struct LoadGenerator::State {
     if (options.server_pids.size() > 1)
       extra += " server_cpu_s_each=" + (server_cpu_s_each.empty() ? "na" : server_cpu_s_each);
     if (link_lost > 0) extra += " link_lost=" + std::to_string(link_lost);
+    if (tls) extra += " tls=1";
     std::uint32_t max_sent = 0;
     for (std::uint32_t s = 0; s < options.senders; ++s)
       max_sent = std::max(max_sent, tracker->sent(s));
@@ -722,6 +884,7 @@ int LoadGenerator::run() {
   if (s.connections.size() + 16 > limit)
     throw std::runtime_error("need " + std::to_string(s.connections.size() + 16) +
                              " file descriptors but RLIMIT_NOFILE allows " + std::to_string(limit));
+  if (s.options.tls) s.tls.emplace(TlsContext::for_client(s.options.tls_ca));
   s.epoll.reset(epoll_create1(EPOLL_CLOEXEC));
   if (!s.epoll) throw std::system_error(errno, std::generic_category(), "epoll_create1");
   return s.options.idle_rss_pid ? s.measure_idle_memory() : s.measure_throughput();

@@ -34,10 +34,17 @@ const char* const kUsage =
     "                        repeatable: the sum, and each one in server_cpu_s_each\n"
     "  --idle-rss PID        open C idle connections and report PID's RSS growth per connection\n"
     "  --channel NAME        redis channel (epollchat-bench)\n"
+    "  --tls                 TLS on every connection: a non-blocking handshake after connect,\n"
+    "                        the server's certificate verified (its name against the HOST of\n"
+    "                        --server, an IP address against the certificate's IP entries)\n"
+    "                        against the system's trust store; the handshakes are part of\n"
+    "                        set-up, not of the measurement\n"
+    "  --tls-ca FILE         verify against the CA certificate(s) in FILE (PEM) instead;\n"
+    "                        implies --tls\n"
     "  --quiet               no progress on stderr\n"
     "Prints one `RESULT key=value ...` line on stdout; exits 1 if anything was lost. With\n"
     "several servers it ends in servers=N (and server_cpu_s_each=... with several PIDs,\n"
-    "link_lost=N if a node said it lost its link).\n";
+    "link_lost=N if a node said it lost its link); with --tls it ends in tls=1.\n";
 
 namespace {
 
@@ -118,6 +125,12 @@ Options parse_options(int argc, char** argv) {
       options.idle_rss_pid = parse_number<pid_t>("pid", value, 1, 1 << 30);
     } else if (option("--channel")) {
       options.channel = value;
+    } else if (flag("--tls")) {
+      options.tls = true;
+    } else if (option("--tls-ca")) {
+      if (value.empty()) throw std::invalid_argument("--tls-ca needs a file name");
+      options.tls_ca = value;
+      options.tls = true;
     } else if (flag("--quiet")) {
       options.progress = false;
     } else {

@@ -27,6 +27,8 @@ struct Options {
   pid_t idle_rss_pid = 0;             // idle-memory mode: report this process's RSS growth
   std::string channel = "epollchat-bench";
   bool progress = true;
+  bool tls = false;    // every connection speaks TLS, verifying the server's certificate
+  std::string tls_ca;  // PEM file of the CA to trust; empty: the system's trust store
 };
 
 Options parse_options(int argc, char** argv);
