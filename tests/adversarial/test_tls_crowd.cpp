@@ -3,6 +3,7 @@
 // peers that connect to the TLS port and never finish cannot push the server past it.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <iostream>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "adversarial.hpp"
+#include "core/tls_acceptor.hpp"
 #include "core/tls_context.hpp"
 #include "support/daemon_process.hpp"
 #include "support/deadline.hpp"
@@ -45,11 +47,20 @@ TEST(TlsCrowd, AThousandTlsClientsAtOnceEachGetTheLine) {
   const ServerCertificate server;
   DaemonProcess daemon(server.daemon_options(kTlsClients + 10));
 
+  // The server is the judge of a slow handshake (it gives up after kHandshakeTimeout); the
+  // client waits longer than that, so that a busy machine slows the test instead of failing it.
+  ConnectOptions over_tls = ConnectOptions::over_tls(server.trusted_by);
+  over_tls.timeout =
+      3 * std::chrono::duration_cast<std::chrono::milliseconds>(TlsAcceptor::kHandshakeTimeout);
   const auto started = std::chrono::steady_clock::now();
+  std::chrono::duration<double> slowest{0};
   std::vector<ChatClient> crowd;
   crowd.reserve(kTlsClients);
   for (int i = 0; i < kTlsClients; ++i) {
-    crowd.emplace_back(daemon.tls_port(), ConnectOptions::over_tls(server.trusted_by));
+    const auto connecting = std::chrono::steady_clock::now();
+    crowd.emplace_back(daemon.tls_port(), over_tls);
+    slowest = std::max(
+        slowest, std::chrono::duration<double>(std::chrono::steady_clock::now() - connecting));
   }
   const double connect_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -81,7 +92,7 @@ TEST(TlsCrowd, AThousandTlsClientsAtOnceEachGetTheLine) {
       10s);
   EXPECT_TRUE(status.has_value()) << "STATUS= never counted " << kTlsClients << " TLS clients";
   std::cout << kTlsClients << " TLS clients connected (handshake and welcome each) in " << connect_s
-            << " s; every one received the line\n";
+            << " s, the slowest in " << slowest.count() << " s; every one received the line\n";
 }
 
 TEST(TlsCrowd, UnfinishedHandshakesCountAgainstMaxClients) {
@@ -89,21 +100,17 @@ TEST(TlsCrowd, UnfinishedHandshakesCountAgainstMaxClients) {
   DaemonProcess daemon(server.daemon_options(3));
   Member plain = join(daemon.port());
   // Two peers connect to the TLS port and say nothing: with the plain client, the server
-  // is full, so the next client is refused with the notice.
+  // is full. The TLS listener accepts in the order of connection, so the silent peers have
+  // taken their places by the time it comes to the next TLS client, which is closed at
+  // once, without a handshake.
   ChatClient silent_one(daemon.tls_port());
   ChatClient silent_two(daemon.tls_port());
-  const auto refused_in_time = [&] {
-    ChatClient late(daemon.port());
-    return late.read_line(1s) == lines::server_full(3);
-  };
-  // The acceptor takes the silent peers in its next turn; the check repeats until it has.
-  const Deadline full_by(10s);
-  bool refused = false;
-  while (!refused && !full_by.has_expired()) refused = refused_in_time();
-  EXPECT_TRUE(refused) << "a client was let in past max-clients while two handshakes waited";
-  // A TLS client is closed at once, without a handshake.
   EXPECT_THROW(ChatClient(daemon.tls_port(), ConnectOptions::over_tls(server.trusted_by)),
-               std::runtime_error);
+               std::runtime_error)
+      << "a TLS client was let in past max-clients while two handshakes waited";
+  // The handshakes in progress count for the plain listener too.
+  ChatClient late(daemon.port());
+  EXPECT_EQ(late.read_line(), lines::server_full(3));
 
   // Once a silent peer leaves, its place is free again.
   silent_one.close();
