@@ -117,7 +117,7 @@ SavedClient read_client(Reader& in, const SavedState& state, const SavedStateLim
   if (!is_valid_room_name(client.room)) throw SavedStateError(where + ": not a valid room name");
   client.recent_output_bytes = in.number<std::uint64_t>("the recent output");
   client.unfinished_line_age_ms = in.number<std::uint32_t>("the line's age");
-  client.unfinished_line = in.text<std::uint32_t>("an unfinished line", limits.max_line - 1);
+  client.unhandled_input = in.text<std::uint32_t>("unhandled input", limits.max_unhandled_input);
   client.unsent_output = in.text<std::uint32_t>("unsent output", limits.max_unsent_output);
   return client;
 }
@@ -139,7 +139,7 @@ std::string encode_saved_state(const SavedState& state) {
     body.text<std::uint8_t>(client.room);
     body.number(client.recent_output_bytes);
     body.number(client.unfinished_line_age_ms);
-    body.text<std::uint32_t>(client.unfinished_line);
+    body.text<std::uint32_t>(client.unhandled_input);
     body.text<std::uint32_t>(client.unsent_output);
   }
   const std::string& content = body.result();
@@ -181,7 +181,6 @@ SavedState decode_saved_state(std::string_view bytes, const SavedStateLimits& li
 }
 
 SavedState decode_saved_state_body(std::string_view body, const SavedStateLimits& limits) {
-  if (limits.max_line == 0) throw SavedStateError("max-line must be at least 1");
   Reader in(body);
   SavedState state;
   state.node_id = in.text<std::uint8_t>("the node id", kMaxNodeIdLength);

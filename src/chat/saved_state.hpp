@@ -14,7 +14,7 @@
 // Layout (integers little-endian): "EPCHSTAT", u32 version, u32 body length, body,
 // SHA-256(body). Body: u8-length node id, u64 next id, u32 client count, then per client:
 // u64 id, u8 flags, u8-length nickname ("" without one), u8-length room, u64 recent output
-// bytes, u32 age of the unfinished line in ms, u32-length unfinished line, u32-length
+// bytes, u32 age of the unfinished line in ms, u32-length unhandled input, u32-length
 // unsent output.
 #pragma once
 
@@ -33,8 +33,10 @@ struct SavedClient {
   std::uint64_t id = 0;
   std::string nickname;  // "" for a client known as "Client #<id>"
   std::string room;
-  // Input read but not yet a whole line, and how long it has waited for its end.
-  std::string unfinished_line;
+  // Input read but not yet handled, in order: an unfinished line, and lines held back while
+  // the client was throttled or paused; and how long the unfinished line has waited for
+  // its end.
+  std::string unhandled_input;
   std::uint32_t unfinished_line_age_ms = 0;
   // Bytes queued for the client and not yet sent, in order.
   std::string unsent_output;
@@ -58,8 +60,8 @@ struct SavedState {
 // trimmed, so that nothing is silently lost.
 struct SavedStateLimits {
   std::size_t max_clients = 0;
-  std::size_t max_line = 0;           // an unfinished line is shorter than this
-  std::size_t max_unsent_output = 0;  // per client
+  std::size_t max_unhandled_input = 0;  // per client
+  std::size_t max_unsent_output = 0;    // per client
 };
 
 class SavedStateError : public std::runtime_error {

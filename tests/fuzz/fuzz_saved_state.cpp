@@ -18,7 +18,8 @@ using epollchat::chat::SavedState;
 using epollchat::chat::SavedStateError;
 using epollchat::chat::SavedStateLimits;
 
-constexpr SavedStateLimits kLimits{.max_clients = 64, .max_line = 128, .max_unsent_output = 1024};
+constexpr SavedStateLimits kLimits{
+    .max_clients = 64, .max_unhandled_input = 128, .max_unsent_output = 1024};
 
 void require(bool condition) {
   if (!condition) std::abort();
@@ -38,7 +39,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (const auto& client : state.clients) {
     require(client.id > 0 && client.id < state.next_id);
     require(epollchat::chat::is_valid_room_name(client.room));
-    require(client.unfinished_line.size() < kLimits.max_line);
+    require(client.unhandled_input.size() <= kLimits.max_unhandled_input);
     require(client.unsent_output.size() <= kLimits.max_unsent_output);
   }
   const std::string encoded = epollchat::chat::encode_saved_state(state);

@@ -11,7 +11,8 @@
 namespace epollchat::chat {
 namespace {
 
-constexpr SavedStateLimits kLimits{.max_clients = 8, .max_line = 64, .max_unsent_output = 256};
+constexpr SavedStateLimits kLimits{
+    .max_clients = 8, .max_unhandled_input = 64, .max_unsent_output = 256};
 
 SavedState two_clients() {
   SavedState state;
@@ -21,7 +22,7 @@ SavedState two_clients() {
   alice.id = 12;
   alice.nickname = "alice";
   alice.room = "lobby";
-  alice.unfinished_line = "half a li";
+  alice.unhandled_input = "a whole line\nhalf a li";
   alice.unfinished_line_age_ms = 1500;
   alice.unsent_output = std::string("Client #42 says >> hi\n\0binary\xff", 31);
   alice.recent_output_bytes = 70000;
@@ -107,14 +108,14 @@ TEST(SavedState, RefusesNamesANewClientCouldNotHave) {
 
 TEST(SavedState, RefusesMoreThanThisDaemonsLimitsRatherThanTrimming) {
   SavedState state = two_clients();
-  state.clients[0].unfinished_line = std::string(kLimits.max_line, 'x');
-  EXPECT_EQ(refusal(sealed(state)), "an unfinished line is 64 bytes; at most 63 are allowed");
+  state.clients[0].unhandled_input = std::string(kLimits.max_unhandled_input + 1, 'x');
+  EXPECT_EQ(refusal(sealed(state)), "unhandled input is 65 bytes; at most 64 are allowed");
   state = two_clients();
   state.clients[0].unsent_output = std::string(kLimits.max_unsent_output + 1, 'x');
   EXPECT_EQ(refusal(sealed(state)), "unsent output is 257 bytes; at most 256 are allowed");
-  EXPECT_EQ(
-      refusal(sealed(two_clients()), {.max_clients = 1, .max_line = 64, .max_unsent_output = 256}),
-      "2 clients; this daemon takes at most 1");
+  EXPECT_EQ(refusal(sealed(two_clients()),
+                    {.max_clients = 1, .max_unhandled_input = 64, .max_unsent_output = 256}),
+            "2 clients; this daemon takes at most 1");
 }
 
 TEST(SavedState, ACountTheBytesCannotHoldIsDamageNotAnAllocation) {
@@ -123,9 +124,10 @@ TEST(SavedState, ACountTheBytesCannotHoldIsDamageNotAnAllocation) {
   body.push_back('\0');                  // no node id
   body.append("\x2a\0\0\0\0\0\0\0", 8);  // next id 42
   body.append("\xff\xff\xff\xff", 4);    // client count
-  EXPECT_THROW((void)decode_saved_state_body(
-                   body, {.max_clients = 0xffffffff, .max_line = 64, .max_unsent_output = 256}),
-               SavedStateError);
+  EXPECT_THROW(
+      (void)decode_saved_state_body(
+          body, {.max_clients = 0xffffffff, .max_unhandled_input = 64, .max_unsent_output = 256}),
+      SavedStateError);
 }
 
 }  // namespace
