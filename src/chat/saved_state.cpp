@@ -17,8 +17,9 @@ constexpr std::size_t kHeaderSize = kMagic.size() + 4 + 4;
 
 enum ClientFlags : std::uint8_t {
   kToldToSlowDown = 1U << 0U,
+  kSkippingLongLine = 1U << 1U,
 };
-constexpr std::uint8_t kKnownFlags = kToldToSlowDown;
+constexpr std::uint8_t kKnownFlags = kToldToSlowDown | kSkippingLongLine;
 
 using Digest = std::array<unsigned char, kDigestSize>;
 
@@ -109,6 +110,7 @@ SavedClient read_client(Reader& in, const SavedState& state, const SavedStateLim
   const auto flags = in.number<std::uint8_t>("flags");
   if ((flags & ~kKnownFlags) != 0) throw SavedStateError(where + ": unknown flags");
   client.told_to_slow_down = (flags & kToldToSlowDown) != 0;
+  client.skipping_long_line = (flags & kSkippingLongLine) != 0;
   client.nickname = in.text<std::uint8_t>("a nickname", kMaxNicknameLength);
   if (!client.nickname.empty() && check_nickname(client.nickname) != NicknameProblem::none) {
     throw SavedStateError(where + ": not a valid nickname");
@@ -134,7 +136,8 @@ std::string encode_saved_state(const SavedState& state) {
   body.number(static_cast<std::uint32_t>(state.clients.size()));
   for (const SavedClient& client : state.clients) {
     body.number(client.id);
-    body.number(static_cast<std::uint8_t>(client.told_to_slow_down ? kToldToSlowDown : 0));
+    body.number(static_cast<std::uint8_t>((client.told_to_slow_down ? kToldToSlowDown : 0) |
+                                          (client.skipping_long_line ? kSkippingLongLine : 0)));
     body.text<std::uint8_t>(client.nickname);
     body.text<std::uint8_t>(client.room);
     body.number(client.recent_output_bytes);

@@ -38,6 +38,8 @@ struct SavedClient {
   // its end.
   std::string unhandled_input;
   std::uint32_t unfinished_line_age_ms = 0;
+  // The rest of an oversize line (already reported) is being skipped.
+  bool skipping_long_line = false;
   // Bytes queued for the client and not yet sent, in order.
   std::string unsent_output;
   // The client's flow-control state: what it made the server queue lately, and whether it

@@ -175,6 +175,32 @@ bool Connection::has_rate_allowance(CoarseTime now) {
   return rate_allowance_ > 0;
 }
 
+std::string Connection::unhandled_input() const {
+  std::string input(codec_.partial_line());
+  if (held_input_) input.append(*held_input_);
+  return input;
+}
+
+std::string Connection::unsent_output() const {
+  std::string output;
+  output_.copy_pending(output);
+  return output;
+}
+
+void Connection::restore_input(std::string input, bool skipping_long_line,
+                               CoarseClock::duration unfinished_line_age) {
+  if (state_ != State::open) return;
+  if (skipping_long_line) codec_.discard_rest_of_line();
+  if (!input.empty()) {
+    held_input_ = std::make_unique<std::string>(std::move(input));
+    if (unfinished_line_age > CoarseClock::duration::zero()) {
+      partial_line_since_ = coarse_now() - unfinished_line_age;
+    }
+  }
+  // Handled next turn even if the socket never raises another edge.
+  loop_.resume_next_turn(*this);
+}
+
 bool Connection::decode(std::string_view bytes) {
   const std::size_t consumed = codec_.feed(bytes, *this);
   if (consumed == bytes.size() || state_ != State::open) return true;

@@ -155,6 +155,20 @@ class Connection final : public Watcher, public DeferredTask {
   [[nodiscard]] CoarseClock::duration partial_line_age(CoarseTime now) const noexcept;
   // The memory the output queue keeps alive (see OutputQueue::pinned_bytes()).
   [[nodiscard]] std::size_t pinned_output_bytes() const noexcept { return output_.pinned_bytes(); }
+  // For a planned restart, which hands the connection to the next process (see
+  // chat/saved_state.hpp): the input read but not yet handled (an unfinished line, then
+  // anything held back while throttled or paused), in order; whether the rest of an
+  // oversize line is being skipped; and a copy of the output not yet sent.
+  [[nodiscard]] std::string unhandled_input() const;
+  [[nodiscard]] bool is_skipping_long_line() const noexcept { return codec_.is_discarding(); }
+  [[nodiscard]] std::string unsent_output() const;
+  // In the next process, on a fresh Connection over the same socket: takes back what
+  // unhandled_input() and is_skipping_long_line() gave, with the unfinished line's age, as
+  // if it had just been read; it is handled from the next turn on, before anything the
+  // socket holds. The unsent output goes back through queue().
+  void restore_input(std::string input, bool skipping_long_line,
+                     CoarseClock::duration unfinished_line_age);
+
   // The errno behind CloseReason::io_error or peer_reset; 0 otherwise.
   [[nodiscard]] int error() const noexcept { return error_; }
 

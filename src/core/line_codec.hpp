@@ -30,6 +30,15 @@ class LineCodec {
 
   [[nodiscard]] bool has_partial_line() const noexcept { return !partial_.empty() || discarding_; }
   [[nodiscard]] std::size_t buffered_bytes() const noexcept { return partial_.size(); }
+  // The incomplete line so far, and whether the codec is skipping the rest of a line that
+  // was too long: what a restart hands on, so that the stream goes on where it stopped.
+  [[nodiscard]] std::string_view partial_line() const noexcept { return partial_; }
+  [[nodiscard]] bool is_discarding() const noexcept { return discarding_; }
+  // Skips everything up to the next line end, as after an oversize line (already reported).
+  void discard_rest_of_line() noexcept {
+    release_partial();
+    discarding_ = true;
+  }
 
   // Feeds `bytes` and calls, in stream order, sink.on_line(std::string_view) for every
   // complete non-empty line (valid only during the call) and sink.on_line_too_long() once

@@ -100,6 +100,14 @@ void OutputQueue::compact() {
   push(copy, 0, pending);
 }
 
+void OutputQueue::copy_pending(std::string& out) const {
+  out.reserve(out.size() + pending_bytes_);
+  for (std::size_t i = 0; i < count_; ++i) {
+    const Segment& segment = at(i);
+    out.append(segment.chunk->data() + segment.offset, segment.length);
+  }
+}
+
 void OutputQueue::clear() noexcept {
   for (std::size_t i = 0; i < count_; ++i) ChunkRef::drop(at(i).chunk);
   use_inline_segment();

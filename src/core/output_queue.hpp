@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "core/chunk.hpp"
 
@@ -50,6 +51,9 @@ class OutputQueue {
   // size (from the pool of the chunks they are in), so the queue pins no more than it has
   // to send.
   void compact();
+
+  // Appends a copy of every pending byte, in order, to `out` (for a restart's hand-over).
+  void copy_pending(std::string& out) const;
 
   // Describes up to `max` leading segments in `iov`; returns how many were filled.
   std::size_t iovecs(iovec* iov, std::size_t max) const noexcept;

@@ -30,6 +30,7 @@ SavedState two_clients() {
   SavedClient anonymous;
   anonymous.id = 42;
   anonymous.room = "Kitchen";
+  anonymous.skipping_long_line = true;
   state.clients = {alice, anonymous};
   return state;
 }

@@ -542,6 +542,45 @@ TEST_F(ConnectionTest, UnpausingAClosedConnectionDoesNothing) {
 // A peer that keeps sending after the goodbye: the connection reads and discards a bounded
 // amount before it closes (then the kernel answers the rest with a reset), instead of
 // reading for as long as the peer writes.
+// A restart hands a connection's state to a fresh Connection over the same socket: the
+// stream goes on where it stopped, with nothing lost, repeated or reordered.
+TEST_F(ConnectionTest, HandsOnItsUnhandledInputAndUnsentOutputInOrder) {
+  handler_.on_line_action = [](Connection& connection, std::string_view line) {
+    if (line == "pause here") connection.pause_reading();
+  };
+  write_all(peer_.get(), "first\npause here\nheld back\nhalf a li");
+  ASSERT_TRUE(run_until(loop_, [&] { return connection_->is_reading_paused(); }));
+  ASSERT_TRUE(queue("out one\n"));
+  ASSERT_TRUE(queue("out two\n"));
+  EXPECT_EQ(connection_->unhandled_input(), "held back\nhalf a li");
+  EXPECT_EQ(connection_->unsent_output(), "out one\nout two\n");
+  EXPECT_FALSE(connection_->is_skipping_long_line());
+}
+
+TEST_F(ConnectionTest, AnUnfinishedLineIsHandedOn) {
+  write_all(peer_.get(), "half a li");
+  ASSERT_TRUE(run_until(loop_, [&] { return connection_->buffered_input_bytes() > 0; }));
+  EXPECT_EQ(connection_->unhandled_input(), "half a li");
+}
+
+TEST_F(ConnectionTest, RestoredInputIsHandledFirstWithItsAgeAndWithoutAnEdge) {
+  connection_->restore_input("held back\nhalf a li", false, std::chrono::seconds(7));
+  loop_.run_once(0);  // no edge: the socket is quiet
+  EXPECT_EQ(handler_.lines, std::vector<std::string>{"held back"});
+  EXPECT_GE(connection_->partial_line_age(coarse_now()), std::chrono::seconds(7));
+  write_all(peer_.get(), "ne\n");
+  ASSERT_TRUE(run_until(loop_, [&] { return handler_.lines.size() == 2; }));
+  EXPECT_EQ(handler_.lines.back(), "half a line");
+}
+
+TEST_F(ConnectionTest, ARestoredSkipOfAnOversizeLineGoesOnToItsEnd) {
+  connection_->restore_input("", true, {});
+  write_all(peer_.get(), "tail of a long line\nnext\n");
+  ASSERT_TRUE(run_until(loop_, [&] { return !handler_.lines.empty(); }));
+  EXPECT_EQ(handler_.lines, std::vector<std::string>{"next"});
+  EXPECT_EQ(handler_.too_long, 0) << "it was reported before the restart";
+}
+
 TEST_F(ConnectionTcp, AClosingConnectionDrainsABoundedAmountOfInput) {
   test::set_buffer_size(pair_.accepted.get(), SO_RCVBUF, 4 * 1024 * 1024);
   Connection connection(loop_, std::move(pair_.accepted), handler_, limits_);
