@@ -106,6 +106,13 @@ std::string server_busy_line() { return notice("Server busy; try again later.");
 
 std::string shutting_down_line() { return notice("Server shutting down."); }
 
+std::string restarted_line(std::string_view name, std::string_view room) {
+  return notice("Server restarted; you are still " + std::string(name) + " in " +
+                std::string(room) + ".");
+}
+
+std::string restarted_reconnect_line() { return notice("Server restarted; please reconnect."); }
+
 std::string slow_down_line(std::size_t max_rate) {
   return notice("Slow down: over " + std::to_string(max_rate) +
                 " lines per second; your lines are delayed, none is lost.");

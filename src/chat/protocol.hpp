@@ -49,6 +49,11 @@ std::string server_full_line(std::size_t max_clients);
 // Out of descriptors: "*** Server busy; try again later."
 std::string server_busy_line();
 std::string shutting_down_line();
+// After a restart that kept the connection: "*** Server restarted; you are still NAME in
+// ROOM."; after one that could not keep the session: "*** Server restarted; please
+// reconnect."
+std::string restarted_line(std::string_view name, std::string_view room);
+std::string restarted_reconnect_line();
 std::string slow_down_line(std::size_t max_rate);
 std::string line_timeout_line(std::size_t seconds);
 

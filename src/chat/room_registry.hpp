@@ -39,6 +39,8 @@ class RoomRegistry {
   [[nodiscard]] std::size_t size() const noexcept { return rooms_.size(); }
   // Calls `each` for every open room, in name order.
   void for_each(const std::function<void(const Room&)>& each) const;
+  // Queues the batch a room has staged, if any, now.
+  void flush_staged() { writer_.flush_staged(); }
   // Queues `line` to every member of every room.
   void broadcast_everywhere(std::string_view line);
 

@@ -28,6 +28,7 @@
 #include "chat/other_nodes.hpp"
 #include "chat/room.hpp"
 #include "chat/room_registry.hpp"
+#include "chat/saved_state.hpp"
 #include "chat/server_limits.hpp"
 #include "chat/session.hpp"
 #include "core/connection.hpp"
@@ -138,6 +139,18 @@ class Server final : public ListenerHandler, public TlsAcceptorHandler, public D
   // /msg: whispers `text` to `target` (a nickname in any case, "#<id>" or "#<node>:<id>")
   // on any node, and replies to the sender.
   void whisper(Session& session, std::string_view target, std::string_view text);
+
+  // Restarts that keep every client connected (server_restart.cpp).
+  // The sessions a planned restart hands on, in room and join order: every session in a
+  // room, except encrypted ones (TLS state cannot leave the process). Staged lines are
+  // queued first, so that each unsent output is complete.
+  [[nodiscard]] SavedState save_sessions();
+  // In a fresh server, before any client: the sessions of `state`, each on the socket
+  // `take_socket(id)` gives (none: that client is gone, and its room is told it left).
+  // Nobody sees a join; each restored client is told it is still there. Returns how many
+  // sessions were restored.
+  std::size_t restore_sessions(const SavedState& state,
+                               const std::function<UniqueFd(std::uint64_t)>& take_socket);
 
   // Leaving (server.cpp).
   // The session's peer finished sending: it leaves the room (others are told, with

@@ -63,6 +63,12 @@ class Session final : public ConnectionHandler {
   // Judged on output, not input: a 1-byte line costs every recipient 20 bytes.
   [[nodiscard]] std::uint64_t recent_output_bytes() const noexcept { return sent_.level(); }
   static constexpr std::uint64_t kOutputDrainPerSecond = 64 * 1024;
+  [[nodiscard]] bool was_told_to_slow_down() const noexcept { return told_to_slow_down_; }
+  // After a restart: the flow-control state the previous process handed on.
+  void restore_flow(std::uint64_t recent_output_bytes, bool told_to_slow_down) noexcept {
+    sent_.add(recent_output_bytes, coarse_now());
+    told_to_slow_down_ = told_to_slow_down;
+  }
 
   // The session behind a connection of the server's (every one the server makes is a
   // Session's).

@@ -46,6 +46,11 @@ class ChunkWriter {
     if (staged_ == &batch) staged_ = nullptr;
   }
 
+  // Queues the staged batch, if any, now rather than at the end of the turn.
+  void flush_staged() {
+    if (staged_ != nullptr) staged_->flush_staged();
+  }
+
   [[nodiscard]] const ChunkRef& chunk() const noexcept { return chunk_; }
   // Offset of the next byte to be written in the current chunk.
   [[nodiscard]] std::size_t tail_offset() const noexcept { return chunk_ ? chunk_->size() : 0; }

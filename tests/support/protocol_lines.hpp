@@ -26,6 +26,7 @@ inline constexpr std::string_view kWelcomePrefix = "Welcome to the chat room! Yo
 inline constexpr std::string_view kSaysInfix = " says >> ";
 inline constexpr std::string_view kAlone = "*** You are alone in the chat room.";
 inline constexpr std::string_view kShuttingDown = "*** Server shutting down.";
+inline constexpr std::string_view kRestartedReconnect = "*** Server restarted; please reconnect.";
 inline constexpr std::string_view kLinkLost = "*** Link to other servers lost; chatting locally.";
 inline constexpr std::string_view kLinkRestored = "*** Link restored.";
 
@@ -122,6 +123,10 @@ inline std::string who_reply(std::initializer_list<std::string_view> names) {
 
 inline std::string line_too_long(std::size_t max_line) {
   return "*** Line too long (max " + std::to_string(max_line) + " bytes); dropped.";
+}
+inline std::string restarted(std::string_view name, std::string_view room) {
+  return "*** Server restarted; you are still " + std::string(name) + " in " + std::string(room) +
+         ".";
 }
 inline std::string server_full(std::size_t max_clients) {
   return "*** Server full (" + std::to_string(max_clients) + " clients); try again later.";

@@ -14,6 +14,7 @@
 // the server has something to do.
 #pragma once
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -23,6 +24,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -30,6 +32,7 @@
 #include <vector>
 
 #include "chat/node_link.hpp"
+#include "chat/saved_state.hpp"
 #include "chat/server.hpp"
 #include "chat/server_limits.hpp"
 #include "chat/session.hpp"
@@ -237,6 +240,30 @@ class ChatHarness {
   // The client's session; null once the server destroyed it.
   [[nodiscard]] chat::Session* session_of(const ClientEnd& client) {
     return client.id() == 0 ? nullptr : server_->find_session(client.id());
+  }
+
+  // A planned restart as the daemon makes it: the sessions saved (through the state's
+  // format), every client socket kept (duplicated, as the service manager's store keeps
+  // it), the server destroyed, and a fresh one restoring them. `lost` clients' sockets are
+  // not kept (they hung up meanwhile). Returns how many sessions were restored.
+  std::size_t restart_server(const std::vector<std::uint64_t>& lost = {},
+                             const chat::ServerLimits& limits = {}) {
+    const std::string saved = chat::encode_saved_state(server_->save_sessions());
+    std::map<std::uint64_t, UniqueFd> kept;
+    for (const auto& [id, session] : server_->sessions()) {
+      if (std::find(lost.begin(), lost.end(), id) != lost.end()) continue;
+      kept.emplace(id, UniqueFd(fcntl(session->connection().fd(), F_DUPFD_CLOEXEC, 0)));
+    }
+    server_.reset();
+    server_ = std::make_unique<chat::Server>(loop_, log_, limits);
+    const chat::SavedState state = chat::decode_saved_state(
+        saved, {.max_clients = limits.max_clients,
+                .max_unhandled_input = 2 * limits.connection.max_line + 65536,
+                .max_unsent_output = 2 * limits.connection.max_backlog});
+    return server_->restore_sessions(state, [&kept](std::uint64_t id) {
+      const auto found = kept.find(id);
+      return found == kept.end() ? UniqueFd() : std::move(found->second);
+    });
   }
 
   bool run_until(const std::function<bool()>& done, std::chrono::milliseconds guard = kGuard) {

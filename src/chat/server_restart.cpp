@@ -1,0 +1,91 @@
+// Server: restarts that keep every client connected. The sessions go out as a SavedState,
+// and come back, in a fresh server, on the sockets the previous process handed on.
+#include <chrono>
+
+#include "chat/names.hpp"
+#include "chat/protocol.hpp"
+#include "chat/server.hpp"
+#include "core/socket.hpp"
+
+namespace epollchat::chat {
+
+SavedState Server::save_sessions() {
+  rooms_.flush_staged();
+  SavedState state;
+  state.node_id = std::string(other_nodes_->node_id());
+  state.next_id = next_id_;
+  const CoarseTime now = coarse_now();
+  rooms_.for_each([&](const Room& room) {
+    for (const Connection* member : room.members()) {
+      const Session& session = Session::of(*member);
+      if (member->is_encrypted() || !member->is_open()) continue;
+      SavedClient& client = state.clients.emplace_back();
+      client.id = session.id();
+      if (session.has_nickname()) client.nickname = session.name();
+      client.room = room.name();
+      client.unhandled_input = member->unhandled_input();
+      client.unfinished_line_age_ms = static_cast<std::uint32_t>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(member->partial_line_age(now))
+              .count());
+      client.skipping_long_line = member->is_skipping_long_line();
+      client.unsent_output = member->unsent_output();
+      client.recent_output_bytes = session.recent_output_bytes();
+      client.told_to_slow_down = session.was_told_to_slow_down();
+    }
+  });
+  return state;
+}
+
+std::size_t Server::restore_sessions(const SavedState& state,
+                                     const std::function<UniqueFd(std::uint64_t)>& take_socket) {
+  next_id_ = std::max(next_id_, state.next_id);
+  std::vector<const SavedClient*> gone;
+  std::size_t restored = 0;
+  for (const SavedClient& saved : state.clients) {
+    UniqueFd fd = take_socket(saved.id);
+    if (!fd || sessions_.contains(saved.id)) {
+      gone.push_back(&saved);
+      continue;
+    }
+    set_nonblocking(fd.get());
+    std::unique_ptr<Session> session;
+    try {
+      session = std::make_unique<Session>(
+          *this, saved.id, protocol::client_name(other_nodes_->node_id(), saved.id), std::move(fd));
+    } catch (const std::system_error& failure) {
+      log_.warning("client #" + std::to_string(saved.id) + " not restored: " + failure.what());
+      gone.push_back(&saved);
+      continue;
+    }
+    Session& back = *session;
+    sessions_.emplace(saved.id, std::move(session));
+    if (!saved.nickname.empty() && nicknames_.take(saved.nickname, saved.id)) {
+      back.set_nickname(saved.nickname);
+    }
+    Room& room = rooms_.open(saved.room);
+    // What was on its way to the client before the restart, then where it is now.
+    if (!saved.unsent_output.empty()) room.send_to(back.connection(), saved.unsent_output);
+    room.add(back.connection());
+    back.set_room(&room);
+    flow_.entered_room(back, room);
+    ++present_;
+    back.reply(protocol::restarted_line(back.name(), room.name()));
+    back.restore_flow(saved.recent_output_bytes, saved.told_to_slow_down);
+    back.connection().restore_input(saved.unhandled_input, saved.skipping_long_line,
+                                    std::chrono::milliseconds(saved.unfinished_line_age_ms));
+    ++restored;
+  }
+  // Those whose sockets did not come back left while the server restarted.
+  for (const SavedClient* saved : gone) {
+    if (Room* room = rooms_.find(lower_case_ascii(saved->room))) {
+      const std::string name = saved->nickname.empty()
+                                   ? protocol::client_name(other_nodes_->node_id(), saved->id)
+                                   : saved->nickname;
+      room->broadcast(protocol::left_line(name, population(*room)), nullptr);
+    }
+  }
+  if (restored > 0) note_status_change();
+  return restored;
+}
+
+}  // namespace epollchat::chat
