@@ -14,6 +14,7 @@
 #include "daemon/command_line.hpp"
 #include "daemon/config_file.hpp"
 #include "daemon/service.hpp"
+#include "daemon/service_user.hpp"
 
 namespace {
 
@@ -32,11 +33,13 @@ int fail(const ConfigError& error) {
 
 // The verdict a start or `systemctl reload` would give. Run by hand, outside the service,
 // the credentials systemd hands the service are not there: what depends on them is noted,
-// not failed.
+// not failed. The unit's own ExecReload= and ExecStartPre= run as its dynamic user, with
+// $CREDENTIALS_DIRECTORY if it has credentials.
 int check_config(const CommandLine& command_line) {
   const char* credentials = std::getenv("CREDENTIALS_DIRECTORY");
-  const CheckPlace place =
-      credentials != nullptr && *credentials != '\0' ? CheckPlace::service : CheckPlace::shell;
+  const bool in_service =
+      (credentials != nullptr && *credentials != '\0') || runs_as_dynamic_user();
+  const CheckPlace place = in_service ? CheckPlace::service : CheckPlace::shell;
   const ConfigReport report = check_configuration(command_line, EPOLLCHATD_DEFAULT_CONFIG, place);
   for (const std::string& note : report.notes) std::cerr << "epollchatd: note: " << note << '\n';
   if (!report.problems.empty()) return fail(ConfigError(report.problems));
