@@ -1,8 +1,12 @@
 #include "client/local_daemon_port.hpp"
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <system_error>
+#include <vector>
 
 #include "client/server_address.hpp"
 
@@ -14,6 +18,15 @@ std::string_view trimmed(std::string_view text) {
   const std::size_t first = text.find_first_not_of(kBlank);
   if (first == std::string_view::npos) return {};
   return text.substr(first, text.find_last_not_of(kBlank) - first + 1);
+}
+
+// port_in_config() of a file that may be absent or unreadable.
+std::optional<std::uint16_t> port_in_file(const char* path) {
+  std::ifstream file(path);
+  if (!file) return std::nullopt;
+  std::ostringstream text;
+  text << file.rdbuf();
+  return port_in_config(text.str());
 }
 
 }  // namespace
@@ -34,11 +47,24 @@ std::optional<std::uint16_t> port_in_config(std::string_view text) {
 }
 
 std::uint16_t local_daemon_port(const char* config_path) {
-  std::ifstream file(config_path);
-  if (!file) return kDefaultPort;
-  std::ostringstream text;
-  text << file.rdbuf();
-  return port_in_config(text.str()).value_or(kDefaultPort);
+  namespace fs = std::filesystem;
+  // The daemon reads the *.conf files of conf.d beside its file after it, by name.
+  const fs::path directory = fs::path(config_path).parent_path() / "conf.d";
+  std::vector<std::string> dropins;
+  std::error_code error;
+  for (fs::directory_iterator entry(directory, error); !error && entry != fs::directory_iterator();
+       entry.increment(error)) {
+    const std::string name = entry->path().filename().string();
+    if (name.size() > 5 && name.ends_with(".conf") && !name.starts_with('.')) {
+      dropins.push_back(entry->path().string());
+    }
+  }
+  std::sort(dropins.begin(), dropins.end());
+  std::optional<std::uint16_t> port = port_in_file(config_path);
+  for (const std::string& path : dropins) {
+    if (const auto found = port_in_file(path.c_str())) port = found;
+  }
+  return port.value_or(kDefaultPort);
 }
 
 }  // namespace epollchat::client

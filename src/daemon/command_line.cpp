@@ -94,16 +94,18 @@ std::string usage_text() {
                     setting_help(setting));
     // Where the settings come from follows where the daemon listens.
     if (setting.key == "port") {
-      text +=
-          option_help("  -c, --config FILE", "config file (default " EPOLLCHATD_DEFAULT_CONFIG ")");
+      text += option_help("  -c, --config FILE",
+                          "config file (default " EPOLLCHATD_DEFAULT_CONFIG
+                          "),\nthen the *.conf files of conf.d beside it, by name");
     }
   }
-  text += option_help("  -t, --check-config", "check the options and config file, then exit");
+  text += option_help("  -t, --check-config",
+                      "check the options and config files, report every\nproblem, then exit");
   text += option_help("  -h, --help", "show this help and exit");
   text += option_help("      --version", "show the version and exit");
   text +=
       "\n"
-      "Command-line values override the config file. SIGHUP re-reads the config file.\n"
+      "Command-line values override the config files. SIGHUP re-reads them.\n"
       "See epollchatd(8) and epollchatd.conf(5).\n";
   return text;
 }

@@ -2,8 +2,10 @@
 #include <sysexits.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <iostream>
+#include <string>
 #include <string_view>
 #include <system_error>
 #include <vector>
@@ -12,6 +14,7 @@
 #include "daemon/command_line.hpp"
 #include "daemon/config_file.hpp"
 #include "daemon/service.hpp"
+#include "daemon/service_user.hpp"
 
 namespace {
 
@@ -20,6 +23,28 @@ using namespace epollchat::daemon;
 int fail(int status, std::string_view message) {
   std::cerr << "epollchatd: " << message << '\n';
   return status;
+}
+
+// Every problem, one a line.
+int fail(const ConfigError& error) {
+  for (const std::string& problem : error.problems()) fail(EX_CONFIG, problem);
+  return EX_CONFIG;
+}
+
+// The verdict a start or `systemctl reload` would give. Run by hand, outside the service,
+// the credentials systemd hands the service are not there: what depends on them is noted,
+// not failed. The unit's own ExecReload= and ExecStartPre= run as its dynamic user, with
+// $CREDENTIALS_DIRECTORY if it has credentials.
+int check_config(const CommandLine& command_line) {
+  const char* credentials = std::getenv("CREDENTIALS_DIRECTORY");
+  const bool in_service =
+      (credentials != nullptr && *credentials != '\0') || runs_as_dynamic_user();
+  const CheckPlace place = in_service ? CheckPlace::service : CheckPlace::shell;
+  const ConfigReport report = check_configuration(command_line, EPOLLCHATD_DEFAULT_CONFIG, place);
+  for (const std::string& note : report.notes) std::cerr << "epollchatd: note: " << note << '\n';
+  if (!report.problems.empty()) return fail(ConfigError(report.problems));
+  std::cout << "epollchatd: configuration OK\n";
+  return EXIT_SUCCESS;
 }
 
 }  // namespace
@@ -47,22 +72,21 @@ int main(int argc, char** argv) {
       break;
   }
 
+  if (command_line.action == CommandLine::Action::check_config) {
+    return check_config(command_line);
+  }
   Settings settings;
   try {
     settings = load_settings(command_line, EPOLLCHATD_DEFAULT_CONFIG);
   } catch (const ConfigError& error) {
-    return fail(EX_CONFIG, error.what());
-  }
-  if (command_line.action == CommandLine::Action::check_config) {
-    std::cout << "epollchatd: configuration OK\n";
-    return EXIT_SUCCESS;
+    return fail(error);
   }
 
   try {
     Service service(std::move(command_line), EPOLLCHATD_DEFAULT_CONFIG, std::move(settings));
     service.run();
   } catch (const ConfigError& error) {
-    return fail(EX_CONFIG, error.what());
+    return fail(error);
   } catch (const ListenError& error) {
     return fail(EXIT_FAILURE, error.what());
   } catch (const std::system_error& error) {

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <string>
 #include <system_error>
+#include <vector>
 
 #include "build_config.hpp"
 #include "cluster/cluster_link.hpp"
@@ -36,18 +38,38 @@ std::string joined(const std::vector<SocketAddress>& addresses) {
   return text;
 }
 
-// The settings the link to Redis is built from, once, at start: a change takes a restart.
-bool has_same_link(const Settings& a, const Settings& b) {
-  return a.redis == b.redis && a.node_id == b.node_id && a.redis_user == b.redis_user &&
-         a.redis_password == b.redis_password;
+// The settings a reload cannot apply, because the listeners and the link to Redis are made
+// once, at start: the keys that differ between `current` and `fresh`, which keeps the
+// current values of them all. Under socket activation the listeners are systemd's, so the
+// listener keys are reported too: a change to them takes effect with neither a reload nor a
+// restart of this service alone.
+std::vector<std::string> keep_what_needs_restart(Settings& fresh, const Settings& current) {
+  std::vector<std::string> changed;
+  const auto keep = [&](auto Settings::*field, const char* key) {
+    if (fresh.*field == current.*field) return;
+    changed.emplace_back(key);
+    fresh.*field = current.*field;
+  };
+  keep(&Settings::listen, "listen");
+  keep(&Settings::port, "port");
+  keep(&Settings::tls_port, "tls-port");
+  keep(&Settings::redis, "redis");
+  keep(&Settings::node_id, "node-id");
+  keep(&Settings::redis_user, "redis-user");
+  if (fresh.redis_password_file != current.redis_password_file) {
+    keep(&Settings::redis_password_file, "redis-password-file");
+    fresh.redis_password = current.redis_password;
+  } else {
+    // The same file (or the credential) with a new password in it.
+    keep(&Settings::redis_password, "the Redis password");
+  }
+  return changed;
 }
 
-void keep_link(Settings& fresh, const Settings& current) {
-  fresh.redis = current.redis;
-  fresh.node_id = current.node_id;
-  fresh.redis_user = current.redis_user;
-  fresh.redis_password_file = current.redis_password_file;
-  fresh.redis_password = current.redis_password;
+std::string comma_separated(const std::vector<std::string>& items) {
+  std::string text;
+  for (const std::string& item : items) text += (text.empty() ? "" : ", ") + item;
+  return text;
 }
 
 }  // namespace
@@ -132,7 +154,8 @@ void Service::run() {
   log_.notice(std::string("epollchatd ") + EPOLLCHAT_VERSION + " " + listening_status() +
               (socket_activated_ ? " (socket activation)" : ""));
   if (serves_tls_) log_.info("TLS certificate " + server_.tls_certificate_summary());
-  systemd::notify_ready(listening_status());
+  status_ = listening_status();
+  systemd::notify_ready(status_);
   server_.start_link();
   if (const auto interval = systemd::watchdog_interval()) {
     watchdog_timer_.arm(*interval / 2, *interval / 2);
@@ -171,22 +194,11 @@ void Service::reload() {
   systemd::notify_reloading();
   try {
     Settings fresh = load_settings(command_line_, default_config_path_);
-    if (!socket_activated_ && (fresh.listen != settings_.listen || fresh.port != settings_.port)) {
-      log_.warning("the listen address or port changed; that takes a restart, keeping " +
-                   listening_status());
-      fresh.listen = settings_.listen;
-      fresh.port = settings_.port;
-    }
-    if (!socket_activated_ && fresh.tls_port != settings_.tls_port) {
-      log_.warning("tls-port changed; that takes a restart, keeping " + listening_status());
-      fresh.tls_port = settings_.tls_port;
-    }
-    if (!has_same_link(fresh, settings_)) {
-      log_.warning(
-          "redis, node-id, redis-user or the Redis password changed; that takes a restart, "
-          "keeping the current link");
-      keep_link(fresh, settings_);
-    }
+    // Compared with what runs, not with the last file: the note stays until a restart or
+    // until the file says again what runs.
+    const std::vector<std::string> not_applied = keep_what_needs_restart(fresh, settings_);
+    restart_needed_ = comma_separated(not_applied);
+    if (!not_applied.empty()) log_.warning("reload: restart needed for: " + restart_needed_);
     if (serves_tls_) {
       // New connections use the new pair; a pair that cannot be used was refused above
       // (load_settings) or here, and the previous one stays.
@@ -200,7 +212,12 @@ void Service::reload() {
   } catch (const std::exception& failure) {
     log_.error(std::string("reload failed, keeping the previous settings: ") + failure.what());
   }
-  systemd::notify_ready(listening_status());
+  // The status line as it was, counts included.
+  systemd::notify_ready(status_line());
+}
+
+std::string Service::status_line() const {
+  return restart_needed_.empty() ? status_ : status_ + "; restart needed for: " + restart_needed_;
 }
 
 void Service::schedule_status_report() {
@@ -216,8 +233,9 @@ void Service::report_status() {
   server_.take_status_change();
   std::string status = std::to_string(server_.online()) + " clients online";
   if (serves_tls_) status += " (" + std::to_string(server_.encrypted_clients()) + " over TLS)";
-  systemd::notify_status(status + ", " + std::to_string(server_.relayed()) + " messages relayed" +
-                         server_.link_status());
+  status_ = status + ", " + std::to_string(server_.relayed()) + " messages relayed" +
+            server_.link_status();
+  systemd::notify_status(status_line());
 }
 
 }  // namespace epollchat::daemon

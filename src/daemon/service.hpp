@@ -49,6 +49,8 @@ class Service {
   void report_status();
   void schedule_status_report();
   [[nodiscard]] std::string listening_status() const;
+  // What STATUS= says: the last report, then what a reload could not apply.
+  [[nodiscard]] std::string status_line() const;
   [[nodiscard]] bool is_finished() const noexcept;
 
   CommandLine command_line_;
@@ -62,6 +64,10 @@ class Service {
   Timer watchdog_timer_;
   Timer shutdown_deadline_;
   std::chrono::steady_clock::time_point last_status_report_{};
+  // The last STATUS= report: where the daemon listens, then its counts.
+  std::string status_;
+  // The keys a reload found changed but could not apply ("port, redis"), or "".
+  std::string restart_needed_;
   bool socket_activated_ = false;
   bool serves_tls_ = false;
   bool stopping_ = false;

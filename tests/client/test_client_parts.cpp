@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "client/display.hpp"
 #include "client/line_editor.hpp"
 #include "client/local_daemon_port.hpp"
@@ -117,6 +119,21 @@ TEST(LocalDaemonPort, DefaultsTo8888WhenTheFileSaysNothingOrIsMissing) {
   EXPECT_EQ(client::local_daemon_port(dir.file("missing.conf").c_str()), 8888);
   EXPECT_EQ(client::local_daemon_port(dir.write("a.conf", "max-line = 100\n").c_str()), 8888);
   EXPECT_EQ(client::local_daemon_port(dir.write("b.conf", "port = 9000\n").c_str()), 9000);
+}
+
+TEST(LocalDaemonPort, ADropInOfTheDaemonOverridesItsFile) {
+  const TempDir dir;
+  const std::string main = dir.write("epollchatd.conf", "port = 9000\n").string();
+  std::filesystem::create_directories(dir.file("conf.d"));
+  dir.write("conf.d/20-port.conf", "port = 9020\n");
+  dir.write("conf.d/10-port.conf", "port = 9010\n");
+  dir.write("conf.d/30-port.conf.disabled", "port = 9030\n");
+  EXPECT_EQ(client::local_daemon_port(main.c_str()), 9020);
+  dir.write("conf.d/15-other.conf", "max-line = 100\n");
+  EXPECT_EQ(client::local_daemon_port(main.c_str()), 9020);
+  // Beside an absent main file too, as the daemon reads them.
+  std::filesystem::remove(main);
+  EXPECT_EQ(client::local_daemon_port(main.c_str()), 9020);
 }
 
 TEST(ReconnectBackoff, StartsAtHalfASecondAndDoublesToThirtyWithJitter) {

@@ -1,8 +1,10 @@
 // libFuzzer target: the config file parser. Any text either applies cleanly or throws
-// ConfigError naming a line; nothing else may escape, and what it accepts is in range.
+// ConfigError whose every problem names a line; nothing else may escape, and what it
+// accepts is in range.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <string>
 #include <string_view>
 
 #include "daemon/config_file.hpp"
@@ -13,7 +15,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   try {
     epollchat::daemon::apply_config_text(settings, text, "fuzz.conf");
   } catch (const epollchat::daemon::ConfigError& error) {
-    if (std::string_view(error.what()).rfind("fuzz.conf:", 0) != 0) std::abort();
+    if (error.problems().empty()) std::abort();
+    for (const std::string& problem : error.problems()) {
+      if (!problem.starts_with("fuzz.conf:")) std::abort();
+    }
     return 0;
   }
   if (settings.max_clients < 1 || settings.max_line < 1 || settings.max_backlog < 1024) {

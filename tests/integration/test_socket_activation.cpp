@@ -1,8 +1,10 @@
 // Socket activation: under systemd-socket-activate the daemon serves the socket it
-// was passed, ignores --listen/--port, and binds nothing itself.
+// was passed, ignores --listen/--port, and binds nothing itself; a reload that finds the
+// listener settings changed says that they did not apply.
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 
+#include <csignal>
 #include <memory>
 #include <string>
 
@@ -32,8 +34,9 @@ class SocketActivation : public ::testing::TestWithParam<Family> {
 
   // Starts the daemon under systemd-socket-activate on a free port, retrying if another
   // process takes the port between picking and binding. The daemon is told to listen on a
-  // different port, which it must ignore.
-  void start() {
+  // different port, which it must ignore: with --listen and --port, or with `listen = ` and
+  // `port = ` in its config file if `port_in_file`.
+  void start(bool port_in_file = false) {
     const std::string host = GetParam().host;
     for (int attempt = 0; attempt < 5 && !daemon_; ++attempt) {
       port_ = pick_unused_port(host);
@@ -41,6 +44,11 @@ class SocketActivation : public ::testing::TestWithParam<Family> {
       DaemonOptions options;
       options.listen = host;
       options.port = std::to_string(ignored_port_);
+      if (port_in_file) {
+        options.config_text = "listen = " + host + "\nport = " + *options.port + "\n";
+        options.listen.reset();
+        options.port.reset();
+      }
       options.socket_activation_listen = {endpoint(host, port_)};
       try {
         daemon_ = std::make_unique<DaemonProcess>(options);
@@ -82,6 +90,28 @@ TEST_P(SocketActivation, ServesThePassedSocketAndBindsNothingItself) {
   EXPECT_EQ(listening.front().port, port_);
   EXPECT_THROW(ChatClient(ignored_port_, ConnectOptions::to_host(host)), std::system_error)
       << "something listens on the --port the daemon should have ignored";
+}
+
+TEST_P(SocketActivation, AReloadSaysThatAListenerChangeDidNotApply) {
+  ASSERT_NO_FATAL_FAILURE(start(true));
+  const std::string host = GetParam().host;
+  ChatClient first(port_, ConnectOptions::to_host(host));
+  daemon_->wait_ready();
+  ASSERT_TRUE(first.expect_line(lines::welcome(1)));
+
+  const std::string other_host = host == "::1" ? "127.0.0.1" : "::1";
+  daemon_->write_config("listen = " + other_host + "\nport = 0\n");
+  daemon_->send_signal(SIGHUP);
+  ASSERT_TRUE(daemon_->notify().wait_for("RELOADING=1", 5s).has_value());
+  const auto ready = daemon_->notify().wait_for("READY=1", 5s);
+  ASSERT_TRUE(ready.has_value()) << "no READY=1 after the reload";
+  EXPECT_TRUE(ready->field("STATUS").value_or("").ends_with("; restart needed for: listen, port"))
+      << ready->text;
+  EXPECT_TRUE(daemon_->wait_for_stderr("reload: restart needed for: listen, port", 5s))
+      << daemon_->stderr_text();
+  // Still serving the passed socket.
+  Member second = join(port_, ConnectOptions::to_host(host));
+  EXPECT_TRUE(first.expect_line(lines::joined(second.id, 2)));
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, SocketActivation,

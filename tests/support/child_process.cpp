@@ -182,7 +182,7 @@ std::vector<std::string> clean_environment() {
   for (char** entry = environ; *entry != nullptr; ++entry) {
     const std::string_view text(*entry);
     if (text.starts_with("NOTIFY_SOCKET=") || text.starts_with("LISTEN_") ||
-        text.starts_with("WATCHDOG_")) {
+        text.starts_with("WATCHDOG_") || text.starts_with("CREDENTIALS_DIRECTORY=")) {
       continue;
     }
     env.emplace_back(text);

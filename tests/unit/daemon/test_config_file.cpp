@@ -4,8 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
 #include <string>
+#include <vector>
 
+#include "daemon/service_user.hpp"
 #include "unit/daemon/setting_samples.hpp"
 #include "unit/unit_helpers.hpp"
 
@@ -63,8 +66,7 @@ TEST(ConfigText, EveryKeyOfTheSettingTable) {
     const std::string bad = spec.is_number() ? std::to_string(spec.max + 1) : "bad value";
     const auto problem = apply_setting(scratch, spec, bad);
     ASSERT_TRUE(problem) << key << " = " << bad;
-    EXPECT_EQ(error_of("\n" + key + " = " + bad + "\n"),
-              "test.conf:2: key '" + key + "': " + *problem);
+    EXPECT_EQ(error_of("\n" + key + " = " + bad + "\n"), "test.conf:2: " + *problem);
   }
 }
 
@@ -126,34 +128,33 @@ TEST(ConfigText, MissingValue) {
 
 TEST(ConfigText, BadValueForEachKeyNamesFileLineAndKey) {
   EXPECT_EQ(error_of("listen = example.org\n"),
-            "test.conf:1: key 'listen': invalid listen address 'example.org' (expected an IPv4 "
+            "test.conf:1: invalid listen address 'example.org' (expected an IPv4 "
             "or IPv6 address such as 127.0.0.1 or ::1)");
-  EXPECT_EQ(error_of("\nport = 99999\n"),
-            "test.conf:2: key 'port': invalid port '99999' (expected 0-65535)");
+  EXPECT_EQ(error_of("\nport = 99999\n"), "test.conf:2: invalid port '99999' (expected 0-65535)");
   EXPECT_EQ(error_of("\n\nmax-clients = 0\n"),
-            "test.conf:3: key 'max-clients': invalid value for max-clients '0' (expected "
+            "test.conf:3: invalid value for max-clients '0' (expected "
             "1-1000000)");
   EXPECT_EQ(error_of("max-line = many\n"),
-            "test.conf:1: key 'max-line': invalid value for max-line 'many' (expected "
+            "test.conf:1: invalid value for max-line 'many' (expected "
             "1-16777216)");
   EXPECT_EQ(error_of("max-backlog = 1023\n"),
-            "test.conf:1: key 'max-backlog': invalid value for max-backlog '1023' (expected "
+            "test.conf:1: invalid value for max-backlog '1023' (expected "
             "1024-1073741824)");
   EXPECT_EQ(error_of("max-rate = fast\n"),
-            "test.conf:1: key 'max-rate': invalid value for max-rate 'fast' (expected "
+            "test.conf:1: invalid value for max-rate 'fast' (expected "
             "0-100000000)");
   EXPECT_EQ(error_of("line-timeout = 86401\n"),
-            "test.conf:1: key 'line-timeout': invalid value for line-timeout '86401' (expected "
+            "test.conf:1: invalid value for line-timeout '86401' (expected "
             "0-86400)");
   EXPECT_EQ(error_of("log-level = loud\n"),
-            "test.conf:1: key 'log-level': invalid log level 'loud' (expected emerg, alert, "
+            "test.conf:1: invalid log level 'loud' (expected emerg, alert, "
             "crit, err, warning, notice, info or debug)");
 }
 
 TEST(ConfigText, ATrailingCommentIsPartOfTheValue) {
   // Only whole-line comments exist; "9000 # web" is not a port.
   EXPECT_EQ(error_of("port = 9000 # web\n"),
-            "test.conf:1: key 'port': invalid port '9000 # web' (expected 0-65535)");
+            "test.conf:1: invalid port '9000 # web' (expected 0-65535)");
 }
 
 TEST(ConfigText, LineNumbersCountEveryLine) {
@@ -161,7 +162,7 @@ TEST(ConfigText, LineNumbersCountEveryLine) {
   for (int i = 0; i < 41; ++i)
     text += (i % 3 == 0) ? "# comment\n" : (i % 3 == 1 ? "\n" : "port = 1\n");
   text += "port = x\n";
-  EXPECT_EQ(error_of(text), "test.conf:42: key 'port': invalid port 'x' (expected 0-65535)");
+  EXPECT_EQ(error_of(text), "test.conf:42: invalid port 'x' (expected 0-65535)");
 }
 
 TEST(ConfigFile, ReadsAFileAndNamesItInErrors) {
@@ -264,6 +265,165 @@ TEST(LoadSettings, ChecksConsistencyAfterEverythingIsApplied) {
   const Settings settings =
       load_settings(command_line(path, {{"max-line", "500"}}), dir.file("absent"));
   EXPECT_EQ(settings.max_line, 500u);
+}
+
+// A default config file whose directory does not exist, so it has no drop-ins either.
+const std::string kAbsentDefault = "/nonexistent-epollchat-test/epollchatd.conf";
+
+// Drop-ins: conf.d beside the main file, its *.conf files in name order after the main file,
+// before the command line.
+class DropIns : public ::testing::Test {
+ protected:
+  std::string write_dropin(const std::string& name, std::string_view text) const {
+    std::filesystem::create_directories(dir_.file("conf.d"));
+    return dir_.write("conf.d/" + name, text);
+  }
+
+  test::TempDir dir_;
+  std::string main_ = dir_.write("main.conf", "port = 7000\nmax-clients = 5\n");
+};
+
+TEST_F(DropIns, ReadInNameOrderAfterTheMainFile) {
+  write_dropin("20-later.conf", "port = 7020\nlog-level = err\n");
+  write_dropin("10-first.conf", "port = 7010\nmax-line = 100\n");
+  const Settings settings = load_settings(command_line(main_), dir_.file("unused-default"));
+  EXPECT_EQ(settings.port, 7020) << "the last file by name wins";
+  EXPECT_EQ(settings.max_line, 100u);
+  EXPECT_EQ(settings.log_level, LogLevel::err);
+  EXPECT_EQ(settings.max_clients, 5u) << "what no drop-in sets stays as the main file says";
+}
+
+TEST_F(DropIns, TheCommandLineStillWins) {
+  write_dropin("10-port.conf", "port = 7010\n");
+  EXPECT_EQ(load_settings(command_line(main_, {{"port", "7001"}}), kAbsentDefault).port, 7001);
+}
+
+TEST_F(DropIns, OnlyNamesEndingInConfAreRead) {
+  write_dropin("10-port.conf.dpkg-old", "port = x\n");
+  write_dropin("README", "this is not a setting\n");
+  write_dropin(".20-hidden.conf", "port = y\n");
+  write_dropin("30-port.conf~", "port = z\n");
+  std::filesystem::create_directories(dir_.file("conf.d/40-dir.d"));
+  EXPECT_EQ(load_settings(command_line(main_), kAbsentDefault).port, 7000);
+  std::vector<std::string> problems;
+  EXPECT_TRUE(config_dropin_paths(main_, problems).empty());
+  EXPECT_TRUE(problems.empty());
+}
+
+TEST_F(DropIns, AMissingDirectoryIsFine) {
+  std::vector<std::string> problems;
+  EXPECT_TRUE(config_dropin_paths(main_, problems).empty());
+  EXPECT_TRUE(problems.empty());
+  // conf.d as a plain file: still no directory of drop-ins.
+  dir_.write("conf.d", "port = 1\n");
+  EXPECT_TRUE(config_dropin_paths(main_, problems).empty());
+  EXPECT_TRUE(problems.empty());
+}
+
+TEST_F(DropIns, BesideTheDefaultFileEvenWhenItIsAbsent) {
+  write_dropin("10-port.conf", "port = 7010\n");
+  EXPECT_EQ(load_settings(command_line(std::nullopt), dir_.file("absent-default.conf")).port, 7010);
+}
+
+TEST_F(DropIns, EveryProblemOfEveryFileIsReportedWithFileAndLine) {
+  dir_.write("main.conf", "port = 7000\nbogus\nmax-line = many\n");
+  const std::string port = write_dropin("10-port.conf", "# port\n\nport = x\n");
+  const std::string level = write_dropin("20-log.conf", "log-level = loud\nwat = 1\n");
+  const ConfigReport report =
+      check_configuration(command_line(main_), kAbsentDefault, CheckPlace::service);
+  const std::vector<std::string> expected = {
+      main_ + ":2: expected 'key = value', got 'bogus'",
+      main_ + ":3: invalid value for max-line 'many' (expected 1-16777216)",
+      port + ":3: invalid port 'x' (expected 0-65535)",
+      level +
+          ":1: invalid log level 'loud' (expected emerg, alert, crit, err, warning, notice, "
+          "info or debug)",
+      level + ":2: unknown key 'wat'",
+  };
+  EXPECT_EQ(report.problems, expected);
+  try {
+    (void)load_settings(command_line(main_), kAbsentDefault);
+    FAIL() << "expected a ConfigError";
+  } catch (const ConfigError& error) {
+    EXPECT_EQ(error.problems(), expected) << "a start reports them all too";
+  }
+}
+
+TEST_F(DropIns, ProblemsBetweenKeysComeAfterTheFiles) {
+  write_dropin("10-bad.conf", "port = x\nmax-backlog = 1024\n");
+  const ConfigReport report =
+      check_configuration(command_line(main_), kAbsentDefault, CheckPlace::service);
+  ASSERT_EQ(report.problems.size(), 2u);
+  EXPECT_EQ(report.problems[1], "max-backlog (1024) must be at least max-line (4096) + 256");
+}
+
+// Run in an admin's shell, --check-config cannot see the credentials systemd gives the
+// service: it notes them instead of failing.
+TEST(CheckInAShell, TlsCredentialsAreNotedNotFailed) {
+  const CommandLine line = command_line(std::nullopt, {{"tls-port", "0"}});
+  const ConfigReport shell = check_configuration(line, kAbsentDefault, CheckPlace::shell);
+  EXPECT_TRUE(shell.problems.empty()) << shell.problems.front();
+  const std::vector<std::string> notes = {
+      "the credential tls-cert is only available inside the service; not checked",
+      "the credential tls-key is only available inside the service; not checked"};
+  EXPECT_EQ(shell.notes, notes);
+
+  // In the service, with no credential, it is the failure it always was.
+  const ConfigReport service = check_configuration(line, kAbsentDefault, CheckPlace::service);
+  ASSERT_EQ(service.problems.size(), 1u);
+  EXPECT_TRUE(service.problems[0].starts_with("TLS needs a certificate and a key"));
+  EXPECT_TRUE(service.notes.empty());
+}
+
+TEST(CheckInAShell, ConfiguredTlsFilesAreStillChecked) {
+  test::TempDir dir;
+  const std::string junk = dir.write("junk.pem", "not a certificate\n");
+  const ConfigReport shell = check_configuration(
+      command_line(std::nullopt, {{"tls-port", "0"}, {"tls-cert", junk}, {"tls-key", junk}}),
+      kAbsentDefault, CheckPlace::shell);
+  EXPECT_TRUE(shell.notes.empty());
+  ASSERT_EQ(shell.problems.size(), 1u);
+  EXPECT_NE(shell.problems[0].find(junk), std::string::npos) << shell.problems[0];
+}
+
+TEST(CheckInAShell, TheRedisPasswordCredentialIsNoted) {
+  const CommandLine line =
+      command_line(std::nullopt, {{"redis", "127.0.0.1:6379"}, {"redis-user", "epollchat"}});
+  const ConfigReport shell = check_configuration(line, kAbsentDefault, CheckPlace::shell);
+  EXPECT_TRUE(shell.problems.empty()) << shell.problems.front();
+  EXPECT_EQ(shell.notes, std::vector<std::string>{"the credential redis-password is only "
+                                                  "available inside the service; not checked"});
+  const ConfigReport service = check_configuration(line, kAbsentDefault, CheckPlace::service);
+  ASSERT_EQ(service.problems.size(), 1u);
+  EXPECT_TRUE(service.problems[0].starts_with("redis-user 'epollchat' needs a password"));
+}
+
+// The service runs as a dynamic user, which reads a file only through its "others" bits.
+TEST(CheckInAShell, APasswordFileOthersCannotReadIsReported) {
+  ASSERT_FALSE(runs_as_dynamic_user()) << "as the service's own user, the read itself decides";
+  test::TempDir dir;
+  const std::string path = dir.write("redis-password", "s3cret\n");
+  const CommandLine line =
+      command_line(std::nullopt, {{"redis", "127.0.0.1:6379"}, {"redis-password-file", path}});
+
+  std::filesystem::permissions(
+      path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  const ConfigReport hidden = check_configuration(line, kAbsentDefault, CheckPlace::shell);
+  EXPECT_EQ(hidden.problems,
+            std::vector<std::string>{
+                "redis-password-file " + path +
+                ": the service user cannot read it (the service runs as a dynamic user); use "
+                "the credential redis-password instead (LoadCredential=redis-password:" +
+                path + "), see epollchatd(8)"});
+  // Started by hand, this process reads the file: only the check speaks for the service.
+  EXPECT_TRUE(check_configuration(line, kAbsentDefault, CheckPlace::service).problems.empty());
+
+  std::filesystem::permissions(path, std::filesystem::perms::others_read,
+                               std::filesystem::perm_options::add);
+  const ConfigReport readable = check_configuration(line, kAbsentDefault, CheckPlace::shell);
+  EXPECT_TRUE(readable.problems.empty()) << readable.problems.front();
+  EXPECT_TRUE(readable.notes.empty());
+  EXPECT_EQ(readable.settings.redis_password, "s3cret");
 }
 
 }  // namespace
