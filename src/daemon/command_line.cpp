@@ -85,7 +85,7 @@ CommandLine parse_command_line(std::span<const std::string_view> args) {
 std::string usage_text() {
   std::string text =
       "Usage: epollchatd [OPTIONS]\n"
-      "A chat-room server: every line a client sends goes to every other client.\n"
+      "A chat server with rooms: a client's lines go to the others in its room.\n"
       "\n"
       "Options:\n";
   for (const SettingSpec& setting : setting_specs()) {

@@ -3,6 +3,9 @@
 
 Usage: conf_keys.py CONF PAGE   (env EPOLLCHATD=built daemon)
 
+- the keys the page documents are exactly the daemon's long options (as
+  `epollchatd --help` lists them) but those that are not settings
+  (NOT_KEYS);
 - every "# key = value" line of the shipped file is a key the page
   documents, and every key the page documents is in the file;
 - the file as shipped (all commented out) passes --check-config;
@@ -19,9 +22,13 @@ import subprocess
 import sys
 import tempfile
 
+from program_help import help_options
+
 COMMENTED_SETTING = re.compile(r"^#\s*([a-z][a-z-]*)\s*=\s*(\S.*?)\s*$")
 # In KEYS, each key opens a tagged paragraph: .BI "max\-line = " bytes
 PAGE_KEY = re.compile(r'^\.BI\s+"([a-z][a-z\\-]*) = "', re.MULTILINE)
+# Long options of the command line alone, which are no keys.
+NOT_KEYS = {"config", "check-config", "help", "version"}
 # Key -> contents of the stand-in file for its example path (None: made by
 # tls_pair()).
 FILE_KEYS = {"redis-password-file": "example-password\n",
@@ -69,6 +76,17 @@ def main() -> int:
         page_keys = {k.replace("\\-", "-") for k in PAGE_KEY.findall(f.read())}
 
     ok = True
+    options = help_options(daemon)
+    if options is None:
+        ok = False
+    else:
+        setting_keys = {o[2:] for o in options if o.startswith("--")} - NOT_KEYS
+        for key in sorted(setting_keys - page_keys):
+            print(f"FAIL: option --{key} of {daemon} is not a key in {page}")
+            ok = False
+        for key in sorted(page_keys - setting_keys):
+            print(f"FAIL: key '{key}' of {page} is not an option of {daemon}")
+            ok = False
     if active:
         print(f"FAIL: {conf} sets something; the shipped file must only "
               f"comment: {active}")

@@ -1,24 +1,22 @@
 #!/usr/bin/env python3
-"""Every long option that `PROGRAM --help` prints is documented in its page.
+"""A page's OPTIONS are exactly the options that `PROGRAM --help` lists.
 
 Usage: man_options.py PROGRAM PAGE
+
+The options of --help are read from its option lines ("  -c, --config FILE",
+"      --tls"); those of the page from the tags of the tagged paragraphs in
+its OPTIONS section.  Short and long options both count, so an option that
+only one of them knows, or a short form that only one of them gives, fails.
 """
 
 import re
-import subprocess
 import sys
 
-LONG_OPTION = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
+from program_help import help_options
+from roff_page import plain_text, section, tags
+from two_lists import agree
 
-
-def page_text(path: str) -> str:
-    """The roff source with escapes undone, enough to find option names."""
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
-    text = text.replace(r"\-", "-")
-    text = re.sub(r"\\f(\[[^]]*\]|\(..|.)", "", text)  # font changes
-    text = re.sub(r"\\[%&:]", "", text)                 # hyphenation, zero width
-    return text
+OPTION = re.compile(r"(?<![\w-])(--[a-z][a-z0-9-]*|-[A-Za-z](?![\w-]))")
 
 
 def main() -> int:
@@ -27,25 +25,17 @@ def main() -> int:
         return 2
     program, page = sys.argv[1:]
 
-    proc = subprocess.run([program, "--help"], capture_output=True, text=True,
-                          check=False, timeout=20)
-    if proc.returncode != 0:
-        print(f"FAIL: {program} --help exited {proc.returncode}")
-        print(proc.stderr)
+    in_help = help_options(program)
+    if in_help is None:
         return 1
-    options = sorted(set(LONG_OPTION.findall(proc.stdout)))
-    if not options:
-        print(f"FAIL: {program} --help printed no long options on stdout")
-        return 1
+    in_page = set()
+    for tag in tags(section(plain_text(page), "OPTIONS")):
+        in_page.update(OPTION.findall(tag))
 
-    documented = set(LONG_OPTION.findall(page_text(page)))
-    missing = [o for o in options if o not in documented]
-    for option in options:
-        print(f"{'ok     ' if option in documented else 'MISSING'} {option}")
-    if missing:
-        print(f"FAIL: {page} does not document {', '.join(missing)}")
-        return 1
-    return 0
+    ok = agree(in_help, in_page, "--help", sort_key=lambda o: o.lstrip("-"))
+    if not ok:
+        print(f"FAIL: the OPTIONS of {page} differ from {program} --help")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

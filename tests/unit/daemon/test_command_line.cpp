@@ -180,7 +180,7 @@ TEST(CommandLine, UsageTextShowsEveryRowOfTheSettingTable) {
 TEST(CommandLine, UsageTextIsTheDocumentedOne) {
   EXPECT_EQ(usage_text(),
             "Usage: epollchatd [OPTIONS]\n"
-            "A chat-room server: every line a client sends goes to every other client.\n"
+            "A chat server with rooms: a client's lines go to the others in its room.\n"
             "\n"
             "Options:\n"
             "      --listen ADDR        address to listen on (default 127.0.0.1; ::1 and :: work)\n"
