@@ -570,6 +570,7 @@ step "epollchatd.socket starts the daemon on the first connection" socket_activa
 step "a Redis password given as a systemd credential reaches the daemon" credential_reaches_daemon
 step "TLS with the certificate as credentials: epollchat --tls chats with a plain client" tls_clients_chat
 step "systemd-analyze security epollchatd" security_report
+step "debian/tests/control (autopkgtest) passes in the container" "$srcdir/tests/e2e/run-debian-tests.py" "$container_pid" "$run_dir/root" "$port"
 step "apt purge removes the service, the conffile and leaves no user" purge_packages
 step "the container powers off cleanly" power_off
 n=$((n + 1))
