@@ -27,8 +27,9 @@ class KeyedRepeatedLog {
   KeyedRepeatedLog(const Log& log, LogLevel level, std::size_t capacity);
 
   // Writes `message` at the level given, unless a record for `key` went out less than
-  // kInterval ago; then it goes out at debug only.
-  void write(std::string_view key, std::string_view message, CoarseTime now = coarse_now());
+  // kInterval ago; then it goes out at debug only. Returns whether it went out at the level
+  // given (for one of the keys beyond the capacity: whether the shared RepeatedLog wrote it).
+  bool write(std::string_view key, std::string_view message, CoarseTime now = coarse_now());
 
   // Keys remembered now (at most the capacity).
   [[nodiscard]] std::size_t keys() const noexcept { return recent_.size(); }
