@@ -197,9 +197,9 @@ constexpr SettingSpec kSettingSpecs[] = {
     {.key = "allow",
      .value_name = "LIST",
      .help = "peers that may connect: addresses and CIDR ranges\n"
-             "(127.0.0.1, 10.0.0.0/8, fc00::/7) separated by commas or\n"
-             "spaces, or any (default: loopback, link-local, private\n"
-             "and ULA ranges, 100.64.0.0/10; on the TLS port: any)",
+             "such as 10.0.0.0/8 or fc00::/7, separated by commas\n"
+             "or spaces, or any (default: loopback, link-local,\n"
+             "private and ULA ranges, 100.64.0.0/10; TLS: any)",
      .what = "address range",
      .expected = "an address or CIDR range such as 10.0.0.0/8 or fc00::/7, or any",
      .store_text = store_allow,

@@ -13,6 +13,7 @@
 #include "support/daemon_process.hpp"
 #include "support/member.hpp"
 #include "support/protocol_lines.hpp"
+#include "support/run_command.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_certificate.hpp"
 
@@ -22,6 +23,7 @@ namespace {
 // Loopback sources other than 127.0.0.1: all of 127.0.0.0/8 is the loopback interface's.
 constexpr std::string_view kSecondHost = "127.0.0.2";
 constexpr std::string_view kThirdHost = "127.0.0.3";
+constexpr int kExConfig = 78;
 
 ConnectOptions from(std::string_view source) {
   return ConnectOptions::from_source(std::string(source));
@@ -40,15 +42,6 @@ ConnectOptions from(std::string_view source) {
   }
   if (client.was_reset()) return ::testing::AssertionFailure() << "reset instead of closed";
   return ::testing::AssertionSuccess();
-}
-
-std::size_t count_of(std::string_view text, std::string_view needle) {
-  std::size_t count = 0;
-  for (auto at = text.find(needle); at != std::string_view::npos;
-       at = text.find(needle, at + needle.size())) {
-    ++count;
-  }
-  return count;
 }
 
 std::string refusal_record(std::string_view address) {
@@ -191,6 +184,22 @@ TEST(AllowList, RepeatedRefusalsOfOneAddressAreLoggedOnce) {
   const std::string log = daemon.stderr_text();
   EXPECT_EQ(count_of(log, refusal_record("127.0.0.1")), 1U) << log;
   EXPECT_EQ(count_of(log, refusal_record(kThirdHost)), 1U) << log;
+}
+
+TEST(AllowList, BadRangeInTheConfigFileIsAConfigurationError) {
+  const TempDir dir;
+  const auto config = dir.write("bad.conf", "port = 0\nallow = 10.0.0.0/8, 192.168.0.0/33\n");
+  // The file, the line, and the entry at fault, not the whole list.
+  const std::string where = config.string() + ":2:";
+  const std::string what = "invalid address range '192.168.0.0/33'";
+  for (const bool check_only : {true, false}) {
+    std::vector<std::string> args = {daemon_path(), "-c", config.string()};
+    if (check_only) args.emplace_back("--check-config");
+    const auto result = run_command(args);
+    EXPECT_EQ(result.status, ExitStatus::exited_with(kExConfig)) << "check only: " << check_only;
+    EXPECT_NE(result.err.find(where), std::string::npos) << result.err;
+    EXPECT_NE(result.err.find(what), std::string::npos) << result.err;
+  }
 }
 
 }  // namespace
