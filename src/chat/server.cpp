@@ -128,6 +128,9 @@ bool Server::screen(UniqueFd& fd, const AddressRanges& allowed) {
     fd.reset();
     return false;
   }
+  // A peer on a unix socket that systemd passed in is let in by the socket file's mode, not
+  // by an address.
+  if (peer.family() != AF_INET && peer.family() != AF_INET6) return true;
   if (allowed.contains(peer)) return true;
   const std::string address = host_text(peer);
   not_allowed_log_.write(address, "connection from " + address +

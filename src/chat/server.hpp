@@ -175,8 +175,8 @@ class Server final : public ListenerHandler, public TlsAcceptorHandler, public D
     Server& server_;
   };
 
-  // Whether the peer of `connection` is in `allowed`. One that is not is told so and closed,
-  // and `connection` is left empty.
+  // Whether the peer of `connection` is in `allowed` (or not an IP peer at all). One that is
+  // not is told so and closed, and `connection` is left empty.
   [[nodiscard]] bool screen(UniqueFd& connection, const AddressRanges& allowed);
   // A new client, plain (`tls` null) or with its handshake done.
   void admit(UniqueFd connection, std::unique_ptr<TlsStream> tls);
