@@ -133,8 +133,7 @@ bool Server::screen(UniqueFd& fd, const AddressRanges& allowed) {
   if (peer.family() != AF_INET && peer.family() != AF_INET6) return true;
   if (allowed.contains(peer)) return true;
   const std::string address = host_text(peer);
-  not_allowed_log_.write(address, "connection from " + address +
-                                      " refused: not in the allow list (allow in epollchatd.conf)");
+  not_allowed_log_.write(address, "connection from " + address + " refused: not in the allow list");
   refuse(std::move(fd), protocol::not_allowed_line(address));
   return false;
 }
