@@ -44,6 +44,13 @@ ConnectOptions from(std::string_view source) {
   return ::testing::AssertionSuccess();
 }
 
+// SIGHUP, then RELOADING=1 and READY=1: the new settings are in force.
+void reload(DaemonProcess& daemon) {
+  daemon.send_signal(SIGHUP);
+  ASSERT_TRUE(daemon.notify().wait_for("RELOADING=1", 5s).has_value());
+  ASSERT_TRUE(daemon.notify().wait_for("READY=1", 5s).has_value());
+}
+
 std::string refusal_record(std::string_view address) {
   return "connection from " + std::string(address) + " refused";
 }
@@ -133,9 +140,7 @@ TEST(AllowList, ReloadAppliesANewListToNewConnections) {
   Member a = join(daemon.port());
 
   daemon.write_config("allow = " + std::string(kSecondHost) + "\n");
-  daemon.send_signal(SIGHUP);
-  ASSERT_TRUE(daemon.notify().wait_for("RELOADING=1", 5s).has_value());
-  ASSERT_TRUE(daemon.notify().wait_for("READY=1", 5s).has_value());
+  ASSERT_NO_FATAL_FAILURE(reload(daemon));
 
   EXPECT_TRUE(is_refused(daemon.port(), "127.0.0.1"));
   // The member connected before stays, and meets a newcomer the new list admits.
@@ -144,14 +149,12 @@ TEST(AllowList, ReloadAppliesANewListToNewConnections) {
 
   // Back to the default list: 127.0.0.1 is admitted again.
   daemon.write_config("");
-  daemon.send_signal(SIGHUP);
-  ASSERT_TRUE(daemon.notify().wait_for("RELOADING=1", 5s).has_value());
-  ASSERT_TRUE(daemon.notify().wait_for("READY=1", 5s).has_value());
+  ASSERT_NO_FATAL_FAILURE(reload(daemon));
   Member c = join(daemon.port());
   EXPECT_TRUE(a.client.expect_line(lines::joined(c.id, 3)));
 }
 
-TEST(AllowList, TlsListenerAdmitsEveryoneOnlyWhileAllowIsUnset) {
+TEST(AllowList, AnExplicitListGovernsTheTlsListenerUntilItIsUnsetAgain) {
   const TempDir dir;
   const CertificateFiles files(dir, "server");
   DaemonProcess daemon(DaemonOptions::with_args(tls_args(files)));
@@ -160,15 +163,11 @@ TEST(AllowList, TlsListenerAdmitsEveryoneOnlyWhileAllowIsUnset) {
 
   // Set explicitly, the list is the TLS listener's as well.
   daemon.write_config("allow = " + std::string(kSecondHost) + "\n");
-  daemon.send_signal(SIGHUP);
-  ASSERT_TRUE(daemon.notify().wait_for("RELOADING=1", 5s).has_value());
-  ASSERT_TRUE(daemon.notify().wait_for("READY=1", 5s).has_value());
+  ASSERT_NO_FATAL_FAILURE(reload(daemon));
   EXPECT_TRUE(is_refused(daemon.tls_port(), "127.0.0.1"));
 
   daemon.write_config("");
-  daemon.send_signal(SIGHUP);
-  ASSERT_TRUE(daemon.notify().wait_for("RELOADING=1", 5s).has_value());
-  ASSERT_TRUE(daemon.notify().wait_for("READY=1", 5s).has_value());
+  ASSERT_NO_FATAL_FAILURE(reload(daemon));
   Member b = join(daemon.tls_port(), over_tls);
   EXPECT_TRUE(a.client.expect_line(lines::joined(b.id, 2)));
 }
