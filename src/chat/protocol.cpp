@@ -102,6 +102,10 @@ std::string_view cut_to_length(std::string_view text, std::size_t max_bytes) noe
   return text.substr(0, cut);
 }
 
+std::string not_allowed_line(std::string_view address) {
+  return notice("Connections from " + std::string(address) + " are not allowed here.");
+}
+
 std::string server_busy_line() { return notice("Server busy; try again later."); }
 
 std::string shutting_down_line() { return notice("Server shutting down."); }

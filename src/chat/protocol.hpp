@@ -46,6 +46,8 @@ std::string left_line(std::string_view name, std::size_t online, std::string_vie
 std::string alone_line();
 std::string line_too_long_line(std::size_t max_line);
 std::string server_full_line(std::size_t max_clients);
+// A peer outside the allow list: "*** Connections from 203.0.113.5 are not allowed here."
+std::string not_allowed_line(std::string_view address);
 // Out of descriptors: "*** Server busy; try again later."
 std::string server_busy_line();
 std::string shutting_down_line();

@@ -36,6 +36,9 @@ const char* describe(CloseReason reason) noexcept {
 // Refused connections held until their peers close (see LingeringClose): enough for a burst
 // of reconnecting clients; beyond it a refusal is closed at once.
 constexpr std::size_t kMaxLingeringRefusals = 256;
+// Addresses whose refusal was logged in the last minute: a flood from more addresses than
+// this is summed up in one line a minute.
+constexpr std::size_t kMaxRefusedAddressesLogged = 1024;
 
 }  // namespace
 
@@ -44,11 +47,14 @@ Server::Server(EventLoop& loop, const Log& log, const ServerLimits& limits)
       log_(log),
       limits_(limits.connection),
       max_clients_(limits.max_clients),
+      allowed_(limits.allowed),
+      tls_allowed_(limits.tls_allowed),
       tls_acceptor_(loop, *this),
       refusals_(loop, kMaxLingeringRefusals),
       flow_(loop, log, sessions_, limits.line_timeout),
       cut_off_log_(log, LogLevel::warning),
-      accept_error_log_(log, LogLevel::err) {}
+      accept_error_log_(log, LogLevel::err),
+      not_allowed_log_(log, LogLevel::notice, kMaxRefusedAddressesLogged) {}
 
 Server::~Server() {
   loop_.cancel(*this);
@@ -78,7 +84,7 @@ std::vector<SocketAddress> Server::addresses() const {
 }
 
 void Server::add_tls_listener(UniqueFd listening) {
-  tls_listeners_.push_back(std::make_unique<Listener>(loop_, std::move(listening), tls_acceptor_));
+  tls_listeners_.push_back(std::make_unique<Listener>(loop_, std::move(listening), tls_entrance_));
 }
 
 std::vector<SocketAddress> Server::tls_addresses() const {
@@ -90,16 +96,46 @@ std::vector<SocketAddress> Server::tls_addresses() const {
 void Server::apply_limits(const ServerLimits& limits) {
   limits_ = limits.connection;
   max_clients_ = limits.max_clients;
+  allowed_ = limits.allowed;
+  tls_allowed_ = limits.tls_allowed;
   flow_.set_line_timeout(limits.line_timeout);
 }
 
 void Server::on_accepted(UniqueFd fd) {
   if (shutting_down_) return;
+  // Before the count of clients: a refused peer never takes the place of an allowed one.
+  if (!screen(fd, allowed_)) return;
   if (!has_room_for_client()) {
-    refuse_full(std::move(fd));
+    refuse(std::move(fd), protocol::server_full_line(max_clients_));
     return;
   }
   admit(std::move(fd), nullptr);
+}
+
+void Server::TlsEntrance::on_accepted(UniqueFd fd) {
+  if (server_.shutting_down_) return;
+  if (!server_.screen(fd, server_.tls_allowed_)) return;
+  server_.tls_acceptor_.on_accepted(std::move(fd));
+}
+
+bool Server::screen(UniqueFd& fd, const AddressRanges& allowed) {
+  if (allowed.contains_everything()) return true;
+  SocketAddress peer;
+  try {
+    peer = SocketAddress::peer_of(fd.get());
+  } catch (const std::system_error&) {
+    // Reset before we got to it: nobody is left to tell.
+    fd.reset();
+    return false;
+  }
+  // A peer on a unix socket that systemd passed in is let in by the socket file's mode, not
+  // by an address.
+  if (peer.family() != AF_INET && peer.family() != AF_INET6) return true;
+  if (allowed.contains(peer)) return true;
+  const std::string address = host_text(peer);
+  not_allowed_log_.write(address, "connection from " + address + " refused: not in the allow list");
+  refuse(std::move(fd), protocol::not_allowed_line(address));
+  return false;
 }
 
 bool Server::admits_handshake() {
@@ -182,9 +218,9 @@ void Server::admit(UniqueFd fd, std::unique_ptr<TlsStream> tls) {
   note_status_change();
 }
 
-void Server::refuse_full(UniqueFd fd) {
-  // A fresh socket's send buffer is empty, so the notice goes out whole without waiting.
-  const std::string notice = protocol::server_full_line(max_clients_);
+void Server::refuse(UniqueFd fd, const std::string& notice) {
+  // A fresh socket's send buffer is empty, so the notice goes out whole without waiting; the
+  // lingering close lets the peer read it before the FIN instead of losing it to an RST.
   (void)send(fd.get(), notice.data(), notice.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
   refusals_.close(std::move(fd));
 }

@@ -31,8 +31,10 @@
 #include "chat/saved_state.hpp"
 #include "chat/server_limits.hpp"
 #include "chat/session.hpp"
+#include "core/address_range.hpp"
 #include "core/connection.hpp"
 #include "core/event_loop.hpp"
+#include "core/keyed_repeated_log.hpp"
 #include "core/lingering_close.hpp"
 #include "core/listener.hpp"
 #include "core/log.hpp"
@@ -68,7 +70,7 @@ class Server final : public ListenerHandler, public TlsAcceptorHandler, public D
   [[nodiscard]] std::size_t tls_handshakes() const noexcept { return tls_acceptor_.handshakes(); }
 
   // The limits a reload may change while clients stay connected. New limits apply to the
-  // next line read and the next output queued.
+  // next line read and the next output queued, new allow lists to the next connection.
   void apply_limits(const ServerLimits& limits);
 
   // Stops accepting, tells every client, and closes each once its output is out.
@@ -173,11 +175,28 @@ class Server final : public ListenerHandler, public TlsAcceptorHandler, public D
   void run_deferred() override;
 
  private:
+  // The TLS listeners' handler: screens each peer before the TlsAcceptor spends a handshake
+  // on it, so a peer outside the allow list costs no public-key work and can read the notice
+  // in clear text.
+  class TlsEntrance final : public ListenerHandler {
+   public:
+    explicit TlsEntrance(Server& server) noexcept : server_(server) {}
+    void on_accepted(UniqueFd connection) override;
+    void on_accept_error(int error) override { server_.on_accept_error(error); }
+
+   private:
+    Server& server_;
+  };
+
+  // Whether the peer of `connection` is in `allowed` (or not an IP peer at all). One that is
+  // not is told so and closed, and `connection` is left empty.
+  [[nodiscard]] bool screen(UniqueFd& connection, const AddressRanges& allowed);
   // A new client, plain (`tls` null) or with its handshake done.
   void admit(UniqueFd connection, std::unique_ptr<TlsStream> tls);
   // Whether sessions and handshakes leave room for one more client; logs the first refusal.
   bool has_room_for_client();
-  void refuse_full(UniqueFd connection);
+  // Writes `notice` to a fresh connection and closes it without losing the notice.
+  void refuse(UniqueFd connection, const std::string& notice);
   void enter(Session& session, Room& room);
   void leave_room(Session& session, std::string_view reason);
   // Registers the nickname locally, tells the room and the other nodes.
@@ -192,11 +211,14 @@ class Server final : public ListenerHandler, public TlsAcceptorHandler, public D
   const Log& log_;
   ConnectionLimits limits_;
   std::size_t max_clients_;
+  AddressRanges allowed_;
+  AddressRanges tls_allowed_;
   // Declared before the sessions: their queues hold chunks of the rooms' pool.
   RoomRegistry rooms_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   // Before the TLS listeners, which hand it their connections.
   TlsAcceptor tls_acceptor_;
+  TlsEntrance tls_entrance_{*this};
   std::vector<std::unique_ptr<Listener>> tls_listeners_;
   // Refused connections, until their peers have read the notice and closed.
   LingeringClose refusals_;
@@ -206,6 +228,7 @@ class Server final : public ListenerHandler, public TlsAcceptorHandler, public D
   std::vector<std::uint64_t> retired_;
   RepeatedLog cut_off_log_;
   RepeatedLog accept_error_log_;
+  KeyedRepeatedLog not_allowed_log_;
   std::unique_ptr<OtherNodes> other_nodes_ = std::make_unique<LoneNode>();
   std::size_t present_ = 0;    // sessions in a room (connected and not yet left)
   std::size_t encrypted_ = 0;  // sessions over TLS

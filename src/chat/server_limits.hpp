@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstddef>
 
+#include "core/address_range.hpp"
 #include "core/connection.hpp"
 
 namespace epollchat::chat {
@@ -15,6 +16,11 @@ struct ServerLimits {
   std::size_t max_clients = 1024;
   // How long an incomplete line may wait; zero: forever.
   std::chrono::seconds line_timeout{60};
+  // The IP peers that may connect to the plain and to the TLS listeners; any other is told
+  // so and closed. Peers on unix sockets are not screened. The list is consulted when a connection
+  // is accepted, so a change applies to new connections only.
+  AddressRanges allowed = AddressRanges::any();
+  AddressRanges tls_allowed = AddressRanges::any();
 };
 
 }  // namespace epollchat::chat

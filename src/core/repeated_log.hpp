@@ -23,11 +23,12 @@ class RepeatedLog {
 
   RepeatedLog(const Log& log, LogLevel level) noexcept : log_(log), level_(level) {}
 
-  void write(std::string_view message, CoarseTime now = coarse_now()) {
+  // Returns whether the record went out at the level given (false: held back).
+  bool write(std::string_view message, CoarseTime now = coarse_now()) {
     if (written_ != CoarseTime() && now - written_ < kInterval) {
       ++held_back_;
       log_.debug(message);
-      return;
+      return false;
     }
     std::string record(message);
     if (held_back_ != 0) {
@@ -39,6 +40,7 @@ class RepeatedLog {
     written_ = now;
     held_back_ = 0;
     log_.write(level_, record);
+    return true;
   }
 
  private:

@@ -69,6 +69,18 @@ bool store_tls_port(Settings& settings, std::string_view value) {
   return port.has_value();
 }
 
+bool store_allow(Settings& settings, std::string_view value) {
+  auto ranges = AddressRanges::parse(value);
+  if (ranges) settings.allow = std::move(*ranges);
+  return ranges.has_value();
+}
+
+std::string_view refused_address_range(std::string_view value) {
+  std::string_view refused = value;
+  (void)AddressRanges::parse(value, &refused);
+  return refused;
+}
+
 // The settings. Their order is --help's.
 constexpr SettingSpec kSettingSpecs[] = {
     {.key = "listen",
@@ -182,6 +194,16 @@ constexpr SettingSpec kSettingSpecs[] = {
      .expected = "an absolute path",
      .store_text = [](Settings& s,
                       std::string_view value) { return store_path(s.tls_key_file, value); }},
+    {.key = "allow",
+     .value_name = "LIST",
+     .help = "peers that may connect: addresses and CIDR ranges\n"
+             "such as 10.0.0.0/8 or fc00::/7, separated by commas\n"
+             "or spaces, or any (default: loopback, link-local,\n"
+             "private and ULA ranges, 100.64.0.0/10; TLS: any)",
+     .what = "address range",
+     .expected = "an address or CIDR range such as 10.0.0.0/8 or fc00::/7, or any",
+     .store_text = store_allow,
+     .refused_part = refused_address_range},
 };
 
 std::optional<std::size_t> parse_number(std::string_view text, std::size_t min, std::size_t max) {
@@ -193,6 +215,7 @@ std::optional<std::size_t> parse_number(std::string_view text, std::size_t min, 
 }
 
 std::string refusal(const SettingSpec& spec, std::string_view value) {
+  if (spec.refused_part != nullptr) value = spec.refused_part(value);
   const std::string what =
       spec.what.empty() ? "value for " + std::string(spec.key) : std::string(spec.what);
   const std::string expected = spec.is_number()
@@ -216,6 +239,13 @@ chat::ServerLimits Settings::server_limits() const {
   limits.connection = ConnectionLimits{max_line, max_backlog, max_rate};
   limits.max_clients = max_clients;
   limits.line_timeout = line_timeout;
+  if (allow) {
+    limits.allowed = *allow;
+    limits.tls_allowed = *allow;
+  } else {
+    limits.allowed = *AddressRanges::parse(kDefaultAllowed);
+    limits.tls_allowed = AddressRanges::any();
+  }
   return limits;
 }
 

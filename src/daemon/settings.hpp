@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "chat/server_limits.hpp"
+#include "core/address_range.hpp"
 #include "core/log.hpp"
 
 namespace epollchat::daemon {
@@ -44,6 +45,18 @@ struct Settings {
   std::optional<std::uint16_t> tls_port;
   std::string tls_cert_file;  // "" or a path: the certificate chain, PEM
   std::string tls_key_file;   // "" or a path: the private key, PEM
+  // The peers that may connect to either listener; unset: kDefaultAllowed on the plain
+  // listener and every address on the TLS listener.
+  std::optional<AddressRanges> allow;
+
+  // The allow list of the plain listener when `allow` is unset: loopback, link-local, the
+  // private ranges of RFC 1918 and RFC 4193 (ULA), and the shared space of RFC 6598 that
+  // carrier-grade NAT and overlay networks such as Tailscale use. The protocol has neither
+  // authentication nor encryption, so serving the Internet in clear text is a deliberate act;
+  // TLS at least hides the chat on the way, so its listener admits everyone unless told.
+  static constexpr std::string_view kDefaultAllowed =
+      "127.0.0.0/8 ::1 169.254.0.0/16 fe80::/10 10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 "
+      "fc00::/7 100.64.0.0/10";
 
   // What the chat service is given of these.
   [[nodiscard]] chat::ServerLimits server_limits() const;
@@ -74,6 +87,9 @@ struct SettingSpec {
   // Any other value: store_text checks it and stores it, or returns false and leaves the
   // settings as they were.
   bool (*store_text)(Settings& settings, std::string_view value) = nullptr;
+  // For a list: the part of a refused value that the refusal names (the first bad entry)
+  // instead of the whole value.
+  std::string_view (*refused_part)(std::string_view value) = nullptr;
 
   [[nodiscard]] bool is_number() const noexcept { return store_number != nullptr; }
 };

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cluster/cluster_member.hpp"
+#include "support/output_capture.hpp"
 #include "support/temp_dir.hpp"
 
 namespace epollchat::test {
@@ -19,15 +20,6 @@ constexpr std::string_view kRefusal = "Redis refused a command";
 constexpr int kAttempts = 40;
 // Once a minute, and the test takes seconds: the first refusal, and one more at the most.
 constexpr std::size_t kMaxRefusalLines = 2;
-
-std::size_t count_of(std::string_view text, std::string_view needle) {
-  std::size_t count = 0;
-  for (auto at = text.find(needle); at != std::string_view::npos;
-       at = text.find(needle, at + needle.size())) {
-    ++count;
-  }
-  return count;
-}
 
 TEST(RefusalLog, RefusedCommandsAreLoggedAtMostOnceAMinute) {
   constexpr std::string_view kPassword = "nodes only";

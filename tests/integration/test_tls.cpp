@@ -27,25 +27,6 @@ namespace {
 
 constexpr int kExConfig = 78;
 
-// A certificate and key written to files, and a client context that trusts it.
-struct CertificateFiles {
-  CertificateFiles(const TempDir& dir, const std::string& prefix)
-      : pair(make_test_certificate()),
-        certificate(dir.write(prefix + "-cert.pem", pair.certificate_pem)),
-        key(dir.write(prefix + "-key.pem", pair.key_pem)),
-        trusted_by(TlsContext::for_client(certificate.string())) {}
-
-  TestCertificate pair;
-  std::filesystem::path certificate;
-  std::filesystem::path key;
-  TlsContext trusted_by;
-};
-
-std::vector<std::string> tls_args(const CertificateFiles& files) {
-  return {"--tls-port",      "0", "--tls-cert", files.certificate.string(), "--tls-key",
-          files.key.string()};
-}
-
 class Tls : public ::testing::Test {
  protected:
   TempDir dir_;

@@ -48,6 +48,12 @@ ChatClient::ChatClient(std::uint16_t port, ConnectOptions options) {
       throw_errno(errno, "setsockopt SO_RCVBUF");
     }
   }
+  if (!options.source.empty()) {
+    const auto source = loopback_address(options.source, 0);
+    if (::bind(fd_.get(), source.get(), source.length()) != 0) {
+      throw_errno(errno, "bind " + options.source);
+    }
+  }
   const std::string target = options.host + ":" + std::to_string(port);
   const Deadline deadline(options.timeout);
   if (::connect(fd_.get(), address.get(), address.length()) != 0) {

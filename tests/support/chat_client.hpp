@@ -32,6 +32,9 @@ inline constexpr std::chrono::milliseconds kReplyTimeout = 5s;
 
 struct ConnectOptions {
   std::string host = "127.0.0.1";  // an IPv4 or IPv6 literal
+  // The client's own address (bound before connect, any port), so that the server sees a
+  // peer other than 127.0.0.1: "127.0.0.2". Empty: the kernel chooses.
+  std::string source;
   // SO_RCVBUF, set before connect() so the advertised window is small from the start.
   std::optional<int> receive_buffer;
   std::chrono::milliseconds timeout = kReplyTimeout;
@@ -47,6 +50,11 @@ struct ConnectOptions {
   static ConnectOptions to_host(std::string host_literal) {
     ConnectOptions options;
     options.host = std::move(host_literal);
+    return options;
+  }
+  static ConnectOptions from_source(std::string source_literal) {
+    ConnectOptions options;
+    options.source = std::move(source_literal);
     return options;
   }
   static ConnectOptions with_receive_buffer(int bytes) {

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstddef>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -49,5 +50,15 @@ class OutputCapture {
   bool eof_ = false;
   std::thread reader_;
 };
+
+// How often `needle` occurs in `text` (a log), not overlapping.
+inline std::size_t count_of(std::string_view text, std::string_view needle) {
+  std::size_t count = 0;
+  for (auto at = text.find(needle); at != std::string_view::npos;
+       at = text.find(needle, at + needle.size())) {
+    ++count;
+  }
+  return count;
+}
 
 }  // namespace epollchat::test

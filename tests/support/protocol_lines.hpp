@@ -131,6 +131,11 @@ inline std::string restarted(std::string_view name, std::string_view room) {
 inline std::string server_full(std::size_t max_clients) {
   return "*** Server full (" + std::to_string(max_clients) + " clients); try again later.";
 }
+// What a peer outside the allow list reads before the server closes: `address` without
+// port or brackets ("127.0.0.1", "::1").
+inline std::string not_allowed(std::string_view address) {
+  return "*** Connections from " + std::string(address) + " are not allowed here.";
+}
 inline std::string slow_down(std::size_t max_rate) {
   return "*** Slow down: over " + std::to_string(max_rate) +
          " lines per second; your lines are delayed, none is lost.";

@@ -1,6 +1,7 @@
 // Throw-away TLS certificates for tests, made in memory with OpenSSL: a self-signed P-256
 // certificate for "localhost", 127.0.0.1 and ::1, valid for a day, and its key. Each call
-// makes a new key pair, so two certificates never verify each other.
+// makes a new key pair, so two certificates never verify each other. CertificateFiles writes
+// one to files for the daemon, with a client context that trusts it.
 #pragma once
 
 #include <openssl/bio.h>
@@ -10,10 +11,15 @@
 #include <openssl/x509v3.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <vector>
+
+#include "core/tls_context.hpp"
+#include "support/temp_dir.hpp"
 
 namespace epollchat::test {
 
@@ -82,6 +88,27 @@ inline TestCertificate make_test_certificate(const std::string& common_name = "l
             1,
         "key PEM");
   return {certificate_detail::pem_of(certificate_out), certificate_detail::pem_of(key_out)};
+}
+
+// A certificate and key written to files in `dir` (PREFIX-cert.pem, PREFIX-key.pem), and a
+// client context that trusts it.
+struct CertificateFiles {
+  CertificateFiles(const TempDir& dir, const std::string& prefix)
+      : pair(make_test_certificate()),
+        certificate(dir.write(prefix + "-cert.pem", pair.certificate_pem)),
+        key(dir.write(prefix + "-key.pem", pair.key_pem)),
+        trusted_by(TlsContext::for_client(certificate.string())) {}
+
+  TestCertificate pair;
+  std::filesystem::path certificate;
+  std::filesystem::path key;
+  TlsContext trusted_by;
+};
+
+// The daemon's arguments for a TLS listener on a port the kernel chooses, with `files`.
+inline std::vector<std::string> tls_args(const CertificateFiles& files) {
+  return {"--tls-port",      "0", "--tls-cert", files.certificate.string(), "--tls-key",
+          files.key.string()};
 }
 
 }  // namespace epollchat::test

@@ -38,6 +38,10 @@ TEST(Protocol, NoticesAndGreetingsHaveTheDocumentedTexts) {
   EXPECT_EQ(protocol::line_too_long_line(4096), "*** Line too long (max 4096 bytes); dropped.\n");
   EXPECT_EQ(protocol::server_full_line(1024), "*** Server full (1024 clients); try again later.\n");
   EXPECT_EQ(protocol::shutting_down_line(), "*** Server shutting down.\n");
+  EXPECT_EQ(protocol::not_allowed_line("203.0.113.5"),
+            "*** Connections from 203.0.113.5 are not allowed here.\n");
+  EXPECT_EQ(protocol::not_allowed_line("2001:db8::1"),
+            "*** Connections from 2001:db8::1 are not allowed here.\n");
   EXPECT_EQ(protocol::kNoticePrefix, "*** ");
 }
 

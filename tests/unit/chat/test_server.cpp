@@ -4,12 +4,15 @@
 // (chat_harness.hpp): no daemon, no Redis.
 #include "chat/server.hpp"
 
+#include <sys/socket.h>
+
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
 #include "chat/server_limits.hpp"
+#include "core/socket.hpp"
 #include "support/protocol_lines.hpp"
 #include "unit/chat/chat_harness.hpp"
 
@@ -327,6 +330,60 @@ TEST(Server, ShutdownTellsEveryoneInEveryRoomAndClosesEachConnection) {
   EXPECT_EQ(late.id(), 0U);
   EXPECT_TRUE(late.wait_closed());
   EXPECT_EQ(late.lines_so_far(), Lines{}) << "a client was welcomed during the shutdown";
+}
+
+// ---- The allow list ----
+
+// A TCP connection over loopback from `source`: the server's end, as accepted, and the
+// client's, non-blocking as ClientEnd wants it.
+struct TcpConnection {
+  UniqueFd accepted;
+  UniqueFd client;
+};
+
+TcpConnection connect_over_loopback(std::string_view source) {
+  const UniqueFd listening = listen_tcp(*SocketAddress::from_numeric("127.0.0.1", 0), 4);
+  const SocketAddress to = SocketAddress::local_of(listening.get());
+  TcpConnection connection;
+  connection.client.reset(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  const SocketAddress from = *SocketAddress::from_numeric(source, 0);
+  EXPECT_EQ(bind(connection.client.get(), from.data(), from.size()), 0);
+  EXPECT_EQ(connect(connection.client.get(), to.data(), to.size()), 0);
+  set_nonblocking(connection.client.get());
+  connection.accepted.reset(
+      accept4(listening.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+  EXPECT_TRUE(connection.accepted);
+  return connection;
+}
+
+TEST(Server, RefusesAPeerOutsideTheAllowListWithTheNotice) {
+  ServerLimits limits;
+  limits.allowed = *AddressRanges::parse("127.0.0.2");
+  ChatHarness harness(limits);
+  ClientEnd& member = harness.connect();
+  (void)member.sync();
+
+  TcpConnection outside = connect_over_loopback("127.0.0.1");
+  harness.server().on_accepted(std::move(outside.accepted));
+  ClientEnd refused(harness.loop(), std::move(outside.client), 0);
+  EXPECT_EQ(refused.next_line(), lines::not_allowed("127.0.0.1"));
+  ASSERT_TRUE(refused.wait_closed());
+  EXPECT_EQ(harness.server().sessions().size(), 1U);
+  EXPECT_EQ(member.sync(), Lines{}) << "a refused peer was announced";
+
+  TcpConnection inside = connect_over_loopback("127.0.0.2");
+  harness.server().on_accepted(std::move(inside.accepted));
+  ClientEnd admitted(harness.loop(), std::move(inside.client), 2);
+  EXPECT_EQ(admitted.next_line(), lines::welcome(2)) << "the refused peer took no id";
+  EXPECT_EQ(member.next_line(), lines::joined(2, 2));
+}
+
+TEST(Server, AllowListLeavesUnixSocketPeersAlone) {
+  ServerLimits limits;
+  limits.allowed = *AddressRanges::parse("10.0.0.0/8");
+  ChatHarness harness(limits);
+  ClientEnd& client = harness.connect();
+  EXPECT_EQ(client.next_line(), lines::welcome(1));
 }
 
 }  // namespace

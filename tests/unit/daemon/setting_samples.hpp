@@ -20,6 +20,7 @@ inline std::string valid_value(const SettingSpec& spec) {
   if (spec.key == "tls-port") return "6697";
   if (spec.key == "tls-cert") return "/etc/epollchatd/tls/chain.pem";
   if (spec.key == "tls-key") return "/etc/epollchatd/tls/key.pem";
+  if (spec.key == "allow") return "10.0.0.0/8, fc00::/7 127.0.0.1";
   ADD_FAILURE() << "no sample value for the key '" << spec.key << "'; add one above";
   return "";
 }

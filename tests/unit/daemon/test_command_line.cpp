@@ -146,6 +146,9 @@ TEST(CommandLine, BadValuesNameTheValue) {
   EXPECT_NE(usage_error({"--max-backlog", "10"}), "");
   EXPECT_NE(usage_error({"--log-level", "chatty"}), "");
   EXPECT_NE(usage_error({"--listen", "localhost"}), "");
+  EXPECT_EQ(usage_error({"--allow", "10.0.0.0/8,10.0.0.0/99"}),
+            "invalid address range '10.0.0.0/99' (expected an address or CIDR range such as "
+            "10.0.0.0/8 or fc00::/7, or any)");
 }
 
 TEST(CommandLine, UsageTextListsEveryOption) {
@@ -153,7 +156,7 @@ TEST(CommandLine, UsageTextListsEveryOption) {
   EXPECT_EQ(usage.rfind("Usage: epollchatd", 0), 0u);
   for (const char* option : {"--listen", "--port", "-c, --config", "--max-clients", "--max-line",
                              "--max-backlog", "--max-rate", "--line-timeout", "--log-level",
-                             "-t, --check-config", "-h, --help", "--version"}) {
+                             "--allow", "-t, --check-config", "-h, --help", "--version"}) {
     EXPECT_NE(usage.find(option), std::string::npos) << option;
   }
 }
@@ -212,6 +215,10 @@ TEST(CommandLine, UsageTextIsTheDocumentedOne) {
             "                           credential tls-cert)\n"
             "      --tls-key FILE       TLS private key, PEM (default: the systemd\n"
             "                           credential tls-key)\n"
+            "      --allow LIST         peers that may connect: addresses and CIDR ranges\n"
+            "                           such as 10.0.0.0/8 or fc00::/7, separated by commas\n"
+            "                           or spaces, or any (default: loopback, link-local,\n"
+            "                           private and ULA ranges, 100.64.0.0/10; TLS: any)\n"
             "  -t, --check-config       check the options and config files, report every\n"
             "                           problem, then exit\n"
             "  -h, --help               show this help and exit\n"

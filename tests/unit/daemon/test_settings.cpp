@@ -1,13 +1,14 @@
 // Settings: the table of settings and what comes of it (defaults, bounds, messages), each
 // key's values, the checks between keys; and the log level names.
-#include "daemon/settings.hpp"
-
 #include <gtest/gtest.h>
+#include "core/socket.hpp"
+#include "daemon/settings.hpp"
 
 #include <chrono>
 #include <map>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace epollchat::daemon {
@@ -33,6 +34,7 @@ TEST(Settings, DefaultsAreTheDocumentedOnes) {
   EXPECT_EQ(settings.redis_user, "");
   EXPECT_EQ(settings.redis_password_file, "");
   EXPECT_EQ(settings.redis_password, "");
+  EXPECT_FALSE(settings.allow.has_value());
   EXPECT_EQ(check_consistency(settings), std::nullopt);
 }
 
@@ -53,6 +55,7 @@ std::string another_value(const SettingSpec& spec) {
       {"tls-port", "6697"},
       {"tls-cert", "/etc/epollchatd/tls/chain.pem"},
       {"tls-key", "/etc/epollchatd/tls/key.pem"},
+      {"allow", "10.0.0.0/8, fc00::/7"},
   };
   const auto found = kTextValues.find(spec.key);
   if (found == kTextValues.end()) {
@@ -81,7 +84,7 @@ TEST(SettingTable, EveryRowIsComplete) {
     }
     EXPECT_EQ(find_setting(spec.key), &spec);
   }
-  EXPECT_EQ(keys.size(), 15u);
+  EXPECT_EQ(keys.size(), 16u);
 }
 
 TEST(SettingTable, AFreshSettingsHoldsEveryDefault) {
@@ -247,6 +250,55 @@ TEST(Settings, RedisUserIsPrintableWithoutSpaces) {
   EXPECT_EQ(settings.redis_user, std::string(64, 'u'));
   EXPECT_EQ(problem_of(settings, "redis-user", ""), "");
   EXPECT_EQ(settings.redis_user, "");
+}
+
+// ---- allow ----
+
+SocketAddress peer(std::string_view host) {
+  return SocketAddress::from_numeric(host, 4242).value_or(SocketAddress());
+}
+
+TEST(Settings, AllowUnsetAdmitsLocalNetworksInClearTextAndEveryoneOverTls) {
+  const chat::ServerLimits limits = Settings().server_limits();
+  for (const char* host : {"127.0.0.1", "127.1.2.3", "::1", "169.254.1.1", "fe80::1", "10.1.1.1",
+                           "172.16.0.1", "172.31.255.254", "192.168.1.1", "fd00::1", "fc00::1",
+                           "100.64.0.1", "100.127.255.254", "::ffff:192.168.1.1"}) {
+    EXPECT_TRUE(limits.allowed.contains(peer(host))) << host;
+  }
+  for (const char* host : {"203.0.113.5", "2001:db8::1", "172.32.0.1", "100.128.0.1", "8.8.8.8",
+                           "::ffff:203.0.113.5", "::"}) {
+    EXPECT_FALSE(limits.allowed.contains(peer(host))) << host;
+  }
+  EXPECT_TRUE(limits.tls_allowed.contains_everything());
+}
+
+TEST(Settings, AllowSetAppliesToBothListeners) {
+  Settings settings;
+  ASSERT_EQ(problem_of(settings, "allow", "127.0.0.2/32 2001:db8::/32"), "");
+  const chat::ServerLimits limits = settings.server_limits();
+  EXPECT_EQ(limits.allowed, limits.tls_allowed);
+  EXPECT_TRUE(limits.allowed.contains(peer("127.0.0.2")));
+  EXPECT_TRUE(limits.allowed.contains(peer("2001:db8::7")));
+  EXPECT_FALSE(limits.allowed.contains(peer("127.0.0.1")));
+  EXPECT_FALSE(limits.tls_allowed.contains(peer("192.168.1.1")));
+
+  ASSERT_EQ(problem_of(settings, "allow", "any"), "");
+  EXPECT_TRUE(settings.server_limits().allowed.contains_everything());
+  EXPECT_TRUE(settings.server_limits().tls_allowed.contains_everything());
+}
+
+TEST(Settings, AllowRefusalNamesTheBadEntry) {
+  Settings settings;
+  ASSERT_EQ(problem_of(settings, "allow", "10.0.0.0/8"), "");
+  const Settings before = settings;
+  const std::string expected =
+      " (expected an address or CIDR range such as 10.0.0.0/8 or fc00::/7, or any)";
+  EXPECT_EQ(problem_of(settings, "allow", "192.168.0.0/16, 10.0.0.0/33"),
+            "invalid address range '10.0.0.0/33'" + expected);
+  EXPECT_EQ(problem_of(settings, "allow", "localhost"),
+            "invalid address range 'localhost'" + expected);
+  EXPECT_EQ(problem_of(settings, "allow", ""), "invalid address range ''" + expected);
+  EXPECT_EQ(settings, before) << "refused values change nothing";
 }
 
 TEST(Settings, LogLevel) {
