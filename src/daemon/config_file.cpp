@@ -52,8 +52,11 @@ void apply_config_text(Settings& settings, std::string_view text, std::string_vi
     const SettingSpec* spec = find_setting(key);
     if (spec == nullptr) fail("unknown key '" + shorten(key) + "'");
     if (value.empty()) fail("missing value for key '" + std::string(key) + "'");
-    if (const auto problem = apply_setting(settings, *spec, value)) {
-      fail("key '" + std::string(key) + "': " + *problem);
+    if (apply_setting(settings, *spec, value)) {
+      // The key names the setting; the problem's own wording ("invalid port") would
+      // name it a second time.
+      fail("key '" + std::string(key) + "': invalid value '" + shorten(value) + "' (expected " +
+           expected_values(*spec) + ")");
     }
   }
 }

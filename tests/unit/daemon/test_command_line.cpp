@@ -389,7 +389,7 @@ TEST(DaemonBinary, CommandLineOverridesABadlyValuedFileSetting) {
   const std::string path = dir.write("bad-port.conf", "port = 99999\n");
   const Outcome outcome = run_daemon({"-t", "-c", path, "--port", "0"});
   EXPECT_EQ(outcome.exit_status, kExConfig);
-  EXPECT_EQ(outcome.err.rfind("epollchatd: " + path + ":1: key 'port': invalid port '99999'", 0),
+  EXPECT_EQ(outcome.err.rfind("epollchatd: " + path + ":1: key 'port': invalid value '99999'", 0),
             0u)
       << outcome.err;
 }
