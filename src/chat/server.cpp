@@ -9,6 +9,7 @@
 #include "chat/names.hpp"
 #include "chat/protocol.hpp"
 #include "core/clock.hpp"
+#include "core/counted.hpp"
 
 namespace epollchat::chat {
 namespace {
@@ -131,8 +132,8 @@ bool Server::has_room_for_client() {
   }
   if (!full_) {
     full_ = true;
-    log_.warning("server full (" + std::to_string(max_clients_) +
-                 " clients): refusing new connections");
+    log_.warning("server full (" + counted(max_clients_, "client", "clients") +
+                 "): refusing new connections");
   }
   return false;
 }
