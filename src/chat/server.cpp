@@ -49,7 +49,8 @@ Server::Server(EventLoop& loop, const Log& log, const ServerLimits& limits)
       refusals_(loop, kMaxLingeringRefusals),
       flow_(loop, log, sessions_, limits.line_timeout),
       cut_off_log_(log, LogLevel::warning),
-      accept_error_log_(log, LogLevel::err) {}
+      accept_error_log_(log, LogLevel::err),
+      dropped_log_(log, LogLevel::warning) {}
 
 Server::~Server() {
   loop_.cancel(*this);
@@ -148,7 +149,7 @@ void Server::admit(UniqueFd fd, std::unique_ptr<TlsStream> tls) {
         std::make_unique<Session>(*this, id, protocol::client_name(other_nodes_->node_id(), id),
                                   std::move(fd), std::move(tls));
   } catch (const std::system_error& failure) {
-    log_.warning("client #" + std::to_string(id) + " dropped: " + failure.what());
+    dropped_log_.write("client #" + std::to_string(id) + " dropped: " + failure.what());
     return;
   }
   Session& joined = *session;
