@@ -10,6 +10,7 @@
 #include "chat/server.hpp"
 #include "chat/session.hpp"
 #include "core/clock.hpp"
+#include "core/counted.hpp"
 
 namespace epollchat::chat {
 namespace {
@@ -45,7 +46,7 @@ std::string LinkedNodes::status() const {
       status = "; link connecting";
       break;
     case NodeLink::State::up:
-      status = "; link up (" + std::to_string(directory_.node_count() + 1) + " nodes)";
+      status = "; link up (" + counted(directory_.node_count() + 1, "node", "nodes") + ")";
       break;
     case NodeLink::State::down:
       status = "; link down, retrying";
@@ -240,6 +241,9 @@ void LinkedNodes::on_link_up() {
     link_->release_nickname(key, owner);
   }
   reclaim_nicknames();
+  server_.log().debug("link up: told the other nodes of this node's " +
+                      counted(server_.sessions().size(), "client", "clients") +
+                      ", waiting for theirs");
   server_.note_status_change();
 }
 
@@ -251,6 +255,11 @@ void LinkedNodes::on_presence_lost() {
 
 void LinkedNodes::finish_sync() {
   syncing_ = false;
+  if (link_->is_up()) {
+    server_.log().debug(
+        "link resynced: " + counted(directory_.node_count(), "other node", "other nodes") +
+        " with " + counted(directory_.client_count(), "client", "clients"));
+  }
   if (told_link_lost_ && link_->is_up()) {
     told_link_lost_ = false;
     server_.rooms().broadcast_everywhere(protocol::link_restored_line());
@@ -258,6 +267,9 @@ void LinkedNodes::finish_sync() {
 }
 
 void LinkedNodes::on_link_down() {
+  server_.log().debug(
+      "link down: forgetting " + counted(directory_.node_count(), "other node", "other nodes") +
+      " with " + counted(directory_.client_count(), "client", "clients") + " until it is back");
   syncing_ = false;
   sync_timer_.disarm();
   outgoing_chat_.sender = 0;
@@ -326,6 +338,11 @@ void LinkedNodes::apply_roster(const NodeMessage& message) {
   const bool unknown_while_syncing = syncing_ && known == directory_.nodes().end();
   const bool announce =
       message.target_instance != link_->instance() && !forgotten_quietly && !unknown_while_syncing;
+  if (known == directory_.nodes().end()) {
+    server_.log().debug("node " + std::string(message.node) + " joined the link");
+  } else if (!same_instance) {
+    server_.log().debug("node " + std::string(message.node) + " restarted");
+  }
   std::vector<RemoteDirectory::Departure> departed = directory_.remove_node(message.node);
   std::map<std::uint64_t, RemoteClient> before;
   if (same_instance) {
@@ -384,6 +401,7 @@ void LinkedNodes::on_node_message(const NodeMessage& message) {
   if (server_.is_shutting_down()) return;
   switch (message.kind) {
     case NodeMessageKind::bye:
+      server_.log().debug("node " + std::string(message.node) + " left the link");
       announce_departures(directory_.remove_node(message.node));
       return;
     case NodeMessageKind::roster:
@@ -391,6 +409,9 @@ void LinkedNodes::on_node_message(const NodeMessage& message) {
       return;
     default:
       break;
+  }
+  if (!directory_.nodes().contains(message.node)) {
+    server_.log().debug("node " + std::string(message.node) + " joined the link");
   }
   announce_departures(directory_.heard_from(message.node, message.instance, coarse_now()));
   switch (message.kind) {

@@ -9,6 +9,7 @@
 #include "chat/names.hpp"
 #include "chat/protocol.hpp"
 #include "core/clock.hpp"
+#include "core/counted.hpp"
 
 namespace epollchat::chat {
 namespace {
@@ -54,7 +55,8 @@ Server::Server(EventLoop& loop, const Log& log, const ServerLimits& limits)
       flow_(loop, log, sessions_, limits.line_timeout),
       cut_off_log_(log, LogLevel::warning),
       accept_error_log_(log, LogLevel::err),
-      not_allowed_log_(log, LogLevel::notice, kMaxRefusedAddressesLogged) {}
+      not_allowed_log_(log, LogLevel::notice, kMaxRefusedAddressesLogged),
+      dropped_log_(log, LogLevel::warning) {}
 
 Server::~Server() {
   loop_.cancel(*this);
@@ -167,8 +169,8 @@ bool Server::has_room_for_client() {
   }
   if (!full_) {
     full_ = true;
-    log_.warning("server full (" + std::to_string(max_clients_) +
-                 " clients): refusing new connections");
+    log_.warning("server full (" + counted(max_clients_, "client", "clients") +
+                 "): refusing new connections");
   }
   return false;
 }
@@ -183,7 +185,7 @@ void Server::admit(UniqueFd fd, std::unique_ptr<TlsStream> tls) {
         std::make_unique<Session>(*this, id, protocol::client_name(other_nodes_->node_id(), id),
                                   std::move(fd), std::move(tls));
   } catch (const std::system_error& failure) {
-    log_.warning("client #" + std::to_string(id) + " dropped: " + failure.what());
+    dropped_log_.write("client #" + std::to_string(id) + " dropped: " + failure.what());
     return;
   }
   Session& joined = *session;

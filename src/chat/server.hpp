@@ -229,6 +229,9 @@ class Server final : public ListenerHandler, public TlsAcceptorHandler, public D
   RepeatedLog cut_off_log_;
   RepeatedLog accept_error_log_;
   KeyedRepeatedLog not_allowed_log_;
+  // A connection the server could not take on (out of memory or epoll watches): what
+  // refuses one usually refuses the next ones too.
+  RepeatedLog dropped_log_;
   std::unique_ptr<OtherNodes> other_nodes_ = std::make_unique<LoneNode>();
   std::size_t present_ = 0;    // sessions in a room (connected and not yet left)
   std::size_t encrypted_ = 0;  // sessions over TLS

@@ -44,6 +44,10 @@ void Server::complete_nickname_change(Session& session, std::string_view nicknam
     nicknames_.take(nickname, session.id());
   }
   session.set_nickname(nickname);
+  if (log_.is_enabled(LogLevel::debug)) {
+    log_.debug("client #" + std::to_string(session.id()) + " renamed from " + old_name + " to " +
+               session.name());
+  }
   announce_rename(session, old_name);
   session.reply(protocol::renamed_you_line(session.name()));
 }

@@ -37,9 +37,15 @@ void Server::leave_room(Session& session, std::string_view reason) {
 }
 
 void Server::move(Session& session, std::string_view name) {
+  // Copied: leaving may close the room the session was in.
+  const std::string from = log_.is_enabled(LogLevel::debug) ? session.room()->name() : "";
   leave_room(session, {});
   Room& room = rooms_.open(name);
   enter(session, room);
+  if (log_.is_enabled(LogLevel::debug)) {
+    log_.debug("client #" + std::to_string(session.id()) + " (" + session.name() + ") moved from " +
+               from + " to " + room.name());
+  }
   session.reply(protocol::joined_room_line(room.name(), population(room)));
 }
 

@@ -132,6 +132,7 @@ ClusterLink::~ClusterLink() {
 void ClusterLink::start() { connect(); }
 
 void ClusterLink::connect() {
+  log_.debug("link to Redis at " + address_.to_string() + ": connecting");
   subscriber_authenticating_ = false;
   std::string error;
   if (!publisher_.connect(address_, error) || !subscriber_.connect(address_, error)) {
@@ -251,6 +252,8 @@ void ClusterLink::beat() {
 
 void ClusterLink::on_redis_connected(RedisConnection& /*connection*/) {
   if (!publisher_.is_connected() || !subscriber_.is_connected()) return;
+  log_.debug("link to Redis at " + address_.to_string() + ": connected, claiming node id " +
+             node_id_);
   log_in();
   // The node key first: nickname claims of this node's clients are checked against it, and
   // only a node that holds its id may join the others (SUBSCRIBE follows the claim's reply).

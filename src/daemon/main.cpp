@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "build_config.hpp"
+#include "core/log.hpp"
 #include "daemon/command_line.hpp"
 #include "daemon/config_file.hpp"
 #include "daemon/service.hpp"
@@ -20,8 +21,12 @@ namespace {
 
 using namespace epollchat::daemon;
 
+// Every way out of main with a non-zero status comes through here: at err priority, so
+// `systemctl status` and `journalctl -p err` show why the service did not start, whatever
+// the configured log level.
 int fail(int status, std::string_view message) {
-  std::cerr << "epollchatd: " << message << '\n';
+  const epollchat::Log log;
+  log.error("epollchatd: " + std::string(message));
   return status;
 }
 
@@ -50,14 +55,14 @@ int check_config(const CommandLine& command_line) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  epollchat::Log::set_format(epollchat::stderr_log_format(std::getenv("JOURNAL_STREAM")));
   const std::vector<std::string_view> args(argv + (argc > 0 ? 1 : 0), argv + argc);
   CommandLine command_line;
   try {
     command_line = parse_command_line(args);
   } catch (const UsageError& error) {
-    fail(EX_USAGE, error.what());
-    std::cerr << "Try 'epollchatd --help' for more information.\n";
-    return EX_USAGE;
+    return fail(EX_USAGE,
+                std::string(error.what()) + "\nTry 'epollchatd --help' for more information.");
   }
 
   switch (command_line.action) {
@@ -80,6 +85,8 @@ int main(int argc, char** argv) {
     settings = load_settings(command_line, EPOLLCHATD_DEFAULT_CONFIG);
   } catch (const ConfigError& error) {
     return fail(error);
+  } catch (const std::exception& error) {
+    return fail(EX_SOFTWARE, error.what());
   }
 
   try {
@@ -93,6 +100,8 @@ int main(int argc, char** argv) {
     return fail(EXIT_FAILURE, error.what());
   } catch (const std::bad_alloc&) {
     return fail(EX_OSERR, "out of memory");
+  } catch (const std::exception& error) {
+    return fail(EX_SOFTWARE, error.what());
   }
   return EXIT_SUCCESS;
 }

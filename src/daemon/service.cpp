@@ -9,6 +9,7 @@
 
 #include "build_config.hpp"
 #include "cluster/cluster_link.hpp"
+#include "core/counted.hpp"
 #include "core/socket.hpp"
 #include "daemon/config_file.hpp"
 #include "daemon/systemd.hpp"
@@ -64,6 +65,30 @@ std::vector<std::string> keep_what_needs_restart(Settings& fresh, const Settings
     keep(&Settings::redis_password, "the Redis password");
   }
   return changed;
+}
+
+// The first line of the log, one sentence: "epollchatd 1.2.0 listening on 127.0.0.1:8888
+// (TLS on 127.0.0.1:6697, kernel TLS off); up to 1024 clients."
+std::string start_sentence(const chat::Server& server, bool tls, bool socket_activated,
+                           std::size_t max_clients) {
+  std::string text = std::string("epollchatd ") + EPOLLCHAT_VERSION + " listening on ";
+  const std::string plain = joined(server.addresses());
+  const std::string kernel_tls = std::string("kernel TLS ") + (kernel_offers_tls() ? "on" : "off");
+  if (!tls) {
+    text += plain;
+  } else if (plain.empty()) {
+    text += joined(server.tls_addresses()) + " (TLS only, " + kernel_tls + ")";
+  } else {
+    text += plain + " (TLS on " + joined(server.tls_addresses()) + ", " + kernel_tls + ")";
+  }
+  if (socket_activated) text += " on sockets passed by systemd";
+  return text + "; up to " + counted(max_clients, "client", "clients") + ".";
+}
+
+// The settings the link to Redis is built from, once, at start: a change takes a restart.
+bool has_same_link(const Settings& a, const Settings& b) {
+  return a.redis == b.redis && a.node_id == b.node_id && a.redis_user == b.redis_user &&
+         a.redis_password == b.redis_password;
 }
 
 std::string comma_separated(const std::vector<std::string>& items) {
@@ -151,8 +176,7 @@ std::string Service::listening_status() const {
 
 void Service::run() {
   open_listeners();
-  log_.notice(std::string("epollchatd ") + EPOLLCHAT_VERSION + " " + listening_status() +
-              (socket_activated_ ? " (socket activation)" : ""));
+  log_.notice(start_sentence(server_, serves_tls_, socket_activated_, settings_.max_clients));
   if (serves_tls_) log_.info("TLS certificate " + server_.tls_certificate_summary());
   status_ = listening_status();
   systemd::notify_ready(status_);
@@ -178,7 +202,7 @@ void Service::handle_signal(int signal) {
     // A second request: stop waiting for slow clients.
     deadline_passed_ = true;
   } else {
-    log_.notice(std::string("received ") + sigabbrev_np(signal) + ", shutting down");
+    log_.notice(std::string("received SIG") + sigabbrev_np(signal) + ", shutting down");
     begin_shutdown();
   }
 }
@@ -231,9 +255,9 @@ void Service::schedule_status_report() {
 void Service::report_status() {
   last_status_report_ = Clock::now();
   server_.take_status_change();
-  std::string status = std::to_string(server_.online()) + " clients online";
+  std::string status = counted(server_.online(), "client", "clients") + " online";
   if (serves_tls_) status += " (" + std::to_string(server_.encrypted_clients()) + " over TLS)";
-  status_ = status + ", " + std::to_string(server_.relayed()) + " messages relayed" +
+  status_ = status + ", " + counted(server_.relayed(), "message", "messages") + " relayed" +
             server_.link_status();
   systemd::notify_status(status_line());
 }

@@ -218,13 +218,16 @@ std::string refusal(const SettingSpec& spec, std::string_view value) {
   if (spec.refused_part != nullptr) value = spec.refused_part(value);
   const std::string what =
       spec.what.empty() ? "value for " + std::string(spec.key) : std::string(spec.what);
-  const std::string expected = spec.is_number()
-                                   ? std::to_string(spec.min) + "-" + std::to_string(spec.max)
-                                   : std::string(spec.expected);
-  return "invalid " + what + " '" + std::string(value) + "' (expected " + expected + ")";
+  return "invalid " + what + " '" + std::string(value) + "' (expected " + expected_values(spec) +
+         ")";
 }
 
 }  // namespace
+
+std::string expected_values(const SettingSpec& spec) {
+  return spec.is_number() ? std::to_string(spec.min) + "-" + std::to_string(spec.max)
+                          : std::string(spec.expected);
+}
 
 Settings::Settings() {
   for (const SettingSpec& spec : kSettingSpecs) {

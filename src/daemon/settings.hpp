@@ -103,6 +103,9 @@ struct SettingSpec {
 // The spec's help with its default filled in.
 [[nodiscard]] std::string setting_help(const SettingSpec& spec);
 
+// What the setting accepts, for an error message: "0-65535", "an absolute path".
+[[nodiscard]] std::string expected_values(const SettingSpec& spec);
+
 // Parses `value` into `settings`. Returns the problem ("invalid port '99999' (expected
 // 0-65535)") or nullopt; a refused value changes nothing.
 [[nodiscard]] std::optional<std::string> apply_setting(Settings& settings, const SettingSpec& spec,

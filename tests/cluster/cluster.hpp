@@ -80,7 +80,7 @@ class Cluster {
 
 // The STATUS= fragment of a node whose link is up with `nodes` nodes known.
 inline std::string link_up_status(std::size_t nodes) {
-  return "; link up (" + std::to_string(nodes) + " nodes)";
+  return "; link up (" + std::to_string(nodes) + (nodes == 1 ? " node)" : " nodes)");
 }
 inline constexpr std::string_view kLinkDownStatus = "; link down, retrying";
 

@@ -40,14 +40,14 @@ TEST(Status, ClientsOnlineAndMessagesRelayedAreReportedPromptly) {
   a.client.send("counted\n");
   ASSERT_TRUE(b.client.expect_line(lines::says(a.id, "counted")));
   start = Clock::now();
-  const auto relayed = wait_for_status(daemon, "2 clients online, 1 messages relayed");
-  EXPECT_TRUE(relayed.has_value()) << "no 'STATUS=2 clients online, 1 messages relayed'";
+  const auto relayed = wait_for_status(daemon, "2 clients online, 1 message relayed");
+  EXPECT_TRUE(relayed.has_value()) << "no 'STATUS=2 clients online, 1 message relayed'";
   if (relayed) std::cout << "relayed message reported after " << elapsed_ms(start) << " ms\n";
 
   b.client.close();
   start = Clock::now();
-  const auto one = wait_for_status(daemon, "1 clients online, 1 messages relayed");
-  EXPECT_TRUE(one.has_value()) << "no 'STATUS=1 clients online, 1 messages relayed'";
+  const auto one = wait_for_status(daemon, "1 client online, 1 message relayed");
+  EXPECT_TRUE(one.has_value()) << "no 'STATUS=1 client online, 1 message relayed'";
   if (one) std::cout << "leave reported after " << elapsed_ms(start) << " ms\n";
 }
 

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -182,12 +183,19 @@ std::vector<std::string> clean_environment() {
   for (char** entry = environ; *entry != nullptr; ++entry) {
     const std::string_view text(*entry);
     if (text.starts_with("NOTIFY_SOCKET=") || text.starts_with("LISTEN_") ||
-        text.starts_with("WATCHDOG_") || text.starts_with("CREDENTIALS_DIRECTORY=")) {
+        text.starts_with("WATCHDOG_") || text.starts_with("CREDENTIALS_DIRECTORY=") ||
+        text.starts_with("JOURNAL_STREAM=")) {
       continue;
     }
     env.emplace_back(text);
   }
   return env;
+}
+
+std::string journal_stream_of(int fd) {
+  struct stat info {};
+  if (::fstat(fd, &info) != 0) throw std::system_error(errno, std::generic_category(), "fstat");
+  return std::to_string(info.st_dev) + ":" + std::to_string(info.st_ino);
 }
 
 void set_environment(std::vector<std::string>& env, const std::string& key,

@@ -68,8 +68,13 @@ class ChildProcess {
 };
 
 // The environment of the test process, minus the variables through which systemd talks to a
-// service (NOTIFY_SOCKET, LISTEN_*, WATCHDOG_*), so a test never leaks its own into a child.
+// service (NOTIFY_SOCKET, LISTEN_*, WATCHDOG_*, JOURNAL_STREAM), so a test never leaks its
+// own into a child.
 std::vector<std::string> clean_environment();
+
+// "DEVICE:INODE" of the file `fd` is open on, as systemd puts it in JOURNAL_STREAM for a
+// service whose stderr is the journal. Throws std::system_error if fstat fails.
+std::string journal_stream_of(int fd);
 
 // Sets KEY=value in an environment vector, replacing an existing KEY.
 void set_environment(std::vector<std::string>& env, const std::string& key,

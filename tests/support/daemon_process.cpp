@@ -121,6 +121,9 @@ DaemonProcess::DaemonProcess(DaemonOptions options) : options_(std::move(options
   spec.env = clean_environment();
   set_environment(spec.env, "NOTIFY_SOCKET", notify_.address());
   for (const auto& [key, value] : options_.env) set_environment(spec.env, key, value);
+  if (options_.stderr_is_journal) {
+    set_environment(spec.env, "JOURNAL_STREAM", journal_stream_of(output_.write_fd()));
+  }
   spec.stdout_fd = output_.write_fd();
   spec.stderr_fd = output_.write_fd();
   spec.nofile_limit = options_.nofile_limit;
@@ -148,6 +151,7 @@ DaemonProcess::DaemonProcess(DaemonOptions options) : options_(std::move(options
     spec.argv.insert(spec.argv.end(), {"-E", "NOTIFY_SOCKET"});
     for (const auto& entry : options_.env) spec.argv.insert(spec.argv.end(), {"-E", entry.first});
     if (options_.export_watchdog_pid) spec.argv.insert(spec.argv.end(), {"-E", "WATCHDOG_PID"});
+    if (options_.stderr_is_journal) spec.argv.insert(spec.argv.end(), {"-E", "JOURNAL_STREAM"});
     for (const char* name : kPassThrough) {
       if (std::getenv(name) != nullptr) spec.argv.insert(spec.argv.end(), {"-E", name});
     }

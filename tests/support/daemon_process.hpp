@@ -49,6 +49,9 @@ struct DaemonOptions {
   std::optional<rlim_t> nofile_limit;
   // Exports WATCHDOG_PID=<the daemon's pid>.
   bool export_watchdog_pid = false;
+  // Exports JOURNAL_STREAM naming the captured stderr, as systemd does for a service whose
+  // stderr is the journal.
+  bool stderr_is_journal = false;
   // Non-empty: run under `systemd-socket-activate -l ADDR ...` (one -l per entry).
   std::vector<std::string> socket_activation_listen;
   // With it: their FileDescriptorName=s, "NAME:NAME..." in the order of the addresses.

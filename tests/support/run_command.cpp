@@ -34,13 +34,16 @@ Pipe make_pipe() {
 
 CommandResult run_command(const std::vector<std::string>& argv,
                           const std::map<std::string, std::string>& env,
-                          std::chrono::milliseconds timeout) {
+                          std::chrono::milliseconds timeout, StderrIs stderr_is) {
   Pipe out = make_pipe();
   Pipe err = make_pipe();
   SpawnSpec spec;
   spec.argv = argv;
   spec.env = clean_environment();
   for (const auto& [key, value] : env) set_environment(spec.env, key, value);
+  if (stderr_is == StderrIs::journal) {
+    set_environment(spec.env, "JOURNAL_STREAM", journal_stream_of(err.write_end.get()));
+  }
   spec.stdout_fd = out.write_end.get();
   spec.stderr_fd = err.write_end.get();
   ChildProcess child = ChildProcess::spawn(spec);

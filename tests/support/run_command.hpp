@@ -20,10 +20,15 @@ struct CommandResult {
   std::string err;  // stderr
 };
 
+// Where the child's stderr goes: a pipe, or a pipe that JOURNAL_STREAM names, as systemd
+// names the journal's stream for a service.
+enum class StderrIs { pipe, journal };
+
 // Throws std::runtime_error (after SIGKILL) if the child is still running after `timeout`,
 // std::system_error if it cannot be started.
 CommandResult run_command(const std::vector<std::string>& argv,
                           const std::map<std::string, std::string>& env = {},
-                          std::chrono::milliseconds timeout = std::chrono::seconds(20));
+                          std::chrono::milliseconds timeout = std::chrono::seconds(20),
+                          StderrIs stderr_is = StderrIs::pipe);
 
 }  // namespace epollchat::test

@@ -1,7 +1,9 @@
-// Log: sd-daemon "<N>" prefixes on stderr, one record per write, filtered by level.
+// Log: sd-daemon "<N>" prefixes on stderr when it is the journal, plain lines otherwise,
+// one record per write, filtered by level; and the decision between the two.
 #include "core/log.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -44,7 +46,24 @@ class StderrCapture {
   int saved_ = -1;
 };
 
-TEST(Log, PrefixesEachRecordWithItsPriority) {
+// Sets the process's log format for one test and puts back the one before.
+class FormatForTest {
+ public:
+  explicit FormatForTest(LogFormat format) : saved_(Log::format()) { Log::set_format(format); }
+  ~FormatForTest() { Log::set_format(saved_); }
+  FormatForTest(const FormatForTest&) = delete;
+  FormatForTest& operator=(const FormatForTest&) = delete;
+
+ private:
+  LogFormat saved_;
+};
+
+std::string device_and_inode(const struct stat& info) {
+  return std::to_string(info.st_dev) + ":" + std::to_string(info.st_ino);
+}
+
+TEST(Log, JournalFormatPrefixesEachRecordWithItsPriority) {
+  const FormatForTest journal(LogFormat::journal);
   StderrCapture capture;
   const Log log(LogLevel::debug);
   log.error("e");
@@ -56,7 +75,28 @@ TEST(Log, PrefixesEachRecordWithItsPriority) {
   EXPECT_EQ(capture.take(), "<3>e\n<4>w\n<5>n\n<6>i\n<7>d\n<0>x\n");
 }
 
+TEST(Log, JournalFormatPrefixesEveryLineOfARecord) {
+  const FormatForTest journal(LogFormat::journal);
+  StderrCapture capture;
+  const Log log;
+  log.error("first\nsecond");
+  EXPECT_EQ(capture.take(), "<3>first\n<3>second\n");
+}
+
+TEST(Log, PlainFormatWritesTheLinesAlone) {
+  const FormatForTest plain(LogFormat::plain);
+  StderrCapture capture;
+  const Log log(LogLevel::debug);
+  log.error("e");
+  log.info("i");
+  log.debug("two\nlines");
+  EXPECT_EQ(capture.take(), "e\ni\ntwo\nlines\n");
+}
+
+TEST(Log, PlainUntilTheProcessSaysOtherwise) { EXPECT_EQ(Log::format(), LogFormat::plain); }
+
 TEST(Log, DropsRecordsBelowTheLevel) {
+  const FormatForTest journal(LogFormat::journal);
   StderrCapture capture;
   Log log(LogLevel::notice);
   EXPECT_TRUE(log.is_enabled(LogLevel::err));
@@ -70,11 +110,41 @@ TEST(Log, DropsRecordsBelowTheLevel) {
 }
 
 TEST(Log, DefaultLevelIsInfo) {
+  const FormatForTest journal(LogFormat::journal);
   StderrCapture capture;
   const Log log;
   log.debug("hidden");
   log.info("shown");
   EXPECT_EQ(capture.take(), "<6>shown\n");
+}
+
+TEST(JournalStream, NamesTheStreamWithThatDeviceAndInode) {
+  EXPECT_TRUE(names_stream("8:1234", 8, 1234));
+  EXPECT_TRUE(names_stream("0:18446744073709551615", 0, static_cast<ino_t>(-1)));
+  EXPECT_FALSE(names_stream("8:1234", 8, 1235));
+  EXPECT_FALSE(names_stream("8:1234", 9, 1234));
+  EXPECT_FALSE(names_stream("1234:8", 8, 1234));
+}
+
+TEST(JournalStream, AnythingButTwoDecimalsNamesNothing) {
+  for (const char* text :
+       {"", ":", "8", "8:", ":1234", "8:1234:", "8:1234 ", " 8:1234", "+8:1234", "8:+1234",
+        "-8:1234", "0x8:1234", "8;1234", "8:12a4", "8:99999999999999999999999"}) {
+    EXPECT_FALSE(names_stream(text, 8, 1234)) << '"' << text << '"';
+  }
+}
+
+TEST(JournalStream, StderrIsTheJournalOnlyWhenTheVariableNamesIt) {
+  StderrCapture capture;  // stderr is now a pipe of this test's own
+  struct stat info {};
+  ASSERT_EQ(fstat(STDERR_FILENO, &info), 0);
+  EXPECT_EQ(stderr_log_format(device_and_inode(info).c_str()), LogFormat::journal);
+  EXPECT_EQ(stderr_log_format(nullptr), LogFormat::plain);
+  EXPECT_EQ(stderr_log_format(""), LogFormat::plain);
+  // Set, but for another stream: a process that inherited the variable with a new stderr.
+  struct stat other = info;
+  other.st_ino += 1;
+  EXPECT_EQ(stderr_log_format(device_and_inode(other).c_str()), LogFormat::plain);
 }
 
 }  // namespace

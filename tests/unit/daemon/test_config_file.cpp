@@ -61,7 +61,8 @@ TEST(ConfigText, EveryKeyOfTheSettingTable) {
     ASSERT_EQ(apply_setting(expected, spec, value), std::nullopt) << key;
     EXPECT_EQ(parsed(key + " = " + value + "\n"), expected) << key;
 
-    // A refused value is reported with the table's message, after the file, line and key.
+    // A refused value is reported after the file, line and key, with what the table
+    // expects; the key is named once.
     Settings scratch;
     const std::string bad = spec.is_number() ? std::to_string(spec.max + 1) : "bad value";
     const auto problem = apply_setting(scratch, spec, bad);
