@@ -85,12 +85,6 @@ std::string start_sentence(const chat::Server& server, bool tls, bool socket_act
   return text + "; up to " + counted(max_clients, "client", "clients") + ".";
 }
 
-// The settings the link to Redis is built from, once, at start: a change takes a restart.
-bool has_same_link(const Settings& a, const Settings& b) {
-  return a.redis == b.redis && a.node_id == b.node_id && a.redis_user == b.redis_user &&
-         a.redis_password == b.redis_password;
-}
-
 std::string comma_separated(const std::vector<std::string>& items) {
   std::string text;
   for (const std::string& item : items) text += (text.empty() ? "" : ", ") + item;
