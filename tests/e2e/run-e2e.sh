@@ -525,9 +525,12 @@ remove_late_address() {
 }
 
 # hold_port PORT: a process on the host listens on 127.0.0.1:PORT until release_port.
+# SO_REUSEADDR, as the daemon's, so that the connections the daemon left in TIME_WAIT do
+# not stop it; two listeners on one address and port are refused all the same.
 hold_port() {
     python3 -c 'import signal, socket, sys
 s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", int(sys.argv[1])))
 s.listen()
 print("holding", flush=True)
