@@ -531,6 +531,9 @@ remove_late_address() {
 # SO_REUSEADDR, as the daemon's, so that the connections the daemon left in TIME_WAIT do
 # not stop it; two listeners on one address and port are refused all the same.
 hold_port() {
+    # Removed first: the redirection below truncates it only once the background job runs,
+    # and a line left by an earlier holder must not pass for this one's.
+    rm -f "$run_dir/holder.out"
     python3 -c 'import signal, socket, sys
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
