@@ -15,6 +15,24 @@ namespace {
   throw std::system_error(errno, std::generic_category(), what);
 }
 
+// Lets bind() take an address no interface has (yet). IPV6_FREEBIND (Linux 4.15) is the
+// IPv6 spelling; before it, IP_FREEBIND set the same flag on an IPv6 socket.
+void set_freebind(int fd, int family) {
+  const int on = 1;
+#ifdef IPV6_FREEBIND
+  if (family == AF_INET6) {
+    if (setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &on, sizeof on) != 0) {
+      throw_errno("setsockopt(IPV6_FREEBIND)");
+    }
+    return;
+  }
+#endif
+  (void)family;
+  if (setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &on, sizeof on) != 0) {
+    throw_errno("setsockopt(IP_FREEBIND)");
+  }
+}
+
 }  // namespace
 
 std::optional<SocketAddress> SocketAddress::from_numeric(std::string_view host,
@@ -62,6 +80,16 @@ std::uint16_t SocketAddress::port() const noexcept {
   return 0;
 }
 
+bool SocketAddress::is_wildcard() const noexcept {
+  if (family() == AF_INET) {
+    return reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr.s_addr == htonl(INADDR_ANY);
+  }
+  if (family() == AF_INET6) {
+    return IN6_IS_ADDR_UNSPECIFIED(&reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr);
+  }
+  return false;
+}
+
 std::string SocketAddress::to_string() const {
   char text[INET6_ADDRSTRLEN] = {};
   if (family() == AF_INET) {
@@ -84,6 +112,8 @@ UniqueFd listen_tcp(const SocketAddress& address, int backlog) {
   if (setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0) {
     throw_errno("setsockopt(SO_REUSEADDR)");
   }
+  // The wildcard is always bindable and needs no freebind.
+  if (!address.is_wildcard()) set_freebind(fd.get(), address.family());
   if (bind(fd.get(), address.data(), address.size()) != 0) throw_errno("bind");
   if (listen(fd.get(), backlog) != 0) throw_errno("listen");
   return fd;

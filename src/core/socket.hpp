@@ -31,6 +31,8 @@ class SocketAddress {
 
   [[nodiscard]] int family() const noexcept { return storage_.ss_family; }
   [[nodiscard]] std::uint16_t port() const noexcept;
+  // 0.0.0.0 or ::, the addresses that mean "every local address".
+  [[nodiscard]] bool is_wildcard() const noexcept;
   // "127.0.0.1:8888" or "[::1]:8888".
   [[nodiscard]] std::string to_string() const;
 
@@ -48,7 +50,10 @@ class SocketAddress {
 
 // A non-blocking, CLOEXEC TCP socket bound to `address` and listening. SO_REUSEADDR is
 // set so a restart does not wait out TIME_WAIT; an IPv6 wildcard also accepts IPv4 only if
-// the system's default (net.ipv6.bindv6only) says so.
+// the system's default (net.ipv6.bindv6only) says so. A specific address is bound with
+// IP_FREEBIND (IPV6_FREEBIND), so it may be one that no interface has yet: at boot an
+// address configured late (DHCP, IPv6 DAD) starts being served when it appears, instead of
+// failing the bind with EADDRNOTAVAIL. Needs no privilege.
 UniqueFd listen_tcp(const SocketAddress& address, int backlog);
 
 // fcntl(F_GETFL/F_SETFL); the tutorial passed F_GETFD here and cleared the flags instead.

@@ -10,8 +10,8 @@
 # else (command output, diagnostics) goes to stderr.
 #
 # Needs root, and on the host: debootstrap, systemd-container
-# (systemd-nspawn), util-linux (unshare, nsenter), dpkg-dev and the rest of
-# what tools/build-debs needs. The first run downloads a minbase root with
+# (systemd-nspawn), util-linux (unshare, nsenter), iproute2, python3, dpkg-dev
+# and the rest of what tools/build-debs needs. The first run downloads a minbase root with
 # debootstrap (from E2E_MIRROR, default deb.debian.org) and caches it under
 # /var/tmp keyed by ROOT_VERSION; the .debs are cached keyed by a hash of the
 # source tree. Each run boots a throwaway copy of the root.
@@ -19,6 +19,9 @@
 # The container shares the host's network namespace. The service's default
 # port 8888 is used when it is free on the host (or E2E_PORT); otherwise a
 # free port is chosen and set with drop-ins for the service and the socket.
+# The boot-and-restart steps briefly add 10.77.0.1 to the host's lo, hold the
+# service's port from the host, and use port 80 (or a free one in 1000-1023);
+# each undoes what it did, and the exit trap does too.
 set -uo pipefail
 
 # Bump ROOT_VERSION whenever ROOT_PACKAGES changes. The root must contain the
@@ -73,6 +76,9 @@ run_dir=
 nspawn_pid=
 container_pid=
 reader_pid=
+# Host state a step made and must undo: an address on lo, a process holding a port.
+late_address=
+holder_pid=
 exec 7>&-
 
 cleanup() {
@@ -90,6 +96,8 @@ cleanup() {
     if [ -n "$reader_pid" ]; then
         kill "$reader_pid" 2>/dev/null
     fi
+    release_port
+    remove_late_address
     if [ -n "$run_dir" ] && [ -d "$run_dir" ]; then
         rm -rf --one-file-system "$run_dir"
     fi
@@ -128,7 +136,7 @@ check_host() {
     [ "$(id -u)" -eq 0 ] || { echo "the end-to-end test must run as root" >&2; return 1; }
     for tool in debootstrap:debootstrap systemd-nspawn:systemd-container \
             unshare:util-linux nsenter:util-linux dpkg-buildpackage:dpkg-dev \
-            timeout:coreutils; do
+            timeout:coreutils ip:iproute2 python3:python3; do
         command -v "${tool%%:*}" >/dev/null || missing="$missing ${tool#*:}"
     done
     [ -z "$missing" ] || { echo "missing host packages:$missing" >&2; return 1; }
@@ -360,7 +368,10 @@ killed_service_restarts() {
     local before restarts after
     before=$(main_pid)
     restarts=$(inside systemctl show -P NRestarts epollchatd.service)
-    inside systemctl kill -s KILL epollchatd.service || return 1
+    # The main process alone: that is the daemon, and killing the whole control group
+    # fails with EIO on kernels whose cgroup hierarchy refuses it (the kill of the main
+    # process still happens, but systemctl reports failure).
+    inside systemctl kill --kill-whom=main -s KILL epollchatd.service || return 1
     # systemd notices the death, waits RestartSec and starts a new process.
     wait_until 30 new_main_pid_active "$before" ||
         { inside systemctl status --no-pager epollchatd.service; return 1; }
@@ -504,6 +515,239 @@ tls_clients_chat() {
     [ "$ok" = 1 ] && step_note="plain and TLS in one room; ${status_text%%,*}"
 }
 
+# --- Boot and restart ----------------------------------------------------------
+
+# An address that no interface has until the step adds it to lo (the container shares
+# the host's network namespace); 10.0.0.0/8 is in the service's default allow list.
+readonly LATE_ADDRESS=10.77.0.1
+
+remove_late_address() {
+    [ -n "$late_address" ] || return 0
+    ip addr del "$late_address/32" dev lo
+    late_address=
+}
+
+# hold_port PORT: a process on the host listens on 127.0.0.1:PORT until release_port.
+# SO_REUSEADDR, as the daemon's, so that the connections the daemon left in TIME_WAIT do
+# not stop it; two listeners on one address and port are refused all the same.
+hold_port() {
+    # Removed first: the redirection below truncates it only once the background job runs,
+    # and a line left by an earlier holder must not pass for this one's.
+    rm -f "$run_dir/holder.out"
+    python3 -c 'import signal, socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen()
+print("holding", flush=True)
+signal.pause()' "$1" </dev/null >"$run_dir/holder.out" 2>&1 &
+    holder_pid=$!
+    wait_until 10 file_has "$run_dir/holder.out" '^holding$' || { cat "$run_dir/holder.out"; return 1; }
+}
+
+release_port() {
+    [ -n "$holder_pid" ] || return 0
+    kill "$holder_pid" 2>/dev/null
+    wait "$holder_pid" 2>/dev/null
+    holder_pid=
+}
+
+# welcome_at HOST PORT: a connection from inside the container is welcomed.
+welcome_at() {
+    local line
+    line=$(inside timeout 10 bash -c "exec 3<>/dev/tcp/$1/$2 && head -n1 <&3") || return 1
+    echo "$line"
+    case $line in
+        "Welcome to the chat room! Your chat ID is: Client #"*) ;;
+        *) return 1 ;;
+    esac
+}
+
+# Back to the packaged setup after a step that changed the config or added a drop-in.
+restore_service() {
+    local etc=$run_dir/root/etc
+    [ ! -f "$run_dir/epollchatd.conf.before-step" ] ||
+        mv "$run_dir/epollchatd.conf.before-step" "$etc/epollchatd/epollchatd.conf"
+    rm -f "$etc/systemd/system/epollchatd.service.d/low-port.conf"
+    inside systemctl daemon-reload
+    inside systemctl reset-failed epollchatd.service
+    inside systemctl restart epollchatd.service
+}
+
+# "listen" names an address that appears only after the service started, as one from
+# DHCP at boot would: the daemon binds it all the same (IP_FREEBIND), is active at once,
+# and serves clients through it once the address exists.
+late_address_serves() {
+    local etc=$run_dir/root/etc ok=0 status_text
+    if [ -n "$(ip -o addr show to "$LATE_ADDRESS")" ]; then
+        echo "$LATE_ADDRESS is already on the host"
+        return 1
+    fi
+    cp "$etc/epollchatd/epollchatd.conf" "$run_dir/epollchatd.conf.before-step"
+    echo "listen = $LATE_ADDRESS" >>"$etc/epollchatd/epollchatd.conf"
+    exec 7>&-
+    reader_pid=
+    if inside systemctl restart epollchatd.service && service_active; then
+        status_text=$(inside systemctl show -P StatusText epollchatd.service)
+        echo "StatusText: $status_text"
+        late_address=$LATE_ADDRESS
+        if [ "$status_text" != "Listening on $LATE_ADDRESS:$port" ]; then
+            echo "expected: Listening on $LATE_ADDRESS:$port"
+        elif ip addr add "$LATE_ADDRESS/32" dev lo && welcome_at "$LATE_ADDRESS" "$port"; then
+            ok=1
+        fi
+    fi
+    [ "$ok" = 1 ] || inside systemctl status --no-pager epollchatd.service
+    remove_late_address
+    restore_service || return 1
+    [ "$ok" = 1 ] && step_note="active before $LATE_ADDRESS existed, welcomed after it was added"
+}
+
+# The port is taken: the start fails and says why at err priority, where
+# "journalctl -p err" and "systemctl status" look.
+port_taken_logged_at_err() {
+    local since ok=0 errors
+    exec 7>&-
+    reader_pid=
+    inside systemctl stop epollchatd.service || return 1
+    hold_port "$port" || { release_port; restore_service; return 1; }
+    since=$(inside date +%s)
+    if inside systemctl start epollchatd.service; then
+        echo "the service started with 127.0.0.1:$port taken"
+    elif wait_until 10 err_journal_has "$since" "cannot listen on 127\.0\.0\.1:$port: Address already in use"; then
+        ok=1
+    else
+        echo "journalctl -p err -u epollchatd:"
+        inside journalctl --no-pager -p err -u epollchatd.service --since "@$since"
+        echo "the whole log:"
+        inside journalctl --no-pager -o cat -u epollchatd.service --since "@$since"
+    fi
+    errors=$(inside journalctl --no-pager -o cat -p err -u epollchatd.service --since "@$since" | grep -c 'cannot listen')
+    release_port
+    restore_service || return 1
+    [ "$ok" = 1 ] && step_note="$errors 'cannot listen' line(s) at err"
+}
+
+# err_journal_has SINCE REGEX: a line of the service at priority err or worse.
+err_journal_has() {
+    inside journalctl --no-pager -o cat -p err -u epollchatd.service --since "@$1" | grep -Eq -- "$2"
+}
+
+# The port stays taken while systemd restarts the service a few times, each failure
+# logged with its reason, and the unit keeps retrying instead of locking itself; once the
+# port is free, "systemctl restart" works at once, without "Start request repeated too
+# quickly". (Between two attempts systemd 252's "systemctl status" lists only the lines
+# since the last failure, so the reason is looked for with journalctl.)
+port_freed_restart_works() {
+    local since ok=0 restarts status
+    exec 7>&-
+    reader_pid=
+    inside systemctl stop epollchatd.service || return 1
+    hold_port "$port" || { release_port; restore_service; return 1; }
+    since=$(inside date +%s)
+    inside systemctl start epollchatd.service && echo "the service started with 127.0.0.1:$port taken"
+    # Two automatic restarts (RestartSec= apart) failed as well: more starts than the
+    # defaults allowed before they locked "systemctl restart" out.
+    if wait_until 40 restarted_failing 3; then
+        restarts=$(inside systemctl show -P NRestarts epollchatd.service)
+        status=$(inside systemctl status --no-pager epollchatd.service)
+        printf '%s\n' "$status"
+        if ! printf '%s\n' "$status" | grep -q 'Active: activating (auto-restart) (Result: exit-code)'; then
+            echo "systemctl status does not show the service retrying"
+        elif ! wait_until 10 journal_has "$since" "cannot listen on 127\.0\.0\.1:$port: Address already in use"; then
+            echo "the journal does not say why the service does not start"
+        else
+            release_port
+            if inside systemctl restart epollchatd.service && service_active && welcome_at 127.0.0.1 "$port"; then
+                ok=1
+            fi
+        fi
+    else
+        echo "no third failed start: NRestarts=$(inside systemctl show -P NRestarts epollchatd.service)"
+        inside systemctl status --no-pager epollchatd.service
+    fi
+    if journal_has "$since" 'Start request repeated too quickly'; then
+        echo "the start limit was hit"
+        ok=0
+    fi
+    release_port
+    restore_service || return 1
+    [ "$ok" = 1 ] && step_note="restarted at once after $restarts automatic restarts"
+}
+
+# restarted_failing N: at least N starts failed, and the service is between two of them.
+restarted_failing() {
+    [ "$(inside systemctl show -P NRestarts epollchatd.service)" -ge "$(($1 - 1))" ] &&
+        [ "$(inside systemctl show -P SubState epollchatd.service)" = auto-restart ]
+}
+
+# A broken configuration file stops the start with status 78, names the file and line, and
+# is not restarted (the check before the start must not defeat RestartPreventExitStatus=).
+broken_config_not_restarted() {
+    local etc=$run_dir/root/etc since state ok=0
+    cp "$etc/epollchatd/epollchatd.conf" "$run_dir/epollchatd.conf.before-step"
+    echo "e2e-unknown-key = 1" >>"$etc/epollchatd/epollchatd.conf"
+    exec 7>&-
+    reader_pid=
+    since=$(inside date +%s)
+    if inside systemctl restart epollchatd.service; then
+        echo "the service started with an unknown key in its configuration"
+    else
+        # Restart= decides when the start fails: auto-restart, or failed for good.
+        state=$(for property in ActiveState SubState ExecMainStatus; do
+            inside systemctl show -P "$property" epollchatd.service; done | paste -sd ' ')
+        echo "ActiveState SubState ExecMainStatus: $state"
+        case $state in
+            "failed failed 78")
+                wait_until 10 journal_has "$since" \
+                    "/etc/epollchatd/epollchatd\.conf:[0-9]+: unknown key 'e2e-unknown-key'" && ok=1 ;;
+        esac
+    fi
+    [ "$ok" = 1 ] || inside systemctl status --no-pager epollchatd.service
+    restore_service || return 1
+    [ "$ok" = 1 ] && step_note="failed with 78, not restarted"
+}
+
+# A port below 1024 the way the unit's comment says: its drop-in, a restart, and two
+# clients chat on that port. The drop-in is read from the installed unit, so the test
+# proves the recipe the admin reads.
+low_port_chats() {
+    local etc=$run_dir/root/etc low='' recipe exec_start ok=0
+    local dropin=$etc/systemd/system/epollchatd.service.d/low-port.conf
+    for candidate in 80 $(seq 1000 1023); do
+        port_is_listening "$candidate" || { low=$candidate; break; }
+    done
+    [ -n "$low" ] || { echo "no free port below 1024"; return 1; }
+    # The block of "#   " lines in the unit's comments that grants CAP_NET_BIND_SERVICE.
+    recipe=$(awk '/^#   / { block = block substr($0, 5) "\n"; next }
+        { if (block ~ /CAP_NET_BIND_SERVICE/) { printf "%s", block; exit } block = "" }' \
+        "$run_dir/root/lib/systemd/system/epollchatd.service")
+    printf 'recipe:\n%s\n' "$recipe"
+    case $recipe in
+        "[Service]"*) ;;
+        *) echo "no drop-in for CAP_NET_BIND_SERVICE in the unit's comments"; return 1 ;;
+    esac
+    cp "$etc/epollchatd/epollchatd.conf" "$run_dir/epollchatd.conf.before-step"
+    echo "port = $low" >>"$etc/epollchatd/epollchatd.conf"
+    # After e2e-port.conf, if the test moved the service off a taken default port: the
+    # packaged command line, so that the config's port counts.
+    exec_start=$(grep '^ExecStart=' "$run_dir/root/lib/systemd/system/epollchatd.service" | head -n1)
+    printf '%s\nExecStart=\n%s\n' "$recipe" "$exec_start" >"$dropin"
+    inside systemctl daemon-reload
+    exec 7>&-
+    reader_pid=
+    # The reader and the sayer use $port.
+    local port=$low
+    if inside systemctl restart epollchatd.service && start_reader; then
+        say "hello on port $low" && reader_got "^Client #[0-9]+ says >> hello on port $low\$" && ok=1
+    fi
+    [ "$ok" = 1 ] || inside journalctl --no-pager -o cat -u epollchatd.service -n 20
+    exec 7>&-
+    reader_pid=
+    restore_service || return 1
+    [ "$ok" = 1 ] && step_note="port $low"
+}
+
 security_report() {
     local out exposure
     out=$(inside systemd-analyze security --no-pager epollchatd.service 2>&1) || { echo "$out"; return 1; }
@@ -569,6 +813,11 @@ step "systemctl kill -s KILL is followed by an automatic restart" killed_service
 step "epollchatd.socket starts the daemon on the first connection" socket_activates
 step "a Redis password given as a systemd credential reaches the daemon" credential_reaches_daemon
 step "TLS with the certificate as credentials: epollchat --tls chats with a plain client" tls_clients_chat
+step "listen on an address added after the start: active at once, serving once it exists" late_address_serves
+step "with the port taken, journalctl -p err -u epollchatd says cannot listen" port_taken_logged_at_err
+step "with the port taken and freed after automatic restarts, systemctl restart works" port_freed_restart_works
+step "a broken epollchatd.conf is named and not restarted" broken_config_not_restarted
+step "the unit's drop-in for a port below 1024: two clients chat on it" low_port_chats
 step "systemd-analyze security epollchatd" security_report
 step "debian/tests/control (autopkgtest) passes in the container" "$srcdir/tests/e2e/run-debian-tests.py" "$container_pid" "$run_dir/root" "$port"
 step "apt purge removes the service, the conffile and leaves no user" purge_packages

@@ -1,5 +1,6 @@
 // Listening: a port already in use is a clear error with exit status 1; IPv6 loopback works;
-// --opt=value is accepted like --opt value.
+// an address no interface has yet is listened on (freebind) and reported ready; --opt=value
+// is accepted like --opt value.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -39,6 +40,21 @@ TEST(Listen, Ipv6LoopbackServesClients) {
   ASSERT_TRUE(a.client.expect_line(lines::joined(b.id, 2)));
   a.client.send("over v6\n");
   EXPECT_TRUE(b.client.expect_line(lines::says(a.id, "over v6")));
+}
+
+// 192.0.2.10 and 2001:db8::10 are documentation addresses, on no interface here: as at boot
+// before DHCP or DAD gives the host its address, the daemon still starts and is ready. Runs
+// unprivileged.
+TEST(Listen, AnAddressThatDoesNotExistYetStartsTheDaemon) {
+  for (const std::string host : {"192.0.2.10", "2001:db8::10"}) {
+    DaemonOptions options;
+    options.listen = host;
+    DaemonProcess daemon(options);
+    const std::string shown = host.find(':') == std::string::npos ? host : "[" + host + "]";
+    EXPECT_EQ(daemon.ready_message().field("STATUS"),
+              "Listening on " + shown + ":" + std::to_string(daemon.port()));
+    EXPECT_FALSE(daemon.has_exited());
+  }
 }
 
 TEST(Listen, EqualsFormOfOptionsWorks) {

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <system_error>
+#include <utility>
 
 namespace epollchat {
 namespace {
@@ -60,6 +61,45 @@ TEST(ListenTcp, APortInUseThrowsAddressInUseFromBind) {
   } catch (const std::system_error& error) {
     EXPECT_EQ(error.code().value(), EADDRINUSE);
     EXPECT_NE(std::string(error.what()).find("bind"), std::string::npos) << error.what();
+  }
+}
+
+TEST(SocketAddress, WildcardsAreTheUnspecifiedAddresses) {
+  for (const char* text : {"0.0.0.0", "::", "[::]"}) {
+    EXPECT_TRUE(SocketAddress::from_numeric(text, 8888)->is_wildcard()) << text;
+  }
+  for (const char* text : {"127.0.0.1", "::1", "192.0.2.10", "::ffff:0.0.0.0"}) {
+    EXPECT_FALSE(SocketAddress::from_numeric(text, 8888)->is_wildcard()) << text;
+  }
+  EXPECT_FALSE(SocketAddress().is_wildcard());
+}
+
+// The flag as the kernel reports it for a listener bound to `host`.
+int freebind_of(const char* host) {
+  UniqueFd fd = listen_tcp(*SocketAddress::from_numeric(host, 0), 16);
+  int value = -1;
+  socklen_t size = sizeof value;
+  EXPECT_EQ(getsockopt(fd.get(), IPPROTO_IP, IP_FREEBIND, &value, &size), 0) << host;
+  return value;
+}
+
+TEST(ListenTcp, ASpecificAddressIsBoundWithFreebindAndTheWildcardWithout) {
+  EXPECT_EQ(freebind_of("127.0.0.1"), 1);
+  EXPECT_EQ(freebind_of("::1"), 1);
+  EXPECT_EQ(freebind_of("0.0.0.0"), 0);
+  EXPECT_EQ(freebind_of("::"), 0);
+}
+
+// 192.0.2.0/24 and 2001:db8::/32 are documentation ranges, on no interface of a test
+// machine: without freebind the bind fails with EADDRNOTAVAIL. No privilege is needed.
+TEST(ListenTcp, BindsAnAddressNoInterfaceHasYet) {
+  const std::pair<const char*, const char*> cases[] = {{"192.0.2.10", "192.0.2.10:"},
+                                                       {"2001:db8::10", "[2001:db8::10]:"}};
+  for (const auto& [host, prefix] : cases) {
+    UniqueFd fd = listen_tcp(*SocketAddress::from_numeric(host, 0), 16);
+    const SocketAddress bound = SocketAddress::local_of(fd.get());
+    EXPECT_EQ(bound.to_string().rfind(prefix, 0), 0u) << bound.to_string();
+    EXPECT_NE(bound.port(), 0);
   }
 }
 
