@@ -26,8 +26,8 @@ set -uo pipefail
 
 # Bump ROOT_VERSION whenever ROOT_PACKAGES changes. The root must contain the
 # runtime dependencies of the .debs: apt installs them without a network.
-readonly ROOT_VERSION=v2
-readonly ROOT_PACKAGES=systemd,systemd-sysv,dbus,man-db,procps,libsystemd0,libstdc++6,libgcc-s1,libhiredis0.14
+readonly ROOT_VERSION=v3
+readonly ROOT_PACKAGES=systemd,systemd-sysv,dbus,man-db,procps,libsystemd0,libstdc++6,libgcc-s1,libhiredis0.14,libssl3,libedit2,libbsd0
 readonly ROOT_CACHE=/var/tmp/epollchat-e2e-root-$ROOT_VERSION
 readonly DEBS_CACHE=/var/tmp/epollchat-e2e-debs
 readonly MIRROR=${E2E_MIRROR:-http://deb.debian.org/debian}
