@@ -327,8 +327,10 @@ man_renders() {
     local out
     out=$(inside man -P cat epollchatd 2>&1) || { echo "$out"; return 1; }
     printf '%s\n' "$out" | head -n 20
-    printf '%s\n' "$out" | grep -q '^NAME' || return 1
-    printf '%s\n' "$out" | grep -q 'epollchatd' || return 1
+    # Here-strings, not pipes: grep -q stops at the first match, and under pipefail the
+    # writer's SIGPIPE would fail the step once the page outgrows a pipe's buffer.
+    grep -q '^NAME' <<<"$out" || return 1
+    grep -q 'epollchatd' <<<"$out" || return 1
     step_note="$(printf '%s\n' "$out" | wc -l) lines"
 }
 
@@ -652,7 +654,7 @@ port_freed_restart_works() {
         restarts=$(inside systemctl show -P NRestarts epollchatd.service)
         status=$(inside systemctl status --no-pager epollchatd.service)
         printf '%s\n' "$status"
-        if ! printf '%s\n' "$status" | grep -q 'Active: activating (auto-restart) (Result: exit-code)'; then
+        if ! grep -q 'Active: activating (auto-restart) (Result: exit-code)' <<<"$status"; then
             echo "systemctl status does not show the service retrying"
         elif ! wait_until 10 journal_has "$since" "cannot listen on 127\.0\.0\.1:$port: Address already in use"; then
             echo "the journal does not say why the service does not start"
