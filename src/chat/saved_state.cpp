@@ -37,8 +37,10 @@ class Writer {
  public:
   template <typename Unsigned>
   void number(Unsigned value) {
+    // Widened first: a narrow type would be promoted to (signed) int by the shift.
+    const std::uint64_t wide = value;
     for (std::size_t i = 0; i < sizeof(Unsigned); ++i) {
-      out_.push_back(static_cast<char>((value >> (8 * i)) & 0xFFU));
+      out_.push_back(static_cast<char>((wide >> (8 * i)) & 0xFFU));
     }
   }
   template <typename Length>
@@ -63,12 +65,11 @@ class Reader {
   template <typename Unsigned>
   Unsigned number(std::string_view what) {
     const std::string_view raw = take(sizeof(Unsigned), what);
-    Unsigned value = 0;
+    std::uint64_t value = 0;
     for (std::size_t i = 0; i < sizeof(Unsigned); ++i) {
-      value |= static_cast<Unsigned>(static_cast<Unsigned>(static_cast<unsigned char>(raw[i]))
-                                     << (8 * i));
+      value |= std::uint64_t{static_cast<unsigned char>(raw[i])} << (8 * i);
     }
-    return value;
+    return static_cast<Unsigned>(value);
   }
   // A length-prefixed field of at most `limit` bytes, checked before it is copied.
   template <typename Length>
