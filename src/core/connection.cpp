@@ -48,7 +48,12 @@ Connection::Connection(EventLoop& loop, UniqueFd fd, ConnectionHandler& handler,
   if (tls_) loop_.resume_next_turn(*this);
 }
 
-Connection::~Connection() = default;
+Connection::~Connection() {
+  // Closing the fd alone does not take it out of the epoll set while another descriptor
+  // refers to the same socket (a restart keeps duplicates in the service manager's store):
+  // epoll would go on reporting it for this freed object.
+  if (fd_ && is_watched()) loop_.unwatch(fd_.get(), *this);
+}
 
 bool Connection::queue(const ChunkRef& chunk, std::size_t offset, std::size_t length) {
   if (state_ == State::closed) return false;
