@@ -108,16 +108,21 @@ def check(units: dict[str, dict[str, list[str]]]) -> list[str]:
     return problems
 
 
+def report(problems: list[str], agreement: str) -> int:
+    """Prints each problem, or that all is well; the exit status."""
+    for problem in problems:
+        print(f"FAIL: {problem}")
+    if not problems:
+        print(f"OK: {agreement}")
+    return 1 if problems else 0
+
+
 def main() -> int:
     if len(sys.argv) != 2:
         print(__doc__, file=sys.stderr)
         return 2
     problems = check(parse_unit(pathlib.Path(sys.argv[1]).read_text()))
-    for problem in problems:
-        print(f"FAIL: {problem}")
-    if not problems:
-        print("OK: restart delay, start limit and configuration check agree")
-    return 1 if problems else 0
+    return report(problems, "restart delay, start limit and configuration check agree")
 
 
 if __name__ == "__main__":
