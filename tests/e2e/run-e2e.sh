@@ -21,7 +21,10 @@
 # free port is chosen and set with drop-ins for the service and the socket.
 # The boot-and-restart steps briefly add 10.77.0.1 to the host's lo, hold the
 # service's port from the host, and use port 80 (or a free one in 1000-1023);
-# each undoes what it did, and the exit trap does too.
+# each undoes what it did, and the exit trap does too. The steps of restarts
+# that keep the clients connect raw clients from the host (chat_peer.py), and
+# hold each start of the service before the daemon runs with a drop-in (the
+# gate), so that they can act while no daemon process exists.
 set -uo pipefail
 
 # Bump ROOT_VERSION whenever ROOT_PACKAGES changes. The root must contain the
@@ -79,6 +82,9 @@ reader_pid=
 # Host state a step made and must undo: an address on lo, a process holding a port.
 late_address=
 holder_pid=
+# Raw clients on the host (chat_peer.py), by name: the pid, and the fd of the FIFO the
+# test writes their lines into.
+declare -A peer_pid=() peer_fd=() peer_from=()
 exec 7>&-
 
 cleanup() {
@@ -96,6 +102,7 @@ cleanup() {
     if [ -n "$reader_pid" ]; then
         kill "$reader_pid" 2>/dev/null
     fi
+    stop_peers
     release_port
     remove_late_address
     if [ -n "$run_dir" ] && [ -d "$run_dir" ]; then
@@ -351,39 +358,301 @@ reload_keeps_clients() {
     step_note="MainPID $after kept"
 }
 
-restart_service() {
-    local before after
-    before=$(main_pid)
-    inside systemctl restart epollchatd.service || return 1
-    after=$(main_pid)
-    if [ "$after" = "$before" ] || [ "$after" = 0 ]; then echo "MainPID $before -> $after"; return 1; fi
-    [ "$(inside systemctl is-active epollchatd.service)" = active ] || return 1
-    # The connected client was told, and the new daemon accepts clients.
-    reader_got '^\*\*\* Server shutting down\.$' || return 1
-    exec 7>&-
-    reader_pid=
-    start_reader || return 1
-    step_note="MainPID $before -> $after"
+# --- Restarts that keep the clients --------------------------------------------
+
+# Raw clients run on the host (tests/e2e/chat_peer.py; the container shares the host's
+# network). Each keeps one connection from start to end and never reconnects, so what it
+# sees is what that one TCP connection went through. A step looks only at the lines its
+# peers got since peer_mark.
+
+# peer_start NAME: connect the raw client NAME; it writes what it gets to $run_dir/NAME.out.
+peer_start() {
+    local in=$run_dir/$1.in fd
+    rm -f "$in" "$run_dir/$1.out"
+    mkfifo "$in" || return 1
+    exec {fd}<>"$in"
+    peer_fd[$1]=$fd
+    peer_from[$1]=1
+    # The client closes every descriptor it inherits, this FIFO's writing end among them,
+    # so that closing it here ends the client's input.
+    python3 "$srcdir/tests/e2e/chat_peer.py" 127.0.0.1 "$port" "$in" "$run_dir/$1.out" &
+    peer_pid[$1]=$!
+    peer_got "$1" '^-- connected$'
 }
 
-killed_service_restarts() {
-    local before restarts after
+# peer_stop NAME: end NAME's input (it closes its connection) and wait for it.
+peer_stop() {
+    local fd=${peer_fd[$1]:-} pid=${peer_pid[$1]:-}
+    [ -z "$fd" ] || exec {fd}>&-
+    if [ -n "$pid" ]; then
+        wait_until 10 peer_exited "$1" || kill "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+    fi
+    unset "peer_fd[$1]" "peer_pid[$1]"
+}
+
+peer_exited() { ! kill -0 "${peer_pid[$1]}" 2>/dev/null; }
+
+stop_peers() {
+    local name
+    for name in "${!peer_pid[@]}"; do
+        peer_stop "$name"
+    done
+}
+
+# peer_say NAME LINE
+peer_say() { printf '%s\n' "$2" >&"${peer_fd[$1]}"; }
+
+# peer_mark NAME...: from now on, look only at the lines that follow.
+peer_mark() {
+    local name
+    for name in "$@"; do
+        peer_from[$name]=$(($(wc -l <"$run_dir/$name.out") + 1))
+    done
+}
+
+# peer_output NAME: the lines NAME got since its mark.
+peer_output() { tail -n "+${peer_from[$1]}" "$run_dir/$1.out"; }
+
+# peer_has NAME REGEX (here-strings, not pipes: see man_renders)
+peer_has() { grep -Eq -- "$2" <<<"$(peer_output "$1")"; }
+
+# peer_got NAME REGEX [SECONDS]: NAME gets a line matching REGEX within SECONDS (10).
+peer_got() {
+    wait_until "${3:-10}" peer_has "$1" "$2" && return 0
+    echo "$1 did not get a line matching $2; since the mark it got:"
+    peer_output "$1"
+    return 1
+}
+
+# peer_after NAME FIRST THEN: a line matching THEN follows the first one matching FIRST.
+# (The patterns reach awk through the environment, which keeps their backslashes.)
+peer_after() {
+    peer_output "$1" | FIRST=$2 THEN=$3 awk '
+        seen && $0 ~ ENVIRON["THEN"] { found = 1 }
+        !seen && $0 ~ ENVIRON["FIRST"] { seen = 1 }
+        END { exit !found }' && return 0
+    echo "$1: no line matching $3 after one matching $2; since the mark:"
+    peer_output "$1"
+    return 1
+}
+
+# peer_once NAME REGEX: exactly one line since the mark matches REGEX.
+peer_once() {
+    local count
+    count=$(grep -Ec -- "$2" <<<"$(peer_output "$1")")
+    [ "$count" = 1 ] || { echo "$1 got $count lines matching $2, expected 1"; return 1; }
+}
+
+# peer_connected NAME: its connection is still open (the client runs, and saw no end).
+peer_connected() {
+    if peer_exited "$1" || grep -Eq '^-- (end of file|error)' "$run_dir/$1.out"; then
+        echo "$1 was disconnected:"
+        tail -n 5 "$run_dir/$1.out"
+        return 1
+    fi
+}
+
+# A drop-in holds each start of the service before the daemon runs, for as long as the
+# FIFO $GATE exists and nobody writes to it: the test then acts while no daemon process
+# exists at all (the old one is gone, the new one not started), and lets the start go on
+# with open_gate. The "+" runs the wait outside the sandbox, as root.
+readonly GATE=/var/lib/e2e/gate
+readonly GATE_DROPIN=etc/systemd/system/epollchatd.service.d/e2e-gate.conf
+
+install_gate() {
+    mkdir -p "$run_dir/root/${GATE_DROPIN%/*}" "$run_dir/root${GATE%/*}"
+    printf '[Service]\nExecStartPre=+/bin/sh -c %s\n' \
+        "'if [ -p $GATE ]; then read -r _ <$GATE; fi'" >"$run_dir/root/$GATE_DROPIN"
+    inside systemctl daemon-reload
+}
+
+remove_gate() {
+    rm -f "$run_dir/root/$GATE_DROPIN" "$run_dir/root$GATE"
+    inside systemctl daemon-reload
+}
+
+close_gate() {
+    rm -f "$run_dir/root$GATE"
+    mkfifo "$run_dir/root$GATE"
+}
+
+# open_gate: lets a held start go on (the write waits for the held start's read).
+open_gate() {
+    local ok=0
+    # shellcheck disable=SC2016  # $1 is expanded by the inner sh
+    timeout 30 sh -c 'echo go >"$1"' sh "$run_dir/root$GATE" && ok=1
+    rm -f "$run_dir/root$GATE"
+    [ "$ok" = 1 ] || echo "no start of the service waited at the gate"
+    [ "$ok" = 1 ]
+}
+
+sub_state_is() { [ "$(inside systemctl show -P SubState epollchatd.service)" = "$1" ]; }
+
+# Two raw clients, alice and bob, take nicknames and meet in a room other than the lobby;
+# the restarts below must keep both. The gate goes in for those steps.
+peers_meet_in_a_room() {
+    local peer
+    for peer in alice bob; do
+        peer_start "$peer" &&
+            peer_got "$peer" '^Welcome to the chat room! Your chat ID is: Client #[0-9]+$' &&
+            peer_say "$peer" "/nick $peer" &&
+            peer_got "$peer" "^\\*\\*\\* You are now known as $peer\\.\$" &&
+            peer_say "$peer" '/join e2e-room' &&
+            peer_got "$peer" '^\*\*\* You are now in e2e-room \([0-9]+ online\)\.$' || return 1
+    done
+    peer_say alice 'hello from alice' && peer_got bob '^alice says >> hello from alice$' || return 1
+    install_gate
+}
+
+# kept_through WHAT CMD...: CMD restarts the service the planned way, with alice and bob
+# in e2e-room. While the start waits at the gate, bob says a line and carol connects.
+# Then alice and bob, never disconnected, are told they are still who and where they were;
+# bob's line reaches alice once, after her notice; carol, who waited in the listen
+# backlog, is welcomed; and alice and bob still chat under their names in their room.
+kept_through() {
+    local what=$1 before after since job ok=0 peer
+    shift
+    before=$(main_pid)
+    since=$(inside date +%s)
+    peer_mark alice bob
+    close_gate || return 1
+    "$@" &
+    job=$!
+    if wait_until 60 sub_state_is start-pre; then
+        peer_say bob "said during the $what" && peer_start carol && ok=1
+    else
+        echo "the service did not wait at the gate: $(inside systemctl show -P SubState epollchatd.service)"
+    fi
+    open_gate || ok=0
+    wait "$job" || { echo "$* failed"; ok=0; }
+    [ "$ok" = 1 ] || { inside systemctl status --no-pager epollchatd.service; return 1; }
+    for peer in alice bob; do
+        peer_got "$peer" "^\\*\\*\\* Server restarted; you are still $peer in e2e-room\\.\$" || return 1
+    done
+    peer_got alice "^bob says >> said during the $what\$" &&
+        peer_after alice '^\*\*\* Server restarted; you are still alice in e2e-room\.$' \
+            "^bob says >> said during the $what\$" &&
+        peer_once alice "^bob says >> said during the $what\$" || return 1
+    peer_got carol '^Welcome to the chat room! Your chat ID is: Client #[0-9]+$' || return 1
+    peer_stop carol
+    peer_say alice "alice after the $what" && peer_got bob "^alice says >> alice after the $what\$" &&
+        peer_say bob "bob after the $what" && peer_got alice "^bob says >> bob after the $what\$" || return 1
+    peer_connected alice && peer_connected bob || return 1
+    after=$(main_pid)
+    [ "$after" != "$before" ] || { echo "MainPID $before did not change"; return 1; }
+    if ! wait_until 10 journal_has "$since" '^restarting: handing on [0-9]+ clients?$' ||
+        ! wait_until 10 journal_has "$since" '^restored [0-9]+ clients? from the previous process$'; then
+        echo "the log does not say the sessions were handed on and restored:"
+        inside journalctl --no-pager -o cat -u epollchatd.service --since "@$since"
+        return 1
+    fi
+    step_note="MainPID $before -> $after; $(inside journalctl --no-pager -o cat -u epollchatd.service \
+        --since "@$since" | grep -E '^restored [0-9]+ clients?' | tail -n 1)"
+}
+
+# systemctl restart: the installed client too (client A, in the lobby since
+# two_clients_chat) stays connected and is told so.
+restart_keeps_clients() {
+    kept_through restart inside systemctl restart epollchatd.service || return 1
+    kill -0 "$reader_pid" 2>/dev/null || { echo "client A exited"; return 1; }
+    reader_got '^\*\*\* Server restarted; you are still Client #[0-9]+ in lobby\.$' || return 1
+    if grep -q 'Server shutting down' "$run_dir/root/var/lib/e2e/a.out"; then
+        echo "client A was told the server shuts down"
+        return 1
+    fi
+}
+
+# Reinstalling runs the package's upgrade path: the postinst's restart job (not a stop and
+# a start) is a planned restart too.
+reinstall_keeps_clients() {
+    kept_through reinstall inside sh -c 'cd /root/debs && apt-get install -y --reinstall ./epollchatd_*.deb' ||
+        return 1
+    kill -0 "$reader_pid" 2>/dev/null || { echo "client A exited"; return 1; }
+}
+
+# After SIGKILL nothing was saved: systemd restarts the service (RestartSec=), and the
+# connections it kept are welcomed again as new clients, with a notice saying why. A line
+# bob sent while no daemon ran follows alice's new welcome.
+killed_service_rewelcomes_clients() {
+    local before restarts after since peer ok=0
+    local failure='^\*\*\* Server restarted after a failure; you join again as a new client\.$'
+    local welcome='^Welcome to the chat room! Your chat ID is: Client #[0-9]+$'
     before=$(main_pid)
     restarts=$(inside systemctl show -P NRestarts epollchatd.service)
+    since=$(inside date +%s)
+    peer_mark alice bob
+    close_gate || return 1
     # The main process alone: that is the daemon, and killing the whole control group
     # fails with EIO on kernels whose cgroup hierarchy refuses it (the kill of the main
     # process still happens, but systemctl reports failure).
-    inside systemctl kill --kill-whom=main -s KILL epollchatd.service || return 1
-    # systemd notices the death, waits RestartSec and starts a new process.
+    if inside systemctl kill --kill-whom=main -s KILL epollchatd.service &&
+        wait_until 60 sub_state_is start-pre; then
+        peer_say bob 'said after the crash' && peer_start carol && ok=1
+    else
+        echo "the service did not wait at the gate: $(inside systemctl show -P SubState epollchatd.service)"
+    fi
+    open_gate || ok=0
+    [ "$ok" = 1 ] || return 1
     wait_until 30 new_main_pid_active "$before" ||
         { inside systemctl status --no-pager epollchatd.service; return 1; }
     after=$(main_pid)
     [ "$(inside systemctl show -P NRestarts epollchatd.service)" -gt "$restarts" ] || return 1
+    for peer in alice bob; do
+        peer_got "$peer" "$failure" && peer_after "$peer" "$failure" "$welcome" || return 1
+    done
+    peer_got alice '^Client #[0-9]+ says >> said after the crash$' &&
+        peer_after alice "$welcome" '^Client #[0-9]+ says >> said after the crash$' &&
+        peer_once alice '^Client #[0-9]+ says >> said after the crash$' || return 1
+    peer_got carol "$welcome" || return 1
+    peer_stop carol
+    peer_connected alice && peer_connected bob || return 1
+    kill -0 "$reader_pid" 2>/dev/null || { echo "client A exited"; return 1; }
+    reader_got "$failure" || return 1
     say "after kill" || return 1
+    wait_until 10 journal_has "$since" \
+        '^no saved state \(the previous process did not stop cleanly\): [0-9]+ clients? join again$' ||
+        { inside journalctl --no-pager -o cat -u epollchatd.service --since "@$since"; return 1; }
     step_note="MainPID $before -> $after"
 }
 
+# A real stop, which the daemon tells from a restart by asking systemd (over D-Bus) for
+# its unit's job: everyone is told and disconnected, and the next start hands nothing on.
+stop_disconnects_clients() {
+    local since peer ok=1
+    since=$(inside date +%s)
+    peer_mark alice bob
+    inside systemctl stop epollchatd.service || return 1
+    for peer in alice bob; do
+        peer_got "$peer" '^-- end of file$' &&
+            peer_after "$peer" '^\*\*\* Server shutting down\.$' '^-- end of file$' || ok=0
+    done
+    reader_got '^\*\*\* Server shutting down\.$' || ok=0
+    wait_until 10 reader_exited || { echo "client A still runs"; ok=0; }
+    reader_pid=
+    exec 7>&-
+    stop_peers
+    if journal_has "$since" '^restarting: handing on'; then
+        echo "the daemon took the stop for a restart"
+        ok=0
+    fi
+    remove_gate
+    inside systemctl start epollchatd.service || return 1
+    # A client of the new process is simply welcomed: nothing was restored.
+    peer_start dave && peer_got dave '^Welcome to the chat room!' || return 1
+    if ! sed -n 2p "$run_dir/dave.out" | grep -q '^Welcome to the chat room!'; then
+        echo "dave's first line is not the welcome:"
+        cat "$run_dir/dave.out"
+        ok=0
+    fi
+    peer_stop dave
+    [ "$ok" = 1 ]
+}
+
+reader_exited() { ! kill -0 "$reader_pid" 2>/dev/null; }
+
 new_main_pid_active() {
+
     local pid
     pid=$(main_pid)
     [ "$pid" != 0 ] && [ "$pid" != "$1" ] &&
@@ -409,9 +678,37 @@ socket_activates() {
     local trigger
     trigger=$(inside systemctl show -P TriggeredBy epollchatd.service)
     step_note="inactive until the first connection, then started by ${trigger:-?}"
+    # The next step uses the socket-activated service, and then goes back to the packaged
+    # setup.
+}
+
+# The file descriptor store and socket activation together: the restarted daemon gets the
+# socket unit's listeners and the stored client sockets, and keeps the client.
+socket_activated_restart_keeps_client() {
+    local before after ok=0
+    if [ "$(inside systemctl is-active epollchatd.socket)" != active ] || ! service_active; then
+        echo "epollchatd.socket and the service it started are not both active"
+    elif peer_start erin && peer_got erin '^Welcome to the chat room!' &&
+        peer_say erin '/nick erin' && peer_got erin '^\*\*\* You are now known as erin\.$'; then
+        before=$(main_pid)
+        peer_mark erin
+        if inside systemctl restart epollchatd.service &&
+            peer_got erin '^\*\*\* Server restarted; you are still erin in lobby\.$' &&
+            peer_connected erin; then
+            after=$(main_pid)
+            if [ "$after" != "$before" ]; then
+                ok=1
+                step_note="MainPID $before -> $after"
+            else
+                echo "MainPID $before did not change"
+            fi
+        fi
+    fi
+    peer_stop erin
     # Back to the packaged setup: the socket off, the service running.
     inside systemctl stop epollchatd.socket epollchatd.service || return 1
-    inside systemctl start epollchatd.service
+    inside systemctl start epollchatd.service || return 1
+    [ "$ok" = 1 ]
 }
 
 service_active() { [ "$(inside systemctl is-active epollchatd.service)" = active ]; }
@@ -810,9 +1107,13 @@ step "reinstall (the upgrade path) restarts the service" upgrade_restarts
 step "two epollchat sessions chat through the installed daemon" two_clients_chat
 step "man epollchatd renders" man_renders
 step "systemctl reload keeps a connected client connected" reload_keeps_clients
-step "systemctl restart epollchatd" restart_service
-step "systemctl kill -s KILL is followed by an automatic restart" killed_service_restarts
+step "raw clients alice and bob take nicknames and meet in a room" peers_meet_in_a_room
+step "systemctl restart keeps the clients, their names and room; a line sent meanwhile follows" restart_keeps_clients
+step "apt install --reinstall keeps the clients, their names and room; a line sent meanwhile follows" reinstall_keeps_clients
+step "systemctl kill -s KILL: an automatic restart welcomes the same connections again" killed_service_rewelcomes_clients
+step "systemctl stop tells the clients the server shuts down and closes them" stop_disconnects_clients
 step "epollchatd.socket starts the daemon on the first connection" socket_activates
+step "under socket activation, systemctl restart keeps a connected client" socket_activated_restart_keeps_client
 step "a Redis password given as a systemd credential reaches the daemon" credential_reaches_daemon
 step "TLS with the certificate as credentials: epollchat --tls chats with a plain client" tls_clients_chat
 step "listen on an address added after the start: active at once, serving once it exists" late_address_serves
