@@ -541,14 +541,14 @@ kept_through() {
     peer_connected alice && peer_connected bob || return 1
     after=$(main_pid)
     [ "$after" != "$before" ] || { echo "MainPID $before did not change"; return 1; }
-    if ! wait_until 10 journal_has "$since" '^restarting: handing on [0-9]+ clients?$' ||
-        ! wait_until 10 journal_has "$since" '^restored [0-9]+ clients? from the previous process$'; then
+    if ! wait_until 10 journal_has "$since" 'restarting: handing on [0-9]+ clients?$' ||
+        ! wait_until 10 journal_has "$since" 'restored [0-9]+ clients? from the previous process$'; then
         echo "the log does not say the sessions were handed on and restored:"
         inside journalctl --no-pager -o cat -u epollchatd.service --since "@$since"
         return 1
     fi
     step_note="MainPID $before -> $after; $(inside journalctl --no-pager -o cat -u epollchatd.service \
-        --since "@$since" | grep -E '^restored [0-9]+ clients?' | tail -n 1)"
+        --since "@$since" | grep -Eo 'restored [0-9]+ clients?' | tail -n 1)"
 }
 
 # systemctl restart: the installed client too (client A, in the lobby since
@@ -611,7 +611,7 @@ killed_service_rewelcomes_clients() {
     reader_got "$failure" || return 1
     say "after kill" || return 1
     wait_until 10 journal_has "$since" \
-        '^no saved state \(the previous process did not stop cleanly\): [0-9]+ clients? join again$' ||
+        'no saved state \(the previous process did not stop cleanly\): [0-9]+ clients? join again$' ||
         { inside journalctl --no-pager -o cat -u epollchatd.service --since "@$since"; return 1; }
     step_note="MainPID $before -> $after"
 }
@@ -632,7 +632,7 @@ stop_disconnects_clients() {
     reader_pid=
     exec 7>&-
     stop_peers
-    if journal_has "$since" '^restarting: handing on'; then
+    if journal_has "$since" 'restarting: handing on'; then
         echo "the daemon took the stop for a restart"
         ok=0
     fi
