@@ -1,5 +1,6 @@
 // Server: restarts that keep every client connected. The sessions go out as a SavedState,
 // and come back, in a fresh server, on the sockets the previous process handed on.
+#include <algorithm>
 #include <chrono>
 
 #include "chat/names.hpp"
@@ -86,6 +87,39 @@ std::size_t Server::restore_sessions(const SavedState& state,
   }
   if (restored > 0) note_status_change();
   return restored;
+}
+
+void Server::prepare_restart() {
+  shutting_down_ = true;
+  for (auto& listener : listeners_) listener->stop();
+  for (auto& listener : tls_listeners_) listener->stop();
+  for (auto& [id, session] : sessions_) {
+    Connection& connection = session->connection();
+    if (connection.is_encrypted()) {
+      session->reply(protocol::restarting_reconnect_line());
+      connection.close_after_flush();
+    } else {
+      connection.pause_reading();
+    }
+  }
+}
+
+bool Server::is_ready_to_hand_on() const {
+  return std::all_of(sessions_.begin(), sessions_.end(), [](const auto& entry) {
+    const Session& session = *entry.second;
+    const Connection& connection = session.connection();
+    return !connection.is_encrypted() && session.room() != nullptr &&
+           !connection.has_pending_output();
+  });
+}
+
+void Server::admit_again(UniqueFd fd, std::string_view notice) {
+  set_nonblocking(fd.get());
+  if (!has_room_for_client()) {
+    refuse(std::move(fd), std::string(notice) + protocol::server_full_line(max_clients_));
+    return;
+  }
+  admit(std::move(fd), nullptr, notice);
 }
 
 }  // namespace epollchat::chat
