@@ -45,6 +45,7 @@ class LinkedNodes final : public OtherNodes, public NodeLinkHandler {
   ~LinkedNodes() override;
 
   [[nodiscard]] const std::string& node_id() const noexcept override { return link_->node_id(); }
+  [[nodiscard]] const std::string& instance() const noexcept override { return link_->instance(); }
   [[nodiscard]] std::string status() const override;
   [[nodiscard]] bool are_reachable() const noexcept override { return link_->is_up(); }
   [[nodiscard]] bool are_catching_up() const noexcept override {

@@ -25,6 +25,9 @@ class OtherNodes {
 
   // "" on a node on its own; else the id in "Client #<node>:<id>".
   [[nodiscard]] virtual const std::string& node_id() const noexcept = 0;
+  // "" on a node on its own; else this process's token on the link, which a planned
+  // restart hands on so that the other nodes see the same node carry on.
+  [[nodiscard]] virtual const std::string& instance() const noexcept = 0;
   // "; link up (3 nodes)" and the like for STATUS=, or "".
   [[nodiscard]] virtual std::string status() const = 0;
   // Whether lines said here are passed on now (the link is up).
@@ -78,6 +81,7 @@ class OtherNodes {
 class LoneNode final : public OtherNodes {
  public:
   [[nodiscard]] const std::string& node_id() const noexcept override { return no_id_; }
+  [[nodiscard]] const std::string& instance() const noexcept override { return no_id_; }
   [[nodiscard]] std::string status() const override { return {}; }
   [[nodiscard]] bool are_reachable() const noexcept override { return false; }
   [[nodiscard]] bool are_catching_up() const noexcept override { return false; }

@@ -14,6 +14,7 @@ SavedState Server::save_sessions() {
   rooms_.flush_staged();
   SavedState state;
   state.node_id = std::string(other_nodes_->node_id());
+  state.instance = std::string(other_nodes_->instance());
   state.next_id = next_id_;
   const CoarseTime now = coarse_now();
   rooms_.for_each([&](const Room& room) {

@@ -110,17 +110,23 @@ Service::Service(CommandLine command_line, std::string default_config_path, Sett
 
 Service::~Service() = default;
 
-void Service::link_to_other_nodes(std::string_view saved_node_id) {
+void Service::link_to_other_nodes(const chat::SavedState* saved) {
   if (settings_.redis.empty()) return;
-  // A restarted node keeps its id, so that its clients keep their names on every node.
+  // A restarted node keeps its id, so that its clients keep their names on every node, and
+  // its instance, so that the others see it carry on rather than lose all its clients.
   std::string node_id = settings_.node_id;
-  if (node_id.empty()) node_id = saved_node_id;
+  std::string instance;
+  if (saved != nullptr && (node_id.empty() || node_id == saved->node_id)) {
+    node_id = saved->node_id;
+    instance = saved->instance;
+  }
   if (node_id.empty()) node_id = cluster::random_node_id();
   // The address was checked when the settings were read.
   server_.link_to_other_nodes([&](chat::NodeLinkHandler& handler) {
     return std::make_unique<cluster::ClusterLink>(
         loop_, log_, *cluster::RedisAddress::parse(settings_.redis),
-        cluster::RedisLogin{settings_.redis_user, settings_.redis_password}, node_id, handler);
+        cluster::RedisLogin{settings_.redis_user, settings_.redis_password}, node_id, instance,
+        handler);
   });
 }
 
@@ -228,7 +234,7 @@ void Service::run() {
   open_listeners(passed);
   log_.notice(start_sentence(server_, serves_tls_, socket_activated_, settings_.max_clients));
   const Handover handover = read_saved_state(passed);
-  link_to_other_nodes(handover.state ? handover.state->node_id : "");
+  link_to_other_nodes(handover.state ? &*handover.state : nullptr);
   take_back_clients(passed, handover);
   if (serves_tls_) log_.info("TLS certificate " + server_.tls_certificate_summary());
   status_ = listening_status();

@@ -69,7 +69,8 @@ class Service {
   // Listens on `address`, with the socket a previous process stored for it if it is bound
   // there (so it never closed in between), and keeps it in the store.
   void add_listener(const SocketAddress& address, bool tls, UniqueFd stored);
-  void link_to_other_nodes(std::string_view saved_node_id);
+  // Links to the other nodes if the settings say so, as the node `saved` was (if any).
+  void link_to_other_nodes(const chat::SavedState* saved);
   [[nodiscard]] Handover read_saved_state(Passed& passed);
   void take_back_clients(Passed& passed, const Handover& handover);
   [[nodiscard]] bool is_restart_planned();
