@@ -60,6 +60,9 @@ class LinkedNodes final : public OtherNodes, public NodeLinkHandler {
     return directory_.find_by_name(nickname).has_value();
   }
 
+  [[nodiscard]] std::optional<std::string> nickname_in_claim(
+      std::uint64_t session_id) const override;
+
   void start() override { link_->start(); }
   void say_goodbye() override { link_->say_goodbye(); }
   void greet(Session& session) override;

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,6 +44,9 @@ class OtherNodes {
   virtual void add_room_counts(std::map<std::string_view, std::size_t>& counts) const = 0;
   // Whether one of their clients goes by `nickname` (in any case).
   [[nodiscard]] virtual bool hold_nickname(std::string_view nickname) const = 0;
+  // The nickname a /nick of the session asked the others for, while they have not answered.
+  [[nodiscard]] virtual std::optional<std::string> nickname_in_claim(
+      std::uint64_t session_id) const = 0;
 
   // Starts the link; writes the goodbye at shutdown.
   virtual void start() = 0;
@@ -90,6 +94,10 @@ class LoneNode final : public OtherNodes {
                     std::vector<std::string_view>& /*names*/) const override {}
   void add_room_counts(std::map<std::string_view, std::size_t>& /*counts*/) const override {}
   [[nodiscard]] bool hold_nickname(std::string_view /*nickname*/) const override { return false; }
+  [[nodiscard]] std::optional<std::string> nickname_in_claim(
+      std::uint64_t /*session_id*/) const override {
+    return std::nullopt;
+  }
   void start() override {}
   void say_goodbye() override {}
   void greet(Session& /*session*/) override {}

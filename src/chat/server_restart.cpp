@@ -26,6 +26,11 @@ SavedState Server::save_sessions() {
       if (session.has_nickname()) client.nickname = session.name();
       client.room = room.name();
       client.unhandled_input = member->unhandled_input();
+      // A /nick the other nodes have not answered yet is asked again by the next process,
+      // before the lines that waited for it.
+      if (const auto nickname = other_nodes_->nickname_in_claim(session.id())) {
+        client.unhandled_input.insert(0, "/nick " + *nickname + "\n");
+      }
       client.unfinished_line_age_ms = static_cast<std::uint32_t>(
           std::chrono::duration_cast<std::chrono::milliseconds>(member->partial_line_age(now))
               .count());

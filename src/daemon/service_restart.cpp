@@ -24,8 +24,9 @@ chat::SavedStateLimits limits_for(const Settings& settings) {
   const ConnectionLimits& connection = settings.server_limits().connection;
   chat::SavedStateLimits limits;
   limits.max_clients = settings.max_clients;
-  // An unfinished line, and the lines of one read held back while throttled or paused.
-  limits.max_unhandled_input = connection.max_line + EventLoop::kReadBufferSize;
+  // An unfinished line, the lines of one read held back while throttled or paused, and a
+  // /nick asked again.
+  limits.max_unhandled_input = 2 * connection.max_line + EventLoop::kReadBufferSize;
   // A queue holds up to 1.25 x max_backlog from one turn to the next, plus a turn's worth.
   limits.max_unsent_output =
       connection.max_backlog + connection.max_backlog / 4 + EventLoop::kReadBufferSize;
