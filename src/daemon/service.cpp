@@ -233,6 +233,7 @@ void Service::run() {
   Passed passed = sort_passed(systemd::take_passed_fds());
   open_listeners(passed);
   log_.notice(start_sentence(server_, serves_tls_, socket_activated_, settings_.max_clients));
+  check_store_size();
   const Handover handover = read_saved_state(passed);
   link_to_other_nodes(handover.state ? &*handover.state : nullptr);
   take_back_clients(passed, handover);
@@ -299,6 +300,7 @@ void Service::reload() {
     server_.apply_limits(fresh.server_limits());
     log_.set_level(fresh.log_level);
     settings_ = std::move(fresh);
+    check_store_size();
     log_.notice("configuration reloaded");
   } catch (const std::exception& failure) {
     log_.error(std::string("reload failed, keeping the previous settings: ") + failure.what());

@@ -73,6 +73,8 @@ class Service {
   void link_to_other_nodes(const chat::SavedState* saved);
   [[nodiscard]] Handover read_saved_state(Passed& passed);
   void take_back_clients(Passed& passed, const Handover& handover);
+  // Warns when the store cannot hold a socket for every client max-clients allows.
+  void check_store_size() const;
   [[nodiscard]] bool is_restart_planned();
   void begin_restart();
   void hand_on();

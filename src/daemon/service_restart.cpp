@@ -98,6 +98,17 @@ void Service::take_back_clients(Passed& passed, const Handover& handover) {
   }
 }
 
+void Service::check_store_size() const {
+  // Both listeners and the state beside the clients.
+  constexpr std::size_t kOwnDescriptors = 3;
+  const std::size_t needed = settings_.max_clients + kOwnDescriptors;
+  if (!store_.is_in_use() || store_.capacity() >= needed) return;
+  log_.warning("the file descriptor store holds " + std::to_string(store_.capacity()) +
+               " descriptors, fewer than max-clients (" + std::to_string(settings_.max_clients) +
+               ") needs: set FileDescriptorStoreMax= and FDSTORE= to " + std::to_string(needed) +
+               " or more, or clients beyond it reconnect after a restart");
+}
+
 bool Service::is_restart_planned() {
   if (!store_.is_in_use()) return false;
   // Where no service manager can be asked (a harness playing one), a store in use means
