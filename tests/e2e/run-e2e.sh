@@ -616,8 +616,9 @@ killed_service_rewelcomes_clients() {
     step_note="MainPID $before -> $after"
 }
 
-# A real stop, which the daemon tells from a restart by asking systemd (over D-Bus) for
-# its unit's job: everyone is told and disconnected, and the next start hands nothing on.
+# A real stop, told from a restart by the unit's job (the unit's ExecStop= asks systemd
+# and stops the daemon with SIGINT): everyone is told and disconnected, the daemon does not
+# hand anyone on, and the next start restores nothing.
 stop_disconnects_clients() {
     local since peer ok=1
     since=$(inside date +%s)
