@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """A raw chat client for the end-to-end test: one TCP connection, kept open.
 
-Usage: chat_peer.py HOST PORT INPUT OUTPUT
+Usage: chat_peer.py [--tls CAFILE] HOST PORT INPUT OUTPUT
 
-Connects to HOST:PORT once and never reconnects, so the connection the test
+Connects to HOST:PORT once (over TLS with --tls, trusting the certificates
+in CAFILE) and never reconnects, so the connection the test
 looks at is the same one from start to end. Every line the server sends is
 appended to OUTPUT as it arrives (one write per line), and every line read
 from INPUT (a FIFO the test keeps open for writing) is sent. Lines of its
@@ -19,14 +20,20 @@ server closes it, it exits 0 after "-- end of file"; 1 after an error.
 import os
 import selectors
 import socket
+import ssl
 import sys
 
 
 def main() -> int:
-    if len(sys.argv) != 5:
+    args = sys.argv[1:]
+    cafile = None
+    if args[:1] == ["--tls"] and len(args) > 1:
+        cafile = args[1]
+        args = args[2:]
+    if len(args) != 4:
         print(__doc__, file=sys.stderr)
         return 2
-    host, port, input_path, output_path = sys.argv[1:]
+    host, port, input_path, output_path = args
     # The test's other descriptors, the FIFOs of the other clients among them: held here,
     # their writing ends would keep those clients from seeing the end of their input.
     os.closerange(3, os.sysconf("SC_OPEN_MAX"))
@@ -37,6 +44,9 @@ def main() -> int:
 
         try:
             sock = socket.create_connection((host, int(port)), timeout=10)
+            if cafile:
+                sock = ssl.create_default_context(cafile=cafile).wrap_socket(
+                    sock, server_hostname=host)
         except OSError as error:
             record(f"-- error: connect: {error}".encode())
             return 1
@@ -54,6 +64,9 @@ def main() -> int:
                 if key.fileobj is sock:
                     try:
                         data = sock.recv(65536)
+                        # TLS: what is decrypted already does not wake the selector.
+                        while data and isinstance(sock, ssl.SSLSocket) and sock.pending():
+                            data += sock.recv(sock.pending())
                     except OSError as error:
                         record(f"-- error: {error}".encode())
                         return 1

@@ -365,7 +365,8 @@ reload_keeps_clients() {
 # sees is what that one TCP connection went through. A step looks only at the lines its
 # peers got since peer_mark.
 
-# peer_start NAME: connect the raw client NAME; it writes what it gets to $run_dir/NAME.out.
+# peer_start NAME [PORT CAFILE]: connect the raw client NAME (over TLS to PORT, trusting
+# CAFILE); it writes what it gets to $run_dir/NAME.out.
 peer_start() {
     local in=$run_dir/$1.in fd
     rm -f "$in" "$run_dir/$1.out"
@@ -375,7 +376,11 @@ peer_start() {
     peer_from[$1]=1
     # The client closes every descriptor it inherits, this FIFO's writing end among them,
     # so that closing it here ends the client's input.
-    python3 "$srcdir/tests/e2e/chat_peer.py" 127.0.0.1 "$port" "$in" "$run_dir/$1.out" &
+    if [ $# -ge 3 ]; then
+        python3 "$srcdir/tests/e2e/chat_peer.py" --tls "$3" 127.0.0.1 "$2" "$in" "$run_dir/$1.out" &
+    else
+        python3 "$srcdir/tests/e2e/chat_peer.py" 127.0.0.1 "$port" "$in" "$run_dir/$1.out" &
+    fi
     peer_pid[$1]=$!
     peer_got "$1" '^-- connected$'
 }
@@ -803,6 +808,20 @@ tls_clients_chat() {
             fi
         fi
     fi
+    # A restart cannot hand an encrypted session on: the TLS client is asked to reconnect
+    # and closed, while the plain one (client A) stays.
+    if [ "$ok" = 1 ]; then
+        ok=0
+        if peer_start tls-peer "$tls_port" "$etc/epollchatd/tls/cert.pem" &&
+            peer_got tls-peer '^Welcome to the chat room!' &&
+            inside systemctl restart epollchatd.service &&
+            peer_got tls-peer '^-- end of file$' &&
+            peer_after tls-peer '^\*\*\* Server restarting; please reconnect\.$' '^-- end of file$' &&
+            reader_got '^\*\*\* Server restarted; you are still Client #[0-9]+ in lobby\.$'; then
+            ok=1
+        fi
+        peer_stop tls-peer
+    fi
     [ "$ok" = 1 ] || inside journalctl --no-pager -o cat -u epollchatd.service -n 30
     # Back to the packaged setup.
     exec 7>&-
@@ -812,7 +831,7 @@ tls_clients_chat() {
     inside systemctl daemon-reload
     inside systemctl reset-failed epollchatd.service
     inside systemctl restart epollchatd.service || return 1
-    [ "$ok" = 1 ] && step_note="plain and TLS in one room; ${status_text%%,*}"
+    [ "$ok" = 1 ] && step_note="plain and TLS in one room, TLS asked to reconnect on restart; ${status_text%%,*}"
 }
 
 # --- Boot and restart ----------------------------------------------------------
@@ -1116,7 +1135,7 @@ step "systemctl stop tells the clients the server shuts down and closes them" st
 step "epollchatd.socket starts the daemon on the first connection" socket_activates
 step "under socket activation, systemctl restart keeps a connected client" socket_activated_restart_keeps_client
 step "a Redis password given as a systemd credential reaches the daemon" credential_reaches_daemon
-step "TLS with the certificate as credentials: epollchat --tls chats with a plain client" tls_clients_chat
+step "TLS with the certificate as credentials: epollchat --tls chats with a plain client; a restart asks TLS clients to reconnect" tls_clients_chat
 step "listen on an address added after the start: active at once, serving once it exists" late_address_serves
 step "with the port taken, journalctl -p err -u epollchatd says cannot listen" port_taken_logged_at_err
 step "with the port taken and freed after automatic restarts, systemctl restart works" port_freed_restart_works
