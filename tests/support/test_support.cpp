@@ -1,7 +1,7 @@
 // Tests of the harness itself, so a failing integration test points at the daemon and not at
 // the tools: the notify protocol parsing, the child's environment (WATCHDOG_PID is the
-// child's own pid, RLIMIT_NOFILE applied, fds passed at 3..), exit statuses and output capture, the
-// readers and writers of protocol lines, and TempDir.
+// child's own pid, RLIMIT_NOFILE applied, fds passed at 3..), exit statuses and output
+// capture, the readers and writers of protocol lines, and TempDir.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
