@@ -167,6 +167,13 @@ bool LinkedNodes::claim_nickname(const Session& session, std::string_view nickna
   return true;
 }
 
+std::optional<std::string> LinkedNodes::nickname_in_claim(std::uint64_t session_id) const {
+  for (const auto& [request, claim] : pending_claims_) {
+    if (claim.session == session_id && !claim.refresh) return claim.nickname;
+  }
+  return std::nullopt;
+}
+
 void LinkedNodes::released_nickname(const Session& session, std::string_view nickname) {
   std::string key = lower_case_ascii(nickname);
   if (link_->is_up()) {

@@ -45,6 +45,7 @@ class LinkedNodes final : public OtherNodes, public NodeLinkHandler {
   ~LinkedNodes() override;
 
   [[nodiscard]] const std::string& node_id() const noexcept override { return link_->node_id(); }
+  [[nodiscard]] const std::string& instance() const noexcept override { return link_->instance(); }
   [[nodiscard]] std::string status() const override;
   [[nodiscard]] bool are_reachable() const noexcept override { return link_->is_up(); }
   [[nodiscard]] bool are_catching_up() const noexcept override {
@@ -58,6 +59,9 @@ class LinkedNodes final : public OtherNodes, public NodeLinkHandler {
   [[nodiscard]] bool hold_nickname(std::string_view nickname) const override {
     return directory_.find_by_name(nickname).has_value();
   }
+
+  [[nodiscard]] std::optional<std::string> nickname_in_claim(
+      std::uint64_t session_id) const override;
 
   void start() override { link_->start(); }
   void say_goodbye() override { link_->say_goodbye(); }

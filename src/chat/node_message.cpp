@@ -1,5 +1,6 @@
 #include "chat/node_message.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <system_error>
 #include <utility>
@@ -11,6 +12,12 @@ namespace epollchat::chat {
 bool is_valid_remote_name(std::string_view name, std::string_view node, std::uint64_t id) {
   if (check_nickname(name) == NicknameProblem::none) return true;
   return name == protocol::client_name(node, id);
+}
+
+bool is_instance_token(std::string_view token) noexcept {
+  return token.size() == kInstanceTokenLength &&
+         std::all_of(token.begin(), token.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
 std::optional<std::uint64_t> parse_message_number(std::string_view text) {

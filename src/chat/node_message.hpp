@@ -50,6 +50,7 @@ struct NodeMessage {
 
 // The instance token: 16 lower-case hex digits.
 inline constexpr std::size_t kInstanceTokenLength = 16;
+[[nodiscard]] bool is_instance_token(std::string_view token) noexcept;
 
 struct RosterEntry {
   std::uint64_t id = 0;

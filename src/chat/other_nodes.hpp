@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,6 +26,9 @@ class OtherNodes {
 
   // "" on a node on its own; else the id in "Client #<node>:<id>".
   [[nodiscard]] virtual const std::string& node_id() const noexcept = 0;
+  // "" on a node on its own; else this process's token on the link, which a planned
+  // restart hands on so that the other nodes see the same node carry on.
+  [[nodiscard]] virtual const std::string& instance() const noexcept = 0;
   // "; link up (3 nodes)" and the like for STATUS=, or "".
   [[nodiscard]] virtual std::string status() const = 0;
   // Whether lines said here are passed on now (the link is up).
@@ -40,6 +44,9 @@ class OtherNodes {
   virtual void add_room_counts(std::map<std::string_view, std::size_t>& counts) const = 0;
   // Whether one of their clients goes by `nickname` (in any case).
   [[nodiscard]] virtual bool hold_nickname(std::string_view nickname) const = 0;
+  // The nickname a /nick of the session asked the others for, while they have not answered.
+  [[nodiscard]] virtual std::optional<std::string> nickname_in_claim(
+      std::uint64_t session_id) const = 0;
 
   // Starts the link; writes the goodbye at shutdown.
   virtual void start() = 0;
@@ -78,6 +85,7 @@ class OtherNodes {
 class LoneNode final : public OtherNodes {
  public:
   [[nodiscard]] const std::string& node_id() const noexcept override { return no_id_; }
+  [[nodiscard]] const std::string& instance() const noexcept override { return no_id_; }
   [[nodiscard]] std::string status() const override { return {}; }
   [[nodiscard]] bool are_reachable() const noexcept override { return false; }
   [[nodiscard]] bool are_catching_up() const noexcept override { return false; }
@@ -86,6 +94,10 @@ class LoneNode final : public OtherNodes {
                     std::vector<std::string_view>& /*names*/) const override {}
   void add_room_counts(std::map<std::string_view, std::size_t>& /*counts*/) const override {}
   [[nodiscard]] bool hold_nickname(std::string_view /*nickname*/) const override { return false; }
+  [[nodiscard]] std::optional<std::string> nickname_in_claim(
+      std::uint64_t /*session_id*/) const override {
+    return std::nullopt;
+  }
   void start() override {}
   void say_goodbye() override {}
   void greet(Session& /*session*/) override {}

@@ -117,6 +117,12 @@ std::string restarted_line(std::string_view name, std::string_view room) {
 
 std::string restarted_reconnect_line() { return notice("Server restarted; please reconnect."); }
 
+std::string restarting_reconnect_line() { return notice("Server restarting; please reconnect."); }
+
+std::string restarted_after_failure_line() {
+  return notice("Server restarted after a failure; you join again as a new client.");
+}
+
 std::string slow_down_line(std::size_t max_rate) {
   return notice("Slow down: over " + std::to_string(max_rate) +
                 " lines per second; your lines are delayed, none is lost.");

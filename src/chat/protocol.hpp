@@ -56,6 +56,10 @@ std::string shutting_down_line();
 // reconnect."
 std::string restarted_line(std::string_view name, std::string_view room);
 std::string restarted_reconnect_line();
+// To an encrypted client when the server restarts: its TLS session cannot be handed on.
+std::string restarting_reconnect_line();
+// Before the welcome of a client whose socket outlived a server that failed.
+std::string restarted_after_failure_line();
 std::string slow_down_line(std::size_t max_rate);
 std::string line_timeout_line(std::size_t seconds);
 

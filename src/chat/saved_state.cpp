@@ -7,6 +7,7 @@
 #include <unordered_set>
 
 #include "chat/names.hpp"
+#include "chat/node_message.hpp"
 
 namespace epollchat::chat {
 namespace {
@@ -130,6 +131,7 @@ SavedClient read_client(Reader& in, const SavedState& state, const SavedStateLim
 std::string encode_saved_state(const SavedState& state) {
   Writer body;
   body.text<std::uint8_t>(state.node_id);
+  body.text<std::uint8_t>(state.instance);
   body.number(state.next_id);
   if (state.clients.size() > std::numeric_limits<std::uint32_t>::max()) {
     throw SavedStateError("too many clients for the format");
@@ -190,6 +192,10 @@ SavedState decode_saved_state_body(std::string_view body, const SavedStateLimits
   state.node_id = in.text<std::uint8_t>("the node id", kMaxNodeIdLength);
   if (!state.node_id.empty() && !is_valid_node_id(state.node_id)) {
     throw SavedStateError("not a valid node id");
+  }
+  state.instance = in.text<std::uint8_t>("the instance", kInstanceTokenLength);
+  if (!state.instance.empty() && !is_instance_token(state.instance)) {
+    throw SavedStateError("not a valid instance token");
   }
   state.next_id = in.number<std::uint64_t>("the next id");
   const std::size_t count = in.number<std::uint32_t>("the client count");

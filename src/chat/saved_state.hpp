@@ -12,10 +12,10 @@
 // with one reason, and the caller asks the clients to reconnect instead.
 //
 // Layout (integers little-endian): "EPCHSTAT", u32 version, u32 body length, body,
-// SHA-256(body). Body: u8-length node id, u64 next id, u32 client count, then per client:
-// u64 id, u8 flags, u8-length nickname ("" without one), u8-length room, u64 recent output
-// bytes, u32 age of the unfinished line in ms, u32-length unhandled input, u32-length
-// unsent output.
+// SHA-256(body). Body: u8-length node id, u8-length instance, u64 next id, u32 client count, then
+// per client: u64 id, u8 flags, u8-length nickname ("" without one), u8-length room, u64 recent
+// output bytes, u32 age of the unfinished line in ms, u32-length unhandled input, u32-length unsent
+// output.
 #pragma once
 
 #include <cstddef>
@@ -52,6 +52,9 @@ struct SavedClient {
 
 struct SavedState {
   std::string node_id;  // "" without the link between nodes
+  // The process's token on the link ("" without it): the next process carries on with it,
+  // so the other nodes see no departure and the node's claims stay its own.
+  std::string instance;
   std::uint64_t next_id = 1;
   std::vector<SavedClient> clients;
 

@@ -175,7 +175,7 @@ bool Server::has_room_for_client() {
   return false;
 }
 
-void Server::admit(UniqueFd fd, std::unique_ptr<TlsStream> tls) {
+void Server::admit(UniqueFd fd, std::unique_ptr<TlsStream> tls, std::string_view first_notice) {
   set_tcp_nodelay(fd.get());
   const std::uint64_t id = next_id_++;
   const bool encrypted = tls != nullptr;
@@ -190,7 +190,11 @@ void Server::admit(UniqueFd fd, std::unique_ptr<TlsStream> tls) {
   }
   Session& joined = *session;
   sessions_.emplace(id, std::move(session));
-  if (encrypted) ++encrypted_;
+  if (encrypted) {
+    ++encrypted_;
+  } else if (keeper_ != nullptr) {
+    keeper_->keep(id, joined.connection().fd());
+  }
 
   // At debug only: a flood of connections must not flood the journal.
   if (log_.is_enabled(LogLevel::debug)) {
@@ -209,7 +213,7 @@ void Server::admit(UniqueFd fd, std::unique_ptr<TlsStream> tls) {
   // Written straight to the fresh, empty socket rather than into the room's chunk: there it
   // would sit between consecutive join notices and split every member's otherwise merged
   // queue range into one segment per join.
-  const std::string welcome = protocol::welcome_line(joined.name());
+  const std::string welcome = std::string(first_notice) + protocol::welcome_line(joined.name());
   const std::size_t written = joined.connection().write_directly(welcome);
   if (written < welcome.size()) {
     rooms_.lobby().send_to(joined.connection(), std::string_view(welcome).substr(written));
@@ -278,7 +282,11 @@ void Server::run_deferred() {
     const auto found = sessions_.find(retired_[i]);
     if (found == sessions_.end()) continue;
     leave(*found->second);
-    if (found->second->connection().is_encrypted()) --encrypted_;
+    if (found->second->connection().is_encrypted()) {
+      --encrypted_;
+    } else if (keeper_ != nullptr) {
+      keeper_->release(found->first);
+    }
     sessions_.erase(found);
   }
   retired_.clear();

@@ -31,6 +31,7 @@
 #include "chat/saved_state.hpp"
 #include "chat/server_limits.hpp"
 #include "chat/session.hpp"
+#include "chat/socket_keeper.hpp"
 #include "core/address_range.hpp"
 #include "core/connection.hpp"
 #include "core/event_loop.hpp"
@@ -153,6 +154,24 @@ class Server final : public ListenerHandler, public TlsAcceptorHandler, public D
   // sessions were restored.
   std::size_t restore_sessions(const SavedState& state,
                                const std::function<UniqueFd(std::uint64_t)>& take_socket);
+  // From now on, tells `keeper` of every plain client socket taken on or let go (null:
+  // nobody; clients already connected are not told of).
+  void keep_sockets_with(SocketKeeper* keeper) noexcept { keeper_ = keeper; }
+  // The first half of a planned restart: stops accepting and reading (what clients send
+  // meanwhile waits in their sockets for the next process), and asks every encrypted client
+  // to reconnect. Then the loop flushes until is_ready_to_hand_on() or a deadline, and
+  // save_sessions() takes what is left.
+  void prepare_restart();
+  // Whether nothing is left to flush: no encrypted or closing session, no pending output.
+  [[nodiscard]] bool is_ready_to_hand_on() const;
+  // Clients a fresh server takes on over sockets kept across a restart, without a saved
+  // state to restore them from: each is `notice`d, then welcomed like a new client.
+  void admit_again(UniqueFd connection, std::string_view notice);
+  // A socket kept across a restart whose client cannot be taken on again: it gets
+  // `notice` and a clean close.
+  void turn_away(UniqueFd connection, const std::string& notice) {
+    refuse(std::move(connection), notice);
+  }
 
   // Leaving (server.cpp).
   // The session's peer finished sending: it leaves the room (others are told, with
@@ -192,7 +211,8 @@ class Server final : public ListenerHandler, public TlsAcceptorHandler, public D
   // not is told so and closed, and `connection` is left empty.
   [[nodiscard]] bool screen(UniqueFd& connection, const AddressRanges& allowed);
   // A new client, plain (`tls` null) or with its handshake done.
-  void admit(UniqueFd connection, std::unique_ptr<TlsStream> tls);
+  void admit(UniqueFd connection, std::unique_ptr<TlsStream> tls,
+             std::string_view first_notice = {});
   // Whether sessions and handshakes leave room for one more client; logs the first refusal.
   bool has_room_for_client();
   // Writes `notice` to a fresh connection and closes it without losing the notice.
@@ -233,6 +253,7 @@ class Server final : public ListenerHandler, public TlsAcceptorHandler, public D
   // refuses one usually refuses the next ones too.
   RepeatedLog dropped_log_;
   std::unique_ptr<OtherNodes> other_nodes_ = std::make_unique<LoneNode>();
+  SocketKeeper* keeper_ = nullptr;
   std::size_t present_ = 0;    // sessions in a room (connected and not yet left)
   std::size_t encrypted_ = 0;  // sessions over TLS
   std::uint64_t next_id_ = 1;

@@ -1,5 +1,6 @@
 // Server: restarts that keep every client connected. The sessions go out as a SavedState,
 // and come back, in a fresh server, on the sockets the previous process handed on.
+#include <algorithm>
 #include <chrono>
 
 #include "chat/names.hpp"
@@ -13,6 +14,7 @@ SavedState Server::save_sessions() {
   rooms_.flush_staged();
   SavedState state;
   state.node_id = std::string(other_nodes_->node_id());
+  state.instance = std::string(other_nodes_->instance());
   state.next_id = next_id_;
   const CoarseTime now = coarse_now();
   rooms_.for_each([&](const Room& room) {
@@ -24,6 +26,11 @@ SavedState Server::save_sessions() {
       if (session.has_nickname()) client.nickname = session.name();
       client.room = room.name();
       client.unhandled_input = member->unhandled_input();
+      // A /nick the other nodes have not answered yet is asked again by the next process,
+      // before the lines that waited for it.
+      if (const auto nickname = other_nodes_->nickname_in_claim(session.id())) {
+        client.unhandled_input.insert(0, "/nick " + *nickname + "\n");
+      }
       client.unfinished_line_age_ms = static_cast<std::uint32_t>(
           std::chrono::duration_cast<std::chrono::milliseconds>(member->partial_line_age(now))
               .count());
@@ -86,6 +93,39 @@ std::size_t Server::restore_sessions(const SavedState& state,
   }
   if (restored > 0) note_status_change();
   return restored;
+}
+
+void Server::prepare_restart() {
+  shutting_down_ = true;
+  for (auto& listener : listeners_) listener->stop();
+  for (auto& listener : tls_listeners_) listener->stop();
+  for (auto& [id, session] : sessions_) {
+    Connection& connection = session->connection();
+    if (connection.is_encrypted()) {
+      session->reply(protocol::restarting_reconnect_line());
+      connection.close_after_flush();
+    } else {
+      connection.pause_reading();
+    }
+  }
+}
+
+bool Server::is_ready_to_hand_on() const {
+  return std::all_of(sessions_.begin(), sessions_.end(), [](const auto& entry) {
+    const Session& session = *entry.second;
+    const Connection& connection = session.connection();
+    return !connection.is_encrypted() && session.room() != nullptr &&
+           !connection.has_pending_output();
+  });
+}
+
+void Server::admit_again(UniqueFd fd, std::string_view notice) {
+  set_nonblocking(fd.get());
+  if (!has_room_for_client()) {
+    refuse(std::move(fd), std::string(notice) + protocol::server_full_line(max_clients_));
+    return;
+  }
+  admit(std::move(fd), nullptr, notice);
 }
 
 }  // namespace epollchat::chat

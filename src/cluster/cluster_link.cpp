@@ -96,7 +96,7 @@ std::string random_node_id() {
 }
 
 ClusterLink::ClusterLink(EventLoop& loop, const Log& log, RedisAddress address, RedisLogin login,
-                         std::string node_id, NodeLinkHandler& handler)
+                         std::string node_id, std::string instance, NodeLinkHandler& handler)
     : log_(log),
       address_(std::move(address)),
       login_(std::move(login)),
@@ -120,7 +120,8 @@ ClusterLink::ClusterLink(EventLoop& loop, const Log& log, RedisAddress address, 
       random_(seeded_random()),
       backoff_(kFirstBackoff),
       refused_log_(log, LogLevel::warning) {
-  instance_ = random_hex(random_, chat::kInstanceTokenLength);
+  instance_ =
+      instance.empty() ? random_hex(random_, chat::kInstanceTokenLength) : std::move(instance);
   node_key_ = "epollchat:node:" + node_id_;
 }
 

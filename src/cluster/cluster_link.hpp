@@ -64,8 +64,10 @@ class ClusterLink final : public chat::NodeLink, RedisConnectionHandler {
   // What presence events may use beyond kMaxUnansweredBytes.
   static constexpr std::size_t kPresenceReserveBytes = 1024 * 1024;
 
+  // `instance`: the token of the process this one carries on from after a planned restart,
+  // or "" for a fresh one.
   ClusterLink(EventLoop& loop, const Log& log, RedisAddress address, RedisLogin login,
-              std::string node_id, NodeLinkHandler& handler);
+              std::string node_id, std::string instance, NodeLinkHandler& handler);
   ~ClusterLink() override;
 
   void start() override;

@@ -30,12 +30,6 @@ bool take_number(std::string_view& rest, std::uint64_t& value) {
   return true;
 }
 
-bool is_instance_token(std::string_view token) {
-  return token.size() == chat::kInstanceTokenLength &&
-         std::all_of(token.begin(), token.end(),
-                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
-}
-
 // Rooms travel in their lower-case form.
 bool is_room_field(std::string_view room) {
   return chat::is_valid_room_name(room) &&
@@ -73,7 +67,7 @@ std::optional<NodeMessage> decode_node_message(std::string_view payload) {
   if (space == std::string_view::npos) return std::nullopt;
   message.instance = header.substr(0, space);
   message.node = header.substr(space + 1);
-  if (!is_instance_token(message.instance) || !chat::is_valid_node_id(message.node))
+  if (!chat::is_instance_token(message.instance) || !chat::is_valid_node_id(message.node))
     return std::nullopt;
 
   switch (message.kind) {
@@ -118,7 +112,7 @@ std::optional<NodeMessage> decode_node_message(std::string_view payload) {
       return message;
     case NodeMessageKind::roster: {
       if (!take_field(rest, message.target_instance) ||
-          !is_instance_token(message.target_instance)) {
+          !chat::is_instance_token(message.target_instance)) {
         return std::nullopt;
       }
       message.text = rest;

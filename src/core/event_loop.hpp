@@ -103,6 +103,8 @@ class EventLoop {
 
   // Scratch space for reads during dispatch. Connections read into it and keep only an
   // incomplete line, so an idle connection holds no input buffer of its own.
+  // The most one read takes from a socket.
+  static constexpr std::size_t kReadBufferSize = 64 * 1024;
   [[nodiscard]] std::span<char> read_buffer() noexcept {
     return {read_buffer_.get(), kReadBufferSize};
   }
@@ -133,7 +135,6 @@ class EventLoop {
   void forget(Watcher& watcher) noexcept;
 
   static constexpr int kMaxEventsPerTurn = 256;
-  static constexpr std::size_t kReadBufferSize = 64 * 1024;
 
   UniqueFd epoll_fd_;
   std::vector<Watcher*> to_resume_;

@@ -14,6 +14,7 @@
 #include "daemon/config_file.hpp"
 #include "daemon/systemd.hpp"
 #include "daemon/tls_credentials.hpp"
+#include "daemon/unit_job.hpp"
 
 namespace epollchat::daemon {
 namespace {
@@ -98,59 +99,119 @@ Service::Service(CommandLine command_line, std::string default_config_path, Sett
       default_config_path_(std::move(default_config_path)),
       settings_(std::move(settings)),
       log_(settings_.log_level),
+      store_(log_, FdStore::capacity_from_environment()),
       server_(loop_, log_, settings_.server_limits()),
       signals_(loop_, [this](int signal) { handle_signal(signal); }),
       status_timer_(loop_, [this] { report_status(); }),
       watchdog_timer_(loop_, [] { systemd::notify_watchdog(); }),
       shutdown_deadline_(loop_, [this] { deadline_passed_ = true; }) {
   server_.on_status_change([this] { schedule_status_report(); });
-  if (!settings_.redis.empty()) {
-    // The address was checked when the settings were read.
-    server_.link_to_other_nodes([&](chat::NodeLinkHandler& handler) {
-      return std::make_unique<cluster::ClusterLink>(
-          loop_, log_, *cluster::RedisAddress::parse(settings_.redis),
-          cluster::RedisLogin{settings_.redis_user, settings_.redis_password},
-          settings_.node_id.empty() ? cluster::random_node_id() : settings_.node_id, handler);
-    });
-  }
 }
 
 Service::~Service() = default;
 
-void Service::open_listeners() {
-  std::vector<systemd::PassedSocket> passed = systemd::take_listening_sockets();
-  socket_activated_ = !passed.empty();
-  const bool passed_tls = std::any_of(passed.begin(), passed.end(), [](const auto& socket) {
-    return socket.name == kTlsSocketName;
+void Service::link_to_other_nodes(const chat::SavedState* saved) {
+  if (settings_.redis.empty()) return;
+  // A restarted node keeps its id, so that its clients keep their names on every node, and
+  // its instance, so that the others see it carry on rather than lose all its clients.
+  std::string node_id = settings_.node_id;
+  std::string instance;
+  if (saved != nullptr && (node_id.empty() || node_id == saved->node_id)) {
+    node_id = saved->node_id;
+    instance = saved->instance;
+  }
+  if (node_id.empty()) node_id = cluster::random_node_id();
+  // The address was checked when the settings were read.
+  server_.link_to_other_nodes([&](chat::NodeLinkHandler& handler) {
+    return std::make_unique<cluster::ClusterLink>(
+        loop_, log_, *cluster::RedisAddress::parse(settings_.redis),
+        cluster::RedisLogin{settings_.redis_user, settings_.redis_password}, node_id, instance,
+        handler);
   });
+}
+
+Service::Passed Service::sort_passed(std::vector<systemd::PassedFd> passed) {
+  Passed sorted;
+  for (systemd::PassedFd& fd : passed) {
+    if (fd.name == kStoredListenerName) {
+      sorted.listener = std::move(fd.fd);
+      store_.adopt(fd.name);
+    } else if (fd.name == kStoredTlsListenerName) {
+      sorted.tls_listener = std::move(fd.fd);
+      store_.adopt(fd.name);
+    } else if (fd.name == kStoredStateName) {
+      sorted.state = std::move(fd.fd);
+      store_.adopt(fd.name);
+    } else if (const auto id = stored_client_id(fd.name)) {
+      sorted.clients.emplace(*id, std::move(fd.fd));
+      store_.adopt(fd.name);
+    } else {
+      systemd::check_listening(fd);
+      sorted.activated.push_back(std::move(fd));
+    }
+  }
+  return sorted;
+}
+
+void Service::open_listeners(Passed& passed) {
+  socket_activated_ = !passed.activated.empty();
+  const bool passed_tls =
+      std::any_of(passed.activated.begin(), passed.activated.end(),
+                  [](const auto& socket) { return socket.name == kTlsSocketName; });
   serves_tls_ = socket_activated_ ? passed_tls : settings_.tls_port.has_value();
   if (serves_tls_) {
     // Before listening: a TLS listener without a usable certificate is a configuration error.
     server_.set_tls_context(load_tls_context(settings_));
   }
-  for (systemd::PassedSocket& socket : passed) {
+  for (systemd::PassedFd& socket : passed.activated) {
     if (socket.name == kTlsSocketName) {
       server_.add_tls_listener(std::move(socket.fd));
     } else {
       server_.add_listener(std::move(socket.fd));
     }
   }
-  if (socket_activated_) return;
+  if (socket_activated_) {
+    // The socket units' listeners replace any the daemon kept itself.
+    store_.remove(kStoredListenerName);
+    store_.remove(kStoredTlsListenerName);
+    return;
+  }
 
   // Validated when the settings were parsed.
-  add_listener(*SocketAddress::from_numeric(settings_.listen, settings_.port), false);
+  add_listener(*SocketAddress::from_numeric(settings_.listen, settings_.port), false,
+               std::move(passed.listener));
   if (settings_.tls_port) {
-    add_listener(*SocketAddress::from_numeric(settings_.listen, *settings_.tls_port), true);
+    add_listener(*SocketAddress::from_numeric(settings_.listen, *settings_.tls_port), true,
+                 std::move(passed.tls_listener));
+  } else {
+    store_.remove(kStoredTlsListenerName);
   }
 }
 
-void Service::add_listener(const SocketAddress& address, bool tls) {
+void Service::add_listener(const SocketAddress& address, bool tls, UniqueFd stored) {
+  const std::string_view name = tls ? kStoredTlsListenerName : kStoredListenerName;
   UniqueFd listening;
-  try {
-    listening = listen_tcp(address, kListenBacklog);
-  } catch (const std::system_error& failure) {
-    throw ListenError("cannot listen on " + address.to_string() + ": " +
-                      std::strerror(failure.code().value()));
+  if (stored) {
+    try {
+      const SocketAddress bound = SocketAddress::local_of(stored.get());
+      // Port 0 asks for any port: the one the kernel chose before is as good as another.
+      if (host_text(bound) == host_text(address) &&
+          (address.port() == 0 || bound.port() == address.port())) {
+        listening = std::move(stored);
+      }
+    } catch (const std::system_error&) {
+      // Not a socket any more: bound afresh below.
+    }
+    if (!listening) store_.remove(name);
+  }
+  if (!listening) {
+    try {
+      listening = listen_tcp(address, kListenBacklog);
+    } catch (const std::system_error& failure) {
+      throw ListenError("cannot listen on " + address.to_string() + ": " +
+                        std::strerror(failure.code().value()));
+    }
+    (void)store_.store(name, listening.get());
   }
   if (tls) {
     server_.add_tls_listener(std::move(listening));
@@ -169,8 +230,13 @@ std::string Service::listening_status() const {
 }
 
 void Service::run() {
-  open_listeners();
+  Passed passed = sort_passed(systemd::take_passed_fds());
+  open_listeners(passed);
   log_.notice(start_sentence(server_, serves_tls_, socket_activated_, settings_.max_clients));
+  check_store_size();
+  const Handover handover = read_saved_state(passed);
+  link_to_other_nodes(handover.state ? &*handover.state : nullptr);
+  take_back_clients(passed, handover);
   if (serves_tls_) log_.info("TLS certificate " + server_.tls_certificate_summary());
   status_ = listening_status();
   systemd::notify_ready(status_);
@@ -179,6 +245,8 @@ void Service::run() {
     watchdog_timer_.arm(*interval / 2, *interval / 2);
   }
   while (!is_finished()) loop_.run_once(-1);
+  if (restarting_) hand_on();
+  server_.keep_sockets_with(nullptr);
   char longest[32];
   std::snprintf(longest, sizeof longest, "%.1f",
                 std::chrono::duration<double, std::milli>(loop_.longest_turn()).count());
@@ -186,6 +254,7 @@ void Service::run() {
 }
 
 bool Service::is_finished() const noexcept {
+  if (restarting_) return deadline_passed_ || server_.is_ready_to_hand_on();
   return stopping_ && (!server_.has_sessions() || deadline_passed_);
 }
 
@@ -195,6 +264,9 @@ void Service::handle_signal(int signal) {
   } else if (stopping_) {
     // A second request: stop waiting for slow clients.
     deadline_passed_ = true;
+  } else if (signal == SIGTERM && is_restart_planned()) {
+    log_.notice("received SIGTERM, restarting");
+    begin_restart();
   } else {
     log_.notice(std::string("received SIG") + sigabbrev_np(signal) + ", shutting down");
     begin_shutdown();
@@ -203,6 +275,8 @@ void Service::handle_signal(int signal) {
 
 void Service::begin_shutdown() {
   stopping_ = true;
+  // The service ends: the store keeps nothing of it.
+  store_.clear();
   systemd::notify_stopping();
   server_.begin_shutdown();
   shutdown_deadline_.arm(std::chrono::duration_cast<microseconds>(kShutdownGrace));
@@ -226,6 +300,7 @@ void Service::reload() {
     server_.apply_limits(fresh.server_limits());
     log_.set_level(fresh.log_level);
     settings_ = std::move(fresh);
+    check_store_size();
     log_.notice("configuration reloaded");
   } catch (const std::exception& failure) {
     log_.error(std::string("reload failed, keeping the previous settings: ") + failure.what());

@@ -39,31 +39,33 @@ std::optional<std::chrono::microseconds> watchdog_interval() {
   return std::chrono::microseconds(usec);
 }
 
-std::vector<PassedSocket> take_listening_sockets() {
-  // unset_environment = 1: children (none today) must not think the sockets are theirs.
+std::vector<PassedFd> take_passed_fds() {
+  // unset_environment = 1: children (none today) must not think the descriptors are theirs.
   char** names = nullptr;
   const int count = sd_listen_fds_with_names(1, &names);
   if (count < 0) throw std::system_error(-count, std::generic_category(), "sd_listen_fds");
-  std::vector<PassedSocket> sockets;
+  std::vector<PassedFd> passed;
+  passed.reserve(static_cast<std::size_t>(count));
   for (int i = 0; i < count; ++i) {
-    sockets.push_back({UniqueFd(SD_LISTEN_FDS_START + i),
-                       names != nullptr && names[i] != nullptr ? names[i] : ""});
+    passed.push_back({UniqueFd(SD_LISTEN_FDS_START + i),
+                      names != nullptr && names[i] != nullptr ? names[i] : ""});
     std::free(names != nullptr ? names[i] : nullptr);
   }
   std::free(names);
-  for (const PassedSocket& socket : sockets) {
-    const int fd = socket.fd.get();
-    const int is_listener = sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1);
-    if (is_listener < 0) {
-      throw std::system_error(-is_listener, std::generic_category(), "sd_is_socket");
-    }
-    if (is_listener == 0) {
-      throw std::system_error(
-          ENOTSOCK, std::generic_category(),
-          "passed fd " + std::to_string(fd) + " is not a listening stream socket");
-    }
+  return passed;
+}
+
+void check_listening(const PassedFd& passed) {
+  const int fd = passed.fd.get();
+  const int is_listener = sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1);
+  if (is_listener < 0) {
+    throw std::system_error(-is_listener, std::generic_category(), "sd_is_socket");
   }
-  return sockets;
+  if (is_listener == 0) {
+    throw std::system_error(ENOTSOCK, std::generic_category(),
+                            "passed fd " + std::to_string(fd) + " (" + passed.name +
+                                ") is not a listening stream socket");
+  }
 }
 
 }  // namespace epollchat::daemon::systemd

@@ -24,14 +24,17 @@ void notify_watchdog();
 // The interval at which WATCHDOG=1 must arrive, if the service manager asked for it.
 std::optional<std::chrono::microseconds> watchdog_interval();
 
-// A socket passed by socket activation, with its FileDescriptorName= ("tls" for the TLS
-// listener; the socket unit's name unless set).
-struct PassedSocket {
+// A descriptor passed at start, with its name: a socket unit's FileDescriptorName= ("tls"
+// for the TLS listener; the socket unit's name unless set), or the FDNAME= it was stored
+// under in the file descriptor store.
+struct PassedFd {
   UniqueFd fd;
   std::string name;
 };
-// Sockets passed by socket activation (none when not activated). Each is checked to be a
-// listening stream socket; throws std::system_error otherwise.
-std::vector<PassedSocket> take_listening_sockets();
+// The descriptors passed at start (none when neither socket-activated nor restarted with a
+// file descriptor store); throws std::system_error.
+std::vector<PassedFd> take_passed_fds();
+// Throws std::system_error unless `passed` is a listening stream socket.
+void check_listening(const PassedFd& passed);
 
 }  // namespace epollchat::daemon::systemd

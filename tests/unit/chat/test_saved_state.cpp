@@ -17,6 +17,7 @@ constexpr SavedStateLimits kLimits{
 SavedState two_clients() {
   SavedState state;
   state.node_id = "b7";
+  state.instance = "0123456789abcdef";
   state.next_id = 43;
   SavedClient alice;
   alice.id = 12;
@@ -105,6 +106,9 @@ TEST(SavedState, RefusesNamesANewClientCouldNotHave) {
   state = two_clients();
   state.node_id = "UPPER";
   EXPECT_EQ(refusal(sealed(state)), "not a valid node id");
+  state = two_clients();
+  state.instance = "0123456789ABCDEF";
+  EXPECT_EQ(refusal(sealed(state)), "not a valid instance token");
 }
 
 TEST(SavedState, RefusesMoreThanThisDaemonsLimitsRatherThanTrimming) {

@@ -118,5 +118,22 @@ TEST(ServerRestart, ANicknameStaysTakenAcrossTheRestart) {
   EXPECT_EQ(clients[1]->next_line(), lines::nickname_taken("ALICE"));
 }
 
+TEST(ServerRestart, ANicknameTheOtherNodesHadNotGrantedYetIsAskedForAgain) {
+  ChatHarness harness({}, ChatHarness::WithLink{});
+  harness.link().go_up();
+  const auto clients = harness.connect_settled(2);
+  // The claim stays unanswered; the line after it waits for the answer.
+  clients[0]->send("/nick alice\nhello\n");
+  ASSERT_TRUE(harness.run_until([&] { return harness.link().claims().size() == 1; }));
+  (void)clients[1]->sync();
+  // The next server is on its own: it grants the name at once.
+  ASSERT_EQ(harness.restart_server(), 2u);
+  EXPECT_EQ(clients[0]->next_lines(2),
+            (Lines{lines::restarted("Client #1", "lobby"), lines::now_known_as("alice")}));
+  EXPECT_EQ(clients[1]->next_lines(3),
+            (Lines{lines::restarted("Client #2", "lobby"), lines::known_as("Client #1", "alice"),
+                   lines::says("alice", "hello")}));
+}
+
 }  // namespace
 }  // namespace epollchat::chat
