@@ -4,7 +4,8 @@
 // a join or a leave; a client connecting meanwhile waits in the backlog; a state the new
 // process cannot read asks everyone to reconnect; after SIGKILL the clients join again as
 // new ones; a client that leaves is taken out of the store; without FDSTORE there is no
-// store at all. Tens of clients, so that it also runs under valgrind.
+// store at all; TLS clients are asked to reconnect. Tens of clients, so that it also runs under
+// valgrind.
 #include <poll.h>
 
 #include <gtest/gtest.h>
@@ -24,10 +25,13 @@
 #include "support/member.hpp"
 #include "support/protocol_lines.hpp"
 #include "support/service_manager.hpp"
+#include "support/temp_dir.hpp"
+#include "support/test_certificate.hpp"
 
 namespace epollchat::test {
 namespace {
 
+constexpr std::string_view kRestartingReconnect = "*** Server restarting; please reconnect.";
 constexpr std::string_view kRestartedAfterFailure =
     "*** Server restarted after a failure; you join again as a new client.";
 
@@ -461,6 +465,37 @@ TEST(Restart, ClientThatLeavesIsRemovedFromTheStore) {
       5s, from))
       << "no '" << removal << "'";
   EXPECT_EQ(manager.stored_names(), store_of({a.id}));
+}
+
+TEST(Restart, TlsClientsAreAskedToReconnectAndTheTlsListenerStays) {
+  TempDir dir;
+  const CertificateFiles files{dir, "server"};
+  ServiceManagerOptions options = restart_options();
+  const auto tls = tls_args(files);
+  options.extra_args.insert(options.extra_args.end(), tls.begin(), tls.end());
+  ServiceManager manager(options);
+  const std::uint16_t tls_port = manager.tls_port();
+  Member plain = join(manager.port());
+  Member encrypted = join(tls_port, ConnectOptions::over_tls(files.trusted_by));
+  ASSERT_TRUE(plain.client.expect_line(lines::joined(encrypted.id, 2)));
+  // TLS sessions cannot be handed on: only the plain client's socket is stored.
+  EXPECT_TRUE(manager.wait_for_store(
+      [&](const std::vector<std::string>& names) {
+        return names ==
+               std::vector<std::string>{client_fd_name(plain.id), "listener", "tls-listener"};
+      },
+      5s))
+      << "store: " << ::testing::PrintToString(manager.stored_names());
+
+  EXPECT_EQ(manager.stop(SIGTERM), ExitStatus::exited_with(0));
+  EXPECT_TRUE(encrypted.client.expect_line(kRestartingReconnect));
+  EXPECT_EQ(encrypted.client.read_until_closed(), std::optional<std::string>(""));
+  manager.relaunch();
+  EXPECT_EQ(manager.tls_port(), tls_port) << "the TLS listening socket changed";
+  EXPECT_TRUE(plain.client.skip_until_line(lines::restarted(plain.name, "lobby")));
+
+  Member again = join(tls_port, ConnectOptions::over_tls(files.trusted_by));
+  EXPECT_TRUE(plain.client.expect_line(lines::joined(again.id, 2)));
 }
 
 TEST(RestartWithoutStore, WithoutFdstoreTheDaemonStoresNothing) {

@@ -106,6 +106,12 @@ std::uint16_t ServiceManager::port() const {
   return listeners_.front().port;
 }
 
+std::uint16_t ServiceManager::tls_port() const {
+  const auto tls = parse_tls_listening_status(ready_status_);
+  if (tls.empty()) throw std::logic_error("tls_port(): the daemon listens for no TLS clients");
+  return tls.front().port;
+}
+
 pid_t ServiceManager::pid() const { return child_->pid(); }
 
 void ServiceManager::launch() {
@@ -163,6 +169,7 @@ void ServiceManager::wait_ready(std::size_t from) {
             launches_.back().output->text());
       }
       listeners_ = std::move(listeners);
+      ready_status_ = status;
       return;
     }
     from = messages_.size();

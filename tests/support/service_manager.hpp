@@ -76,6 +76,8 @@ class ServiceManager {
 
   // The first listener's port from the latest READY=1's STATUS=.
   [[nodiscard]] std::uint16_t port() const;
+  // The first TLS listener's port from the latest READY=1's STATUS=; throws without one.
+  [[nodiscard]] std::uint16_t tls_port() const;
   [[nodiscard]] pid_t pid() const;
   [[nodiscard]] bool has_exited() const { return child_->has_exited(); }
 
@@ -163,6 +165,7 @@ class ServiceManager {
   std::unique_ptr<ChildProcess> child_;
   std::vector<Launch> launches_;
   std::vector<ListenAddress> listeners_;
+  std::string ready_status_;  // STATUS= of the latest READY=1
   std::thread reader_;
 };
 
