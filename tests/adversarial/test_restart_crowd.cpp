@@ -182,6 +182,10 @@ TEST(RestartCrowd, EveryLineOnceAndInOrderThroughARestart) {
   ASSERT_EQ(error, "");
   ASSERT_EQ(done, kClients) << "clients with every line and the notice, after "
                             << elapsed_ms(start) / 1000 << " s";
+  const std::string log = manager.log();
+  EXPECT_NE(log.find("restarting: handing on " + std::to_string(kClients) + " clients"),
+            std::string::npos)
+      << log;
   EXPECT_TRUE(manager.wait_for_log(
       "restored " + std::to_string(kClients) + " clients from the previous process", 5s))
       << manager.log();
