@@ -17,10 +17,13 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <vector>
 
 #include "adversarial/adversarial.hpp"
 #include "chat/saved_state.hpp"
+#include "core/socket.hpp"
+#include "core/unique_fd.hpp"
 #include "support/chat_client.hpp"
 #include "support/member.hpp"
 #include "support/protocol_lines.hpp"
@@ -496,6 +499,58 @@ TEST(Restart, TlsClientsAreAskedToReconnectAndTheTlsListenerStays) {
 
   Member again = join(tls_port, ConnectOptions::over_tls(files.trusted_by));
   EXPECT_TRUE(plain.client.expect_line(lines::joined(again.id, 2)));
+}
+
+TEST(Restart, ListenerForAnotherAddressIsReplacedAndTheNewOneStored) {
+  ServiceManager manager(restart_options());
+  const std::uint16_t old_port = manager.port();
+  Member a = join(old_port);
+  // A port free now: bound by the test and released again (the daemon binds it next).
+  std::uint16_t new_port = 0;
+  {
+    const UniqueFd probe = listen_tcp(*epollchat::SocketAddress::from_numeric("127.0.0.1", 0), 1);
+    new_port = epollchat::SocketAddress::local_of(probe.get()).port();
+  }
+  EXPECT_EQ(manager.stop(SIGTERM), ExitStatus::exited_with(0));
+  std::vector<std::string> args = restart_options().extra_args;
+  args.insert(args.end(), {"--port", std::to_string(new_port)});
+  manager.set_extra_args(args);
+  manager.relaunch();
+
+  EXPECT_EQ(manager.port(), new_port);
+  EXPECT_TRUE(a.client.expect_line(lines::restarted(a.name, "lobby")));
+  EXPECT_TRUE(manager.wait_for_store(
+      [&](const std::vector<std::string>& names) { return names == store_of({a.id}); }, 5s))
+      << "store: " << ::testing::PrintToString(manager.stored_names());
+  // The old listening socket is closed: only the new port takes connections.
+  EXPECT_THROW(ChatClient(old_port, ConnectOptions::with_timeout(2s)), std::system_error);
+  Member b = join(new_port);
+  EXPECT_TRUE(a.client.expect_line(lines::joined(b.id, 2)));
+}
+
+TEST(Restart, SocketActivatedDaemonKeepsItsClientsAndStoresNoListener) {
+  ServiceManagerOptions options = restart_options();
+  options.activated_names = {"chat"};
+  ServiceManager manager(options);
+  const std::uint16_t port = manager.activated_port(0);
+  EXPECT_EQ(manager.port(), port);
+  auto [a, b] = join_quiet<2>(port);
+  ASSERT_TRUE(take_nickname_seen_by(a, "alice", {&b}));
+  // systemd holds the socket unit's listener; the store only the clients.
+  const std::vector<std::string> clients_only{client_fd_name(a.id), client_fd_name(b.id)};
+  EXPECT_TRUE(manager.wait_for_store(
+      [&](const std::vector<std::string>& names) { return names == clients_only; }, 5s))
+      << "store: " << ::testing::PrintToString(manager.stored_names());
+
+  EXPECT_EQ(manager.stop(SIGTERM), ExitStatus::exited_with(0));
+  ChatClient waiting(port);
+  manager.relaunch();
+  EXPECT_TRUE(a.client.expect_line(lines::restarted("alice", "lobby")));
+  EXPECT_TRUE(b.client.expect_line(lines::restarted(b.name, "lobby")));
+  Member late = read_welcome(std::move(waiting));
+  EXPECT_TRUE(a.client.expect_line(lines::joined(late.id, 3)));
+  EXPECT_TRUE(b.client.expect_line(lines::joined(late.id, 3)));
+  EXPECT_TRUE(expect_nothing_before_marker(a, b));
 }
 
 TEST(RestartWithoutStore, WithoutFdstoreTheDaemonStoresNothing) {

@@ -18,6 +18,8 @@
 #include <system_error>
 #include <utility>
 
+#include "core/socket.hpp"
+
 namespace epollchat::test {
 namespace {
 
@@ -55,6 +57,9 @@ ServiceManager::ServiceManager(ServiceManagerOptions options)
       epoll_(::epoll_create1(EPOLL_CLOEXEC)),
       wake_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
   if (!epoll_) throw_errno("epoll_create1");
+  for (std::size_t i = 0; i < options_.activated_names.size(); ++i) {
+    activated_.push_back(listen_tcp(*epollchat::SocketAddress::from_numeric("127.0.0.1", 0), 128));
+  }
   if (!wake_) throw_errno("eventfd");
   add_to_epoll(epoll_.get(), notify_.fd(), EPOLLIN, kNotifyKey);
   add_to_epoll(epoll_.get(), wake_.get(), EPOLLIN, kWakeKey);
@@ -112,6 +117,10 @@ std::uint16_t ServiceManager::tls_port() const {
   return tls.front().port;
 }
 
+std::uint16_t ServiceManager::activated_port(std::size_t index) const {
+  return epollchat::SocketAddress::local_of(activated_.at(index).get()).port();
+}
+
 pid_t ServiceManager::pid() const { return child_->pid(); }
 
 void ServiceManager::launch() {
@@ -138,13 +147,17 @@ void ServiceManager::launch() {
     // up) while the child is being handed its number.
     std::lock_guard lock(mutex_);
     ready_from = messages_.size();
-    if (!store_.empty()) {
-      std::string names;
-      for (const StoredFd& stored : store_) {
-        spec.passed_fds.push_back(stored.fd.get());
-        names += (names.empty() ? "" : ":") + stored.name;
-      }
-      set_environment(spec.env, "LISTEN_FDS", std::to_string(store_.size()));
+    std::string names;
+    for (std::size_t i = 0; i < activated_.size(); ++i) {
+      spec.passed_fds.push_back(activated_[i].get());
+      names += (names.empty() ? "" : ":") + options_.activated_names[i];
+    }
+    for (const StoredFd& stored : store_) {
+      spec.passed_fds.push_back(stored.fd.get());
+      names += (names.empty() ? "" : ":") + stored.name;
+    }
+    if (!spec.passed_fds.empty()) {
+      set_environment(spec.env, "LISTEN_FDS", std::to_string(spec.passed_fds.size()));
       set_environment(spec.env, "LISTEN_FDNAMES", names);
       spec.export_listen_pid = true;
     }

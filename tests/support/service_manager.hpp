@@ -13,7 +13,8 @@
 // Each launch runs $EPOLLCHATD --listen 127.0.0.1 --port 0 -c FILE, with NOTIFY_SOCKET,
 // FDSTORE=<n> (unless turned off), DBUS_SYSTEM_BUS_ADDRESS=unix:path=/nonexistent (so no
 // bus can answer whether a stop is a restart) and, when the store is not empty, the stored
-// fds at 3.. with LISTEN_FDS, LISTEN_FDNAMES and LISTEN_PID (the daemon's own pid).
+// fds at 3.. with LISTEN_FDS, LISTEN_FDNAMES and LISTEN_PID (the daemon's own pid), after
+// the socket units' listeners if there are any, as systemd orders them.
 // Never: sleeps: every wait is on the pidfd, a datagram or a change of the store, bounded
 // by a deadline; the first failure of the reader thread is kept in error().
 // Lifetime: the destructor stops a daemon still running with SIGTERM (SIGKILL if that
@@ -36,6 +37,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "core/unique_fd.hpp"
@@ -59,6 +61,9 @@ struct ServiceManagerOptions {
   std::optional<std::size_t> fd_store_max = 4096;
   // Extra environment for the daemon.
   std::map<std::string, std::string> env;
+  // Socket units: for each name, a listening socket on 127.0.0.1 (kernel-chosen port) that
+  // the manager binds once and passes first, under that name, at every launch.
+  std::vector<std::string> activated_names;
   // RLIMIT_NOFILE for the daemon (capped at this process's hard limit).
   rlim_t nofile_limit = 8192;
   std::chrono::milliseconds ready_timeout{std::chrono::seconds(20)};
@@ -91,6 +96,10 @@ class ServiceManager {
   ExitStatus stop(int signal);
   // Launches a new process with what the store holds and waits for READY=1.
   void relaunch();
+  // The arguments after --listen 127.0.0.1 --port 0 -c FILE from the next launch on.
+  void set_extra_args(std::vector<std::string> args) { options_.extra_args = std::move(args); }
+  // The port of the socket-activated listener options.activated_names[index].
+  [[nodiscard]] std::uint16_t activated_port(std::size_t index) const;
 
   // The names of the stored fds, one entry per fd, sorted.
   [[nodiscard]] std::vector<std::string> stored_names() const;
@@ -165,7 +174,8 @@ class ServiceManager {
   std::unique_ptr<ChildProcess> child_;
   std::vector<Launch> launches_;
   std::vector<ListenAddress> listeners_;
-  std::string ready_status_;  // STATUS= of the latest READY=1
+  std::vector<UniqueFd> activated_;  // in the order of options_.activated_names
+  std::string ready_status_;         // STATUS= of the latest READY=1
   std::thread reader_;
 };
 
