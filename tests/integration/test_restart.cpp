@@ -6,6 +6,7 @@
 // new ones; a client that leaves is taken out of the store; without FDSTORE there is no
 // store at all; TLS clients are asked to reconnect. Tens of clients, so that it also runs under
 // valgrind.
+#include <fcntl.h>
 #include <poll.h>
 
 #include <gtest/gtest.h>
@@ -184,6 +185,21 @@ TEST(Restart, SessionsSurviveWithNamesRoomsHalfLinesAndQueuedOutput) {
 
   EXPECT_EQ(manager.stop(SIGTERM), ExitStatus::exited_with(0));
   EXPECT_TRUE(manager.wait_for_log("restarting: handing on 8 clients", 5s)) << manager.log();
+  {
+    // The state, then the barrier that waits for the manager to have taken it.
+    const std::vector<NotifyMessage> sent = manager.messages();
+    const auto state_message = std::find_if(sent.begin(), sent.end(), [](const NotifyMessage& m) {
+      return m.has("FDSTORE=1") && m.has("FDNAME=state") && m.has("FDPOLL=0");
+    });
+    ASSERT_NE(state_message, sent.end()) << "no FDSTORE=1, FDNAME=state, FDPOLL=0";
+    EXPECT_TRUE(std::any_of(state_message, sent.end(), [](const NotifyMessage& m) {
+      return m.has("BARRIER=1");
+    })) << "no BARRIER=1 after the state";
+    const int seals = manager.stored_state_seals().value_or(0);
+    EXPECT_EQ(seals & (F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW),
+              F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW)
+        << "the state's memfd is not sealed (seals " << seals << ")";
+  }
   const std::optional<std::string> state_bytes = manager.stored_state();
   ASSERT_TRUE(state_bytes) << "no state in the store after a planned stop: "
                            << ::testing::PrintToString(manager.stored_names());
@@ -553,9 +569,12 @@ TEST(Restart, SocketActivatedDaemonKeepsItsClientsAndStoresNoListener) {
   EXPECT_TRUE(expect_nothing_before_marker(a, b));
 }
 
-TEST(RestartWithoutStore, WithoutFdstoreTheDaemonStoresNothing) {
+// FDSTORE unset, or not a positive number: the daemon behaves as before.
+class RestartWithoutStore : public ::testing::TestWithParam<std::optional<std::size_t>> {};
+
+TEST_P(RestartWithoutStore, TheDaemonStoresNothingAndStopsAsBefore) {
   ServiceManagerOptions options;
-  options.fd_store_max.reset();
+  options.fd_store_max = GetParam();
   ServiceManager manager(options);
   auto [a, b] = join_quiet<2>(manager.port());
   b.client.close();
@@ -571,6 +590,12 @@ TEST(RestartWithoutStore, WithoutFdstoreTheDaemonStoresNothing) {
   }
   EXPECT_TRUE(manager.stored_names().empty());
 }
+
+INSTANTIATE_TEST_SUITE_P(
+    Fdstore, RestartWithoutStore, ::testing::Values(std::nullopt, std::optional<std::size_t>(0)),
+    [](const ::testing::TestParamInfo<std::optional<std::size_t>>& param_info) {
+      return param_info.param ? "Zero" : "Unset";
+    });
 
 }  // namespace
 }  // namespace epollchat::test

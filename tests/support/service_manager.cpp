@@ -431,6 +431,14 @@ std::optional<std::string> ServiceManager::stored_state() const {
   }
 }
 
+std::optional<int> ServiceManager::stored_state_seals() const {
+  std::lock_guard lock(mutex_);
+  const auto found = std::find_if(store_.begin(), store_.end(),
+                                  [](const StoredFd& stored) { return stored.name == "state"; });
+  if (found == store_.end()) return std::nullopt;
+  return ::fcntl(found->fd.get(), F_GET_SEALS);
+}
+
 void ServiceManager::replace_state(std::string_view bytes) {
   UniqueFd memfd(::memfd_create("state", MFD_CLOEXEC | MFD_ALLOW_SEALING));
   if (!memfd) throw_errno("memfd_create");

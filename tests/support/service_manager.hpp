@@ -109,6 +109,8 @@ class ServiceManager {
                       std::chrono::milliseconds timeout);
   // The bytes of the stored `state` memfd; nullopt without one.
   [[nodiscard]] std::optional<std::string> stored_state() const;
+  // F_GET_SEALS of the stored `state` memfd; nullopt without one.
+  [[nodiscard]] std::optional<int> stored_state_seals() const;
   // Replaces every stored `state` fd by a new sealed memfd holding `bytes` (FDPOLL=0).
   void replace_state(std::string_view bytes);
 
