@@ -293,6 +293,51 @@ TEST(Restart, SessionsSurviveWithNamesRoomsHalfLinesAndQueuedOutput) {
       << "store: " << ::testing::PrintToString(manager.stored_names());
 }
 
+TEST(Restart, SeveralRestartsInARowAndACrashBetweenThem) {
+  ServiceManager manager(restart_options());
+  const std::uint16_t port = manager.port();
+  auto [a, b] = join_quiet<2>(port);
+  ASSERT_TRUE(take_nickname_seen_by(a, "alice", {&b}));
+
+  EXPECT_EQ(manager.restart(), ExitStatus::exited_with(0));
+  EXPECT_TRUE(expect_line_at_each({&a}, lines::restarted("alice", "lobby")));
+  EXPECT_TRUE(expect_line_at_each({&b}, lines::restarted(b.name, "lobby")));
+  // One who came after the first restart is handed on by the second like the others.
+  Member c = join(port);
+  EXPECT_TRUE(expect_line_at_each({&a, &b}, lines::joined(c.id, 3)));
+  EXPECT_EQ(manager.restart(), ExitStatus::exited_with(0));
+  for (Member* member : {&a, &b, &c}) {
+    EXPECT_TRUE(member->client.expect_line(lines::restarted(member->name, "lobby")));
+  }
+  EXPECT_EQ(manager.restart(), ExitStatus::exited_with(0));
+  for (Member* member : {&a, &b, &c}) {
+    EXPECT_TRUE(member->client.expect_line(lines::restarted(member->name, "lobby")));
+  }
+  EXPECT_TRUE(manager.wait_for_store(
+      [&](const std::vector<std::string>& names) {
+        return names == store_of({a.id, b.id, c.id});
+      },
+      5s))
+      << "store: " << ::testing::PrintToString(manager.stored_names());
+
+  // A crash after restarts: everyone joins again, and a planned restart keeps them after it.
+  EXPECT_EQ(manager.kill_and_restart(), ExitStatus::killed_by(SIGKILL));
+  for (Member* member : {&a, &b, &c}) {
+    ASSERT_TRUE(member->client.expect_line(kRestartedAfterFailure));
+    const auto welcome = member->client.read_line();
+    ASSERT_TRUE(welcome);
+    member->id = lines::parse_welcome_id(*welcome).value_or(0);
+    member->name = lines::client_name(member->id);
+  }
+  for (Member* member : {&a, &b, &c}) ASSERT_TRUE(settle(*member));
+  EXPECT_EQ(manager.restart(), ExitStatus::exited_with(0));
+  for (Member* member : {&a, &b, &c}) {
+    EXPECT_TRUE(member->client.expect_line(lines::restarted(member->name, "lobby")));
+  }
+  a.client.send("still here\n");
+  EXPECT_TRUE(expect_line_at_each({&b, &c}, lines::says(a.name, "still here")));
+}
+
 TEST(Restart, ClientConnectingDuringTheRestartWaitsInTheBacklog) {
   ServiceManager manager(restart_options());
   const std::uint16_t port = manager.port();
