@@ -614,6 +614,18 @@ TEST(Restart, SocketActivatedDaemonKeepsItsClientsAndStoresNoListener) {
   EXPECT_TRUE(expect_nothing_before_marker(a, b));
 }
 
+TEST(Restart, AStoreTooSmallForMaxClientsIsLoggedWithTheNumberToSet) {
+  ServiceManagerOptions options = restart_options();
+  options.fd_store_max = 8;
+  options.extra_args.insert(options.extra_args.end(), {"--max-clients", "10"});
+  ServiceManager manager(options);
+  EXPECT_TRUE(manager.wait_for_log(
+      "the file descriptor store holds 8 descriptors, fewer than max-clients (10) needs: set "
+      "FileDescriptorStoreMax= and FDSTORE= to 13 or more",
+      5s))
+      << manager.log();
+}
+
 // FDSTORE unset, or not a positive number: the daemon behaves as before.
 class RestartWithoutStore : public ::testing::TestWithParam<std::optional<std::size_t>> {};
 
