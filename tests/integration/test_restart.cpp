@@ -14,7 +14,9 @@
 #include <array>
 #include <csignal>
 #include <cstddef>
+#include <iterator>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -134,6 +136,29 @@ ServiceManagerOptions restart_options() {
   return options;
 }
 
+// Reads a restored member's next lines: the restart notice exactly once, and `chat` once
+// each and in order, the notice anywhere among them, nothing else.
+::testing::AssertionResult sees_notice_among(Member& member, std::string_view room,
+                                             const std::vector<std::string>& chat) {
+  const std::string notice = lines::restarted(member.name, room);
+  std::vector<std::string> seen;
+  for (std::size_t n = 0; n < chat.size() + 1; ++n) {
+    auto line = member.client.read_line();
+    if (!line) {
+      return ::testing::AssertionFailure()
+             << member.name << ": no more lines after " << ::testing::PrintToString(seen);
+    }
+    seen.push_back(*line);
+  }
+  std::vector<std::string> others;
+  std::copy_if(seen.begin(), seen.end(), std::back_inserter(others),
+               [&](const std::string& line) { return line != notice; });
+  if (others.size() == chat.size() && others == chat) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << member.name << " saw " << ::testing::PrintToString(seen);
+}
+
+constexpr int kListenersPerRoom = 4;
+
 TEST(Restart, SessionsSurviveWithNamesRoomsHalfLinesAndQueuedOutput) {
   ServiceManager manager(restart_options());
   const std::uint16_t port = manager.port();
@@ -156,6 +181,15 @@ TEST(Restart, SessionsSurviveWithNamesRoomsHalfLinesAndQueuedOutput) {
   Member half = enter(port, "ops", "");
   Member olga = enter(port, "ops", "olga");
   std::vector<Member*> members{&ann, &lobby_plain, &dora, &dev_plain, &otto, &half, &olga};
+  // More members in the lobby and in ops, some with nicknames, who only listen.
+  std::vector<Member> lobby_listeners;
+  std::vector<Member> ops_listeners;
+  for (int i = 0; i < kListenersPerRoom; ++i) {
+    lobby_listeners.push_back(enter(port, "lobby", i % 2 == 0 ? "" : "lob" + std::to_string(i)));
+    ops_listeners.push_back(enter(port, "ops", i % 2 == 0 ? "" : "op" + std::to_string(i)));
+  }
+  for (Member& member : lobby_listeners) members.push_back(&member);
+  for (Member& member : ops_listeners) members.push_back(&member);
   for (Member* member : members) ASSERT_TRUE(settle(*member));
   ASSERT_TRUE(stalled.settle(Deadline(kReplyTimeout)));
   std::vector<int> everyone = ids_of(members);
@@ -184,7 +218,9 @@ TEST(Restart, SessionsSurviveWithNamesRoomsHalfLinesAndQueuedOutput) {
   for (int n = 0; n < kInFlight; ++n) ann.client.send("in flight " + std::to_string(n) + "\n");
 
   EXPECT_EQ(manager.stop(SIGTERM), ExitStatus::exited_with(0));
-  EXPECT_TRUE(manager.wait_for_log("restarting: handing on 8 clients", 5s)) << manager.log();
+  EXPECT_TRUE(manager.wait_for_log(
+      "restarting: handing on " + std::to_string(members.size() + 1) + " clients", 5s))
+      << manager.log();
   {
     // The state, then the barrier that waits for the manager to have taken it.
     const std::vector<NotifyMessage> sent = manager.messages();
@@ -207,7 +243,7 @@ TEST(Restart, SessionsSurviveWithNamesRoomsHalfLinesAndQueuedOutput) {
     chat::SavedStateLimits limits{
         .max_clients = 100000, .max_unhandled_input = 1 << 30, .max_unsent_output = 1 << 30};
     const chat::SavedState state = chat::decode_saved_state(*state_bytes, limits);
-    EXPECT_EQ(state.clients.size(), 8u);
+    EXPECT_EQ(state.clients.size(), members.size() + 1);
     const auto saved_stalled =
         std::find_if(state.clients.begin(), state.clients.end(), [&](const chat::SavedClient& c) {
           return c.id == static_cast<std::uint64_t>(*stalled_id);
@@ -220,7 +256,8 @@ TEST(Restart, SessionsSurviveWithNamesRoomsHalfLinesAndQueuedOutput) {
 
   manager.relaunch();
   EXPECT_EQ(manager.port(), port) << "the listening socket changed";
-  EXPECT_TRUE(manager.wait_for_log("restored 8 clients from the previous process", 5s))
+  EXPECT_TRUE(manager.wait_for_log(
+      "restored " + std::to_string(members.size() + 1) + " clients from the previous process", 5s))
       << manager.log();
 
   // Quiet streams get the notice as their next line.
@@ -230,26 +267,13 @@ TEST(Restart, SessionsSurviveWithNamesRoomsHalfLinesAndQueuedOutput) {
   for (const auto& [member, room] : quiet) {
     EXPECT_TRUE(member->client.expect_line(lines::restarted(member->name, room))) << member->name;
   }
-  // Ann's lines in flight reach the other lobby member once each and in order, with the
+  // Ann's lines in flight reach the other lobby members once each and in order, with the
   // notice somewhere among them (before those the old process had not read yet).
-  {
-    std::vector<std::string> seen;
-    for (int n = 0; n < kInFlight + 1; ++n) {
-      auto line = lobby_plain.client.read_line();
-      ASSERT_TRUE(line) << "after " << ::testing::PrintToString(seen);
-      seen.push_back(*line);
-    }
-    const std::string notice = lines::restarted(lobby_plain.name, "lobby");
-    EXPECT_EQ(std::count(seen.begin(), seen.end(), notice), 1) << ::testing::PrintToString(seen);
-    std::vector<std::string> chat;
-    std::copy_if(seen.begin(), seen.end(), std::back_inserter(chat),
-                 [&](const std::string& line) { return line != notice; });
-    std::vector<std::string> expected;
-    for (int n = 0; n < kInFlight; ++n) {
-      expected.push_back(lines::says("ann", "in flight " + std::to_string(n)));
-    }
-    EXPECT_EQ(chat, expected);
+  std::vector<std::string> in_flight;
+  for (int n = 0; n < kInFlight; ++n) {
+    in_flight.push_back(lines::says("ann", "in flight " + std::to_string(n)));
   }
+  EXPECT_TRUE(sees_notice_among(lobby_plain, "lobby", in_flight));
   // The stalled client gets all it was sent, in order, then the notice.
   ASSERT_TRUE(stalled.read_lines(kQueued + 1, Deadline(30s)))
       << "got " << stalled.lines.size() << " lines";
@@ -281,8 +305,21 @@ TEST(Restart, SessionsSurviveWithNamesRoomsHalfLinesAndQueuedOutput) {
   EXPECT_EQ(stalled.lines.size(), static_cast<std::size_t>(kQueued + 3));
   for (const std::string& line : stalled.lines) EXPECT_FALSE(is_join_or_leave(line)) << line;
 
-  // Names, rooms and ids are the same: /who in ops lists the same three.
-  EXPECT_TRUE(who_lists(otto, {"otto", "olga", half.name}));
+  // The listeners saw the same, each with its own notice among it.
+  std::vector<std::string> lobby_lines = in_flight;
+  lobby_lines.push_back(lines::says("ann", "after lobby"));
+  lobby_lines.push_back(lines::says(lobby_plain.name, "after lobby 2"));
+  for (Member& member : lobby_listeners)
+    EXPECT_TRUE(sees_notice_among(member, "lobby", lobby_lines));
+  const std::vector<std::string> ops_lines{lines::says(half.name, "half of a line"),
+                                           lines::says("otto", "after ops"),
+                                           lines::says("olga", "after ops 2")};
+  for (Member& member : ops_listeners) EXPECT_TRUE(sees_notice_among(member, "ops", ops_lines));
+
+  // Names, rooms and ids are the same: /who in ops lists the same members.
+  std::multiset<std::string> in_ops{"otto", "olga", half.name};
+  for (const Member& member : ops_listeners) in_ops.insert(member.name);
+  EXPECT_TRUE(who_lists(otto, in_ops));
 
   // The new process read the state and took it out of the store; the sockets stay.
   EXPECT_TRUE(manager.wait_for_message(
