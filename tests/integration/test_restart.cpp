@@ -159,7 +159,7 @@ ServiceManagerOptions restart_options() {
 
 constexpr int kListenersPerRoom = 4;
 
-TEST(Restart, SessionsSurviveWithNamesRoomsHalfLinesAndQueuedOutput) {
+TEST(Restart, ClientsKeepNamesRoomsHalfLinesAndQueuedOutput) {
   ServiceManager manager(restart_options());
   const std::uint16_t port = manager.port();
 
@@ -579,7 +579,7 @@ TEST(Restart, TlsClientsAreAskedToReconnectAndTheTlsListenerStays) {
   Member plain = join(manager.port());
   Member encrypted = join(tls_port, ConnectOptions::over_tls(files.trusted_by));
   ASSERT_TRUE(plain.client.expect_line(lines::joined(encrypted.id, 2)));
-  // TLS sessions cannot be handed on: only the plain client's socket is stored.
+  // TLS connections cannot be handed on: only the plain client's socket is stored.
   EXPECT_TRUE(manager.wait_for_store(
       [&](const std::vector<std::string>& names) {
         return names ==
