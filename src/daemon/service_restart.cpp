@@ -99,14 +99,15 @@ void Service::take_back_clients(Passed& passed, const Handover& handover) {
 }
 
 void Service::check_store_size() const {
-  // Both listeners and the state beside the clients.
+  // Both listeners and the state beside the clients; the unit's figure leaves more room.
   constexpr std::size_t kOwnDescriptors = 3;
-  const std::size_t needed = settings_.max_clients + kOwnDescriptors;
-  if (!store_.is_in_use() || store_.capacity() >= needed) return;
+  constexpr std::size_t kRecommendedMargin = 16;
+  if (!store_.is_in_use() || store_.capacity() >= settings_.max_clients + kOwnDescriptors) return;
   log_.warning("the file descriptor store holds " + std::to_string(store_.capacity()) +
-               " descriptors, fewer than max-clients (" + std::to_string(settings_.max_clients) +
-               ") needs: set FileDescriptorStoreMax= and FDSTORE= to " + std::to_string(needed) +
-               " or more, or clients beyond it reconnect after a restart");
+               " descriptors, too few for max-clients (" + std::to_string(settings_.max_clients) +
+               "): set FileDescriptorStoreMax= and FDSTORE= to " +
+               std::to_string(settings_.max_clients + kRecommendedMargin) +
+               ", or clients beyond the store reconnect after a restart");
 }
 
 bool Service::is_restart_planned() {

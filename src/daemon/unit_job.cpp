@@ -21,20 +21,24 @@ struct BusCloser {
 struct MessageUnref {
   void operator()(sd_bus_message* message) const noexcept { sd_bus_message_unref(message); }
 };
-struct ErrorFree {
-  void operator()(sd_bus_error* error) const noexcept { sd_bus_error_free(error); }
+// SD_BUS_ERROR_NULL is a C compound literal; this is the same empty error, freed at the end.
+struct BusError {
+  sd_bus_error value{nullptr, nullptr, 0};
+  BusError() = default;
+  BusError(const BusError&) = delete;
+  BusError& operator=(const BusError&) = delete;
+  ~BusError() { sd_bus_error_free(&value); }
 };
 using Bus = std::unique_ptr<sd_bus, BusCloser>;
 using Message = std::unique_ptr<sd_bus_message, MessageUnref>;
 
 // The object path of the unit this process belongs to, or "" if systemd does not say.
 std::string unit_of_this_process(sd_bus* bus) {
-  sd_bus_error error = SD_BUS_ERROR_NULL;
-  const std::unique_ptr<sd_bus_error, ErrorFree> error_guard(&error);
+  BusError error;
   sd_bus_message* raw = nullptr;
   if (sd_bus_call_method(bus, kSystemd, "/org/freedesktop/systemd1",
-                         "org.freedesktop.systemd1.Manager", "GetUnitByPID", &error, &raw, "u",
-                         static_cast<std::uint32_t>(getpid())) < 0) {
+                         "org.freedesktop.systemd1.Manager", "GetUnitByPID", &error.value, &raw,
+                         "u", static_cast<std::uint32_t>(getpid())) < 0) {
     return {};
   }
   const Message reply(raw);
@@ -45,11 +49,10 @@ std::string unit_of_this_process(sd_bus* bus) {
 
 // The object path of the unit's queued or running job, "/" if it has none, "" on failure.
 std::string job_of(sd_bus* bus, const std::string& unit) {
-  sd_bus_error error = SD_BUS_ERROR_NULL;
-  const std::unique_ptr<sd_bus_error, ErrorFree> error_guard(&error);
+  BusError error;
   sd_bus_message* raw = nullptr;
   if (sd_bus_get_property(bus, kSystemd, unit.c_str(), "org.freedesktop.systemd1.Unit", "Job",
-                          &error, &raw, "(uo)") < 0) {
+                          &error.value, &raw, "(uo)") < 0) {
     return {};
   }
   const Message reply(raw);
@@ -60,11 +63,10 @@ std::string job_of(sd_bus* bus, const std::string& unit) {
 }
 
 std::string type_of(sd_bus* bus, const std::string& job) {
-  sd_bus_error error = SD_BUS_ERROR_NULL;
-  const std::unique_ptr<sd_bus_error, ErrorFree> error_guard(&error);
+  BusError error;
   char* type = nullptr;
   if (sd_bus_get_property_string(bus, kSystemd, job.c_str(), "org.freedesktop.systemd1.Job",
-                                 "JobType", &error, &type) < 0) {
+                                 "JobType", &error.value, &type) < 0) {
     return {};
   }
   const std::unique_ptr<char, decltype(&std::free)> owned(type, &std::free);

@@ -4,7 +4,8 @@
 // a fake the input brings up and down; its clock is moved on by the input. Each step is one
 // thing a client or the world does (connect, send a line, a command or raw bytes, stop or
 // start reading, half-close, close, let time pass, link up or down, a message from another
-// node, Redis answering a nickname claim), followed by turns of the event loop. Whatever
+// node, Redis answering a nickname claim, a planned restart into a fresh server), followed
+// by turns of the event loop. Whatever
 // the order and however states meet in one turn (a congested reader that is also a paused
 // sender and closes; a claim answered for a session closed in the same turn), it checks:
 // - nothing is touched after it was freed (ASan does that);
@@ -13,7 +14,9 @@
 // - client 0, which stays in the lobby and reads everything at once, is never cut off, and
 //   gets the chat lines of every other client in the order each sent them, none twice;
 // - at the end, once every client reads, every line a well-behaved client sent in the lobby
-//   has reached client 0: nobody stays paused and nothing is lost.
+//   has reached client 0: nobody stays paused and nothing is lost, restarts included;
+// - the state a server saves for a restart is always one a server with its limits accepts.
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -33,6 +36,7 @@
 
 #include "chat/node_link.hpp"
 #include "chat/node_message.hpp"
+#include "chat/saved_state.hpp"
 #include "chat/server.hpp"
 #include "chat/server_limits.hpp"
 #include "cluster/message_codec.hpp"
@@ -105,13 +109,7 @@ class Harness {
     limits_.line_timeout = std::chrono::seconds(timeouts[input_.below(3)]);
     limits_.max_clients = kMaxClients - 1;  // the last connection attempt is refused
     server_ = std::make_unique<Server>(loop_, log_, limits_);
-    if (input_.below(2) == 1) {
-      server_->link_to_other_nodes([this](NodeLinkHandler& handler) {
-        auto link = std::make_unique<FakeLink>(handler);
-        link_ = link.get();
-        return link;
-      });
-    }
+    if (input_.below(2) == 1) link();
     connect();  // client 0: the reader that keeps up
   }
 
@@ -121,7 +119,7 @@ class Harness {
   }
 
   void step() {
-    const std::size_t op = input_.below(16);
+    const std::size_t op = input_.below(17);
     Client* client = pick();
     switch (op) {
       case 0:
@@ -166,8 +164,11 @@ class Harness {
       case 14:
         if (link_ != nullptr && link_->is_up()) link_->handler().on_link_beat();
         break;
-      default:
+      case 15:
         reload();
+        break;
+      default:
+        restart();
         break;
     }
     turns(1 + input_.below(3));
@@ -390,6 +391,48 @@ class Harness {
     fresh.line_timeout = std::chrono::seconds(timeouts[input_.below(3)]);
     limits_ = fresh;
     server_->apply_limits(limits_);
+  }
+
+  void link() {
+    server_->link_to_other_nodes([this](NodeLinkHandler& handler) {
+      auto link = std::make_unique<FakeLink>(handler);
+      link_ = link.get();
+      return link;
+    });
+  }
+
+  // A planned restart as the daemon makes one, the service manager's store played by
+  // duplicates of the server's sockets: the server stops reading and flushes for a few
+  // turns, saves its sessions, and a fresh one restores them.
+  void restart() {
+    server_->prepare_restart();
+    turns(1 + input_.below(3));
+    const std::string saved = encode_saved_state(server_->save_sessions());
+    std::map<std::uint64_t, UniqueFd> kept;
+    for (const auto& [id, session] : server_->sessions()) {
+      kept.emplace(id, UniqueFd(fcntl(session->connection().fd(), F_DUPFD_CLOEXEC, 0)));
+    }
+    const bool linked = link_ != nullptr;
+    link_ = nullptr;
+    server_.reset();
+    server_ = std::make_unique<Server>(loop_, log_, limits_);
+    if (linked) link();
+    const ConnectionLimits& connection = limits_.connection;
+    SavedState state;
+    try {
+      state = decode_saved_state(
+          saved, {.max_clients = limits_.max_clients,
+                  .max_unhandled_input = 2 * connection.max_line + EventLoop::kReadBufferSize,
+                  .max_unsent_output = connection.max_backlog + connection.max_backlog / 4 +
+                                       EventLoop::kReadBufferSize});
+    } catch (const SavedStateError& refusal) {
+      fail(std::string("a server refused the state a server with its limits saved: ") +
+           refusal.what());
+    }
+    (void)server_->restore_sessions(state, [&kept](std::uint64_t id) {
+      const auto found = kept.find(id);
+      return found == kept.end() ? UniqueFd() : std::move(found->second);
+    });
   }
 
   void turns(std::size_t count) {
