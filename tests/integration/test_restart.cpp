@@ -375,6 +375,24 @@ TEST(Restart, SeveralRestartsInARowAndACrashBetweenThem) {
   EXPECT_TRUE(expect_line_at_each({&b, &c}, lines::says(a.name, "still here")));
 }
 
+TEST(Restart, ASecondSigtermDuringTheStopChangesNothing) {
+  ServiceManager manager(restart_options());
+  std::vector<Member> members = join_quiet(manager.port(), 12);
+
+  manager.send_signal(SIGTERM);
+  ASSERT_TRUE(manager.wait_for_log("received SIGTERM, restarting", 5s)) << manager.log();
+  // Once the stop has begun; the process may have finished it already (a zombie takes the
+  // signal without effect), which the test cannot tell apart, but it must never turn the
+  // restart into a real stop.
+  manager.send_signal(SIGTERM);
+  EXPECT_EQ(manager.wait_stopped(), ExitStatus::exited_with(0));
+  EXPECT_TRUE(manager.stored_state().has_value()) << "no state: the restart became a stop";
+  manager.relaunch();
+  for (Member& member : members) {
+    EXPECT_TRUE(member.client.expect_line(lines::restarted(member.name, "lobby")));
+  }
+}
+
 TEST(Restart, ClientConnectingDuringTheRestartWaitsInTheBacklog) {
   ServiceManager manager(restart_options());
   const std::uint16_t port = manager.port();

@@ -211,12 +211,15 @@ void ServiceManager::wait_ready(std::size_t from) {
 }
 
 ExitStatus ServiceManager::stop(int signal) {
-  child_->send_signal(signal);
+  send_signal(signal);
+  return wait_stopped();
+}
+
+ExitStatus ServiceManager::wait_stopped() {
   const auto status = child_->wait_exit(options_.stop_timeout);
   if (!status) {
     throw std::runtime_error("epollchatd did not exit within " +
-                             std::to_string(options_.stop_timeout.count()) + " ms of signal " +
-                             std::to_string(signal));
+                             std::to_string(options_.stop_timeout.count()) + " ms");
   }
   // Every datagram it sent is queued on the socket by now; take them all before relaunching.
   drain();

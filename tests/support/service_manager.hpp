@@ -94,6 +94,9 @@ class ServiceManager {
   // The halves of a restart, for a test that acts in between: sends `signal`, waits for the
   // exit and for every datagram sent before it; throws std::runtime_error on timeout.
   ExitStatus stop(int signal);
+  // stop() in two steps, for a test that signals more than once.
+  void send_signal(int signal) const { child_->send_signal(signal); }
+  ExitStatus wait_stopped();
   // Launches a new process with what the store holds and waits for READY=1.
   void relaunch();
   // The arguments after --listen 127.0.0.1 --port 0 -c FILE from the next launch on.
