@@ -401,6 +401,7 @@ TEST(Restart, ClientConnectingDuringTheRestartWaitsInTheBacklog) {
       [&](const std::vector<std::string>& names) { return names == store_of({first.id}); }, 5s));
 
   EXPECT_EQ(manager.stop(SIGTERM), ExitStatus::exited_with(0));
+  EXPECT_TRUE(manager.wait_for_log("restarting: handing on 1 client\n", 5s)) << manager.log();
   // No process listens now, but the stored listening socket does: the connection completes
   // in the kernel and waits to be accepted.
   ChatClient waiting(port);

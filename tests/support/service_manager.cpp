@@ -223,6 +223,8 @@ ExitStatus ServiceManager::wait_stopped() {
   }
   // Every datagram it sent is queued on the socket by now; take them all before relaunching.
   drain();
+  // And its log is complete once the pipe reaches EOF.
+  launches_.back().output->wait_for_eof(std::chrono::seconds(2));
   return *status;
 }
 

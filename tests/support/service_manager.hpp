@@ -92,7 +92,8 @@ class ServiceManager {
   // The same after SIGKILL: what a crash or a watchdog abort leaves behind.
   ExitStatus kill_and_restart();
   // The halves of a restart, for a test that acts in between: sends `signal`, waits for the
-  // exit and for every datagram sent before it; throws std::runtime_error on timeout.
+  // exit, for every datagram sent before it and for the end of its log; throws
+  // std::runtime_error on timeout.
   ExitStatus stop(int signal);
   // stop() in two steps, for a test that signals more than once.
   void send_signal(int signal) const { child_->send_signal(signal); }
