@@ -190,6 +190,11 @@ TEST(RestartCrowd, EveryLineOnceAndInOrderThroughARestart) {
       "restored " + std::to_string(kClients) + " clients from the previous process", 5s))
       << manager.log();
 
+  // The new process keeps every client's socket in the store, as the old one did.
+  EXPECT_TRUE(manager.wait_for_store(
+      [](const std::vector<std::string>& names) { return names.size() == kClients + 1; }, 30s))
+      << manager.stored_names().size() << " fds stored for " << kClients << " clients";
+
   // The gap each client saw: the longest silence from its last line before SIGTERM to its
   // first line after READY=1.
   std::vector<double> gaps;
