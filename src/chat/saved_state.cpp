@@ -19,8 +19,9 @@ constexpr std::size_t kHeaderSize = kMagic.size() + 4 + 4;
 enum ClientFlags : std::uint8_t {
   kToldToSlowDown = 1U << 0U,
   kSkippingLongLine = 1U << 1U,
+  kRateKnown = 1U << 2U,
 };
-constexpr std::uint8_t kKnownFlags = kToldToSlowDown | kSkippingLongLine;
+constexpr std::uint8_t kKnownFlags = kToldToSlowDown | kSkippingLongLine | kRateKnown;
 
 using Digest = std::array<unsigned char, kDigestSize>;
 
@@ -99,7 +100,7 @@ class Reader {
 };
 
 // The smallest encoding of one client: every fixed field and empty texts.
-constexpr std::size_t kSmallestClient = 8 + 1 + 1 + 1 + 8 + 4 + 4 + 4;
+constexpr std::size_t kSmallestClient = 8 + 1 + 1 + 1 + 8 + 4 + 8 + 4 + 4;
 
 SavedClient read_client(Reader& in, const SavedState& state, const SavedStateLimits& limits) {
   SavedClient client;
@@ -121,6 +122,12 @@ SavedClient read_client(Reader& in, const SavedState& state, const SavedStateLim
   if (!is_valid_room_name(client.room)) throw SavedStateError(where + ": not a valid room name");
   client.recent_output_bytes = in.number<std::uint64_t>("the recent output");
   client.unfinished_line_age_ms = in.number<std::uint32_t>("the line's age");
+  const auto rate = static_cast<std::int64_t>(in.number<std::uint64_t>("the rate allowance"));
+  if ((flags & kRateKnown) != 0) {
+    client.rate_allowance_millilines = rate;
+  } else if (rate != 0) {
+    throw SavedStateError(where + ": a rate allowance without its flag");
+  }
   client.unhandled_input = in.text<std::uint32_t>("unhandled input", limits.max_unhandled_input);
   client.unsent_output = in.text<std::uint32_t>("unsent output", limits.max_unsent_output);
   return client;
@@ -140,11 +147,13 @@ std::string encode_saved_state(const SavedState& state) {
   for (const SavedClient& client : state.clients) {
     body.number(client.id);
     body.number(static_cast<std::uint8_t>((client.told_to_slow_down ? kToldToSlowDown : 0) |
-                                          (client.skipping_long_line ? kSkippingLongLine : 0)));
+                                          (client.skipping_long_line ? kSkippingLongLine : 0) |
+                                          (client.rate_allowance_millilines ? kRateKnown : 0)));
     body.text<std::uint8_t>(client.nickname);
     body.text<std::uint8_t>(client.room);
     body.number(client.recent_output_bytes);
     body.number(client.unfinished_line_age_ms);
+    body.number(static_cast<std::uint64_t>(client.rate_allowance_millilines.value_or(0)));
     body.text<std::uint32_t>(client.unhandled_input);
     body.text<std::uint32_t>(client.unsent_output);
   }

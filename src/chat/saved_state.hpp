@@ -12,14 +12,16 @@
 // with one reason, and the caller asks the clients to reconnect instead.
 //
 // Layout (integers little-endian): "EPCHSTAT", u32 version, u32 body length, body,
-// SHA-256(body). Body: u8-length node id, u8-length instance, u64 next id, u32 client count, then
-// per client: u64 id, u8 flags, u8-length nickname ("" without one), u8-length room, u64 recent
-// output bytes, u32 age of the unfinished line in ms, u32-length unhandled input, u32-length unsent
-// output.
+// SHA-256(body). Body: u8-length node id, u8-length instance, u64 next id, u32 client
+// count, then per client: u64 id, u8 flags, u8-length nickname ("" without one), u8-length
+// room, u64 recent output bytes, u32 age of the unfinished line in ms, i64 rate allowance in
+// thousandths of a line (0 unless flag bit 2 says it is known), u32-length unhandled input,
+// u32-length unsent output.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -46,6 +48,9 @@ struct SavedClient {
   // was told to slow down.
   std::uint64_t recent_output_bytes = 0;
   bool told_to_slow_down = false;
+  // Its line-rate allowance, in thousandths of a line, if it had read anything yet (else
+  // it starts with a full second's burst, as a new client does).
+  std::optional<std::int64_t> rate_allowance_millilines;
 
   bool operator==(const SavedClient&) const = default;
 };

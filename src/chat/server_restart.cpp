@@ -2,6 +2,7 @@
 // and come back, in a fresh server, on the sockets the previous process handed on.
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 
 #include "chat/names.hpp"
 #include "chat/protocol.hpp"
@@ -38,6 +39,9 @@ SavedState Server::save_sessions() {
       client.unsent_output = member->unsent_output();
       client.recent_output_bytes = session.recent_output_bytes();
       client.told_to_slow_down = session.was_told_to_slow_down();
+      if (const auto allowance = member->rate_allowance()) {
+        client.rate_allowance_millilines = std::llround(*allowance * 1000.0);
+      }
     }
   });
   return state;
@@ -78,6 +82,10 @@ std::size_t Server::restore_sessions(const SavedState& state,
     ++present_;
     back.reply(protocol::restarted_line(back.name(), room.name()));
     back.restore_flow(saved.recent_output_bytes, saved.told_to_slow_down);
+    if (saved.rate_allowance_millilines) {
+      back.connection().restore_rate_allowance(
+          static_cast<double>(*saved.rate_allowance_millilines) / 1000.0);
+    }
     back.connection().restore_input(saved.unhandled_input, saved.skipping_long_line,
                                     std::chrono::milliseconds(saved.unfinished_line_age_ms));
     ++restored;

@@ -206,6 +206,14 @@ void Connection::restore_input(std::string input, bool skipping_long_line,
   loop_.resume_next_turn(*this);
 }
 
+void Connection::restore_rate_allowance(double allowance) noexcept {
+  const auto rate = static_cast<double>(limits_.max_rate);
+  // Refilled from now on: the restart's gap earns nothing. A state from elsewhere cannot
+  // hold a client back for more than a second.
+  rate_allowance_ = std::clamp(allowance, -rate, rate);
+  rate_refilled_at_ = coarse_now();
+}
+
 bool Connection::decode(std::string_view bytes) {
   const std::size_t consumed = codec_.feed(bytes, *this);
   if (consumed == bytes.size() || state_ != State::open) return true;

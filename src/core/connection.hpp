@@ -29,6 +29,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -168,6 +169,13 @@ class Connection final : public Watcher, public DeferredTask {
   // socket holds. The unsent output goes back through queue().
   void restore_input(std::string input, bool skipping_long_line,
                      CoarseClock::duration unfinished_line_age);
+  // The line-rate allowance (lines it may still send at once), once it has read anything;
+  // and the same taken back in the next process, within what max_rate allows.
+  [[nodiscard]] std::optional<double> rate_allowance() const noexcept {
+    if (rate_refilled_at_ == CoarseTime()) return std::nullopt;
+    return rate_allowance_;
+  }
+  void restore_rate_allowance(double allowance) noexcept;
 
   // The errno behind CloseReason::io_error or peer_reset; 0 otherwise.
   [[nodiscard]] int error() const noexcept { return error_; }

@@ -28,6 +28,7 @@ SavedState two_clients() {
   alice.unsent_output = std::string("Client #42 says >> hi\n\0binary\xff", 31);
   alice.recent_output_bytes = 70000;
   alice.told_to_slow_down = true;
+  alice.rate_allowance_millilines = -1500;
   SavedClient anonymous;
   anonymous.id = 42;
   anonymous.room = "Kitchen";

@@ -118,6 +118,28 @@ TEST(ServerRestart, ANicknameStaysTakenAcrossTheRestart) {
   EXPECT_EQ(clients[1]->next_line(), lines::nickname_taken("ALICE"));
 }
 
+TEST(ServerRestart, TheLineRateAllowanceIsCarriedNotRefilled) {
+  ServerLimits limits;
+  limits.connection.max_rate = 4;
+  ChatHarness harness(limits);
+  const auto clients = harness.connect_settled(2);
+  // Three of its four lines of burst used up.
+  clients[0]->send("one\ntwo\nthree\n");
+  EXPECT_EQ(clients[1]->next_lines(3),
+            (Lines{lines::says(1, "one"), lines::says(1, "two"), lines::says(1, "three")}));
+  const auto before = harness.server().find_session(1)->connection().rate_allowance();
+  ASSERT_TRUE(before.has_value());
+  ASSERT_LT(*before, 2.0);
+  const auto quiet_before = harness.server().find_session(2)->connection().rate_allowance();
+
+  ASSERT_EQ(harness.restart_server({}, limits), 2u);
+  const auto after = harness.server().find_session(1)->connection().rate_allowance();
+  ASSERT_TRUE(after.has_value()) << "a restored client does not start with a fresh burst";
+  EXPECT_NEAR(*after, *before, 0.01);
+  EXPECT_EQ(harness.server().find_session(2)->connection().rate_allowance(), quiet_before)
+      << "one that sent nothing keeps its whole burst";
+}
+
 TEST(ServerRestart, ANicknameTheOtherNodesHadNotGrantedYetIsAskedForAgain) {
   ChatHarness harness({}, ChatHarness::WithLink{});
   harness.link().go_up();
