@@ -45,9 +45,27 @@ void format_pid_into(char* buffer, std::size_t prefix_length, pid_t value) {
   ::_exit(127);
 }
 
+// Moves spec.passed_fds to 3, 4, ... First every source goes above the targets (into
+// `copies`, prepared before fork()), so that a source already sitting on a target number is
+// not overwritten before it is copied; the copies are CLOEXEC and vanish at exec, while dup2
+// clears the flag on the targets. False with errno set on failure.
+bool pass_fds(const SpawnSpec& spec, int above, int* copies) {
+  const std::size_t count = spec.passed_fds.size();
+  for (std::size_t i = 0; i < count; ++i) {
+    copies[i] = ::fcntl(spec.passed_fds[i], F_DUPFD_CLOEXEC, above);
+    if (copies[i] < 0) return false;
+  }
+  for (std::size_t i = 0; i < count; ++i) {
+    if (::dup2(copies[i], 3 + static_cast<int>(i)) < 0) return false;
+  }
+  return true;
+}
+
 // Runs in the child. Only async-signal-safe calls: the parent may have other threads.
 [[noreturn]] void exec_child(const SpawnSpec& spec, int null_fd, int error_fd, char* const* argv,
-                             char* const* envp, char* watchdog_entry) {
+                             char* const* envp, char* watchdog_entry, char* listen_pid_entry,
+                             int* copies) {
+  const int original_error_fd = error_fd;
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -71,6 +89,16 @@ void format_pid_into(char* buffer, std::size_t prefix_length, pid_t value) {
   if (watchdog_entry != nullptr) {
     format_pid_into(watchdog_entry, std::strlen("WATCHDOG_PID="), ::getpid());
   }
+  if (listen_pid_entry != nullptr) {
+    format_pid_into(listen_pid_entry, std::strlen("LISTEN_PID="), ::getpid());
+  }
+  if (!spec.passed_fds.empty()) {
+    // The error pipe, too, must not sit where a passed fd goes.
+    const int above = 3 + static_cast<int>(spec.passed_fds.size());
+    error_fd = ::fcntl(error_fd, F_DUPFD_CLOEXEC, above);
+    if (error_fd < 0) report_exec_failure(original_error_fd);
+    if (!pass_fds(spec, above, copies)) report_exec_failure(error_fd);
+  }
   ::execve(argv[0], argv, envp);
   report_exec_failure(error_fd);
 }
@@ -88,9 +116,12 @@ ChildProcess ChildProcess::spawn(const SpawnSpec& spec) {
 
   std::vector<std::string> env_storage = spec.env;
   std::array<char, 64> watchdog_entry{};
+  std::array<char, 64> listen_pid_entry{};
   std::vector<char*> envp;
   for (auto& entry : env_storage) {
-    if (!spec.export_watchdog_pid || !std::string_view(entry).starts_with("WATCHDOG_PID=")) {
+    const std::string_view text(entry);
+    if ((!spec.export_watchdog_pid || !text.starts_with("WATCHDOG_PID=")) &&
+        (!spec.export_listen_pid || !text.starts_with("LISTEN_PID="))) {
       envp.push_back(entry.data());
     }
   }
@@ -98,7 +129,12 @@ ChildProcess ChildProcess::spawn(const SpawnSpec& spec) {
     std::memcpy(watchdog_entry.data(), "WATCHDOG_PID=", std::strlen("WATCHDOG_PID="));
     envp.push_back(watchdog_entry.data());
   }
+  if (spec.export_listen_pid) {
+    std::memcpy(listen_pid_entry.data(), "LISTEN_PID=", std::strlen("LISTEN_PID="));
+    envp.push_back(listen_pid_entry.data());
+  }
   envp.push_back(nullptr);
+  std::vector<int> copies(spec.passed_fds.size(), -1);
 
   UniqueFd null_fd(::open("/dev/null", O_RDWR | O_CLOEXEC));
   if (!null_fd) throw_errno("open /dev/null");
@@ -111,7 +147,8 @@ ChildProcess ChildProcess::spawn(const SpawnSpec& spec) {
   if (pid < 0) throw_errno("fork");
   if (pid == 0) {
     exec_child(spec, null_fd.get(), error_write.get(), argv.data(), envp.data(),
-               spec.export_watchdog_pid ? watchdog_entry.data() : nullptr);
+               spec.export_watchdog_pid ? watchdog_entry.data() : nullptr,
+               spec.export_listen_pid ? listen_pid_entry.data() : nullptr, copies.data());
   }
   error_write.reset();
 

@@ -32,6 +32,11 @@ struct SpawnSpec {
   std::optional<rlim_t> nofile_limit;
   // Exports WATCHDOG_PID=<the child's own pid>, which is only known after fork().
   bool export_watchdog_pid = false;
+  // Descriptors handed on as a service manager does: passed_fds[i] becomes fd 3 + i in the
+  // child (borrowed, not consumed). The caller sets LISTEN_FDS and LISTEN_FDNAMES in env.
+  std::vector<int> passed_fds;
+  // Exports LISTEN_PID=<the child's own pid>, which is only known after fork().
+  bool export_listen_pid = false;
 };
 
 class ChildProcess {

@@ -51,6 +51,20 @@ std::runtime_error start_failure(const std::string& what, const std::string& log
 
 }  // namespace
 
+void check_daemon_log(pid_t pid, const std::string& log) {
+  constexpr std::array kSanitizerReports{"ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                                         "runtime error:"};
+  const bool sanitizer_report =
+      std::any_of(kSanitizerReports.begin(), kSanitizerReports.end(),
+                  [&](const char* marker) { return log.find(marker) != std::string::npos; });
+  if (sanitizer_report) {
+    ADD_FAILURE() << "epollchatd (pid " << pid << ") reported a sanitizer error:\n" << log;
+  } else if (::testing::Test::HasFailure()) {
+    std::cerr << "---- epollchatd stderr (pid " << pid << ") ----\n"
+              << log << "---- end of epollchatd stderr ----\n";
+  }
+}
+
 std::string daemon_path() {
   const char* path = std::getenv("EPOLLCHATD");
   if (path == nullptr || *path == '\0') {
@@ -190,18 +204,7 @@ DaemonProcess::~DaemonProcess() {
   if (child_->has_exited()) output_.wait_for_eof(std::chrono::seconds(2));
   const std::string log =
       options_.nofile_limit ? without_fd_starved_vptr_reports(output_.text()) : output_.text();
-  constexpr std::array kSanitizerReports{"ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
-                                         "runtime error:"};
-  const bool sanitizer_report =
-      std::any_of(kSanitizerReports.begin(), kSanitizerReports.end(),
-                  [&](const char* marker) { return log.find(marker) != std::string::npos; });
-  if (sanitizer_report) {
-    ADD_FAILURE() << "epollchatd (pid " << child_->pid() << ") reported a sanitizer error:\n"
-                  << output_.text();
-  } else if (::testing::Test::HasFailure()) {
-    std::cerr << "---- epollchatd stderr (pid " << child_->pid() << ") ----\n"
-              << log << "---- end of epollchatd stderr ----\n";
-  }
+  check_daemon_log(child_->pid(), log);
 }
 
 void DaemonProcess::wait_ready() {

@@ -131,6 +131,10 @@ class DaemonProcess {
   std::vector<ListenAddress> listeners_;
 };
 
+// For a daemon that has exited: fails the current test if `log`, its stderr, holds a
+// sanitizer report, and prints the log if the test failed.
+void check_daemon_log(pid_t pid, const std::string& log);
+
 // The daemon binary under test: $EPOLLCHATD. Throws if unset.
 std::string daemon_path();
 // systemd-socket-activate: $SYSTEMD_SOCKET_ACTIVATE if set, else /usr/bin/systemd-socket-activate.

@@ -1,7 +1,8 @@
 // Tests of the harness itself, so a failing integration test points at the daemon and not at
 // the tools: the notify protocol parsing, the child's environment (WATCHDOG_PID is the
-// child's own pid, RLIMIT_NOFILE applied), exit statuses and output capture, the readers and
-// writers of protocol lines, and TempDir.
+// child's own pid, RLIMIT_NOFILE applied, fds passed at 3..), exit statuses and output
+// capture, the readers and writers of protocol lines, and TempDir.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -13,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/unique_fd.hpp"
 #include "support/chat_client.hpp"
 #include "support/child_process.hpp"
 #include "support/daemon_process.hpp"
@@ -117,6 +119,29 @@ TEST(ChildProcess, ExportsItsOwnPidAsWatchdogPidAndAppliesTheFdLimit) {
   ASSERT_TRUE(output.wait_for_eof(10s));
   const std::string pid = std::to_string(child.pid());
   EXPECT_EQ(output.text(), pid + " " + pid + " 32\n");
+}
+
+TEST(ChildProcess, PassesFdsFromThreeOnInOrderWithItsOwnPidAsListenPid) {
+  TempDir dir;
+  std::vector<UniqueFd> files;
+  for (const char* name : {"first", "second", "third"}) {
+    files.emplace_back(::open(dir.write(name, name).c_str(), O_RDONLY | O_CLOEXEC));
+    ASSERT_TRUE(files.back());
+  }
+  OutputCapture output;
+  SpawnSpec spec;
+  spec.argv = {"/bin/sh", "-c", "cat <&3; cat <&4; cat <&5; echo \" $LISTEN_PID $$\""};
+  spec.env = clean_environment();
+  spec.stdout_fd = output.write_fd();
+  // In reverse: the third file's fd goes to 3, which may be where another source sits.
+  spec.passed_fds = {files[2].get(), files[1].get(), files[0].get()};
+  spec.export_listen_pid = true;
+  ChildProcess child = ChildProcess::spawn(spec);
+  output.close_write_end();
+  EXPECT_EQ(child.wait_exit(10s), ExitStatus::exited_with(0));
+  ASSERT_TRUE(output.wait_for_eof(10s));
+  const std::string pid = std::to_string(child.pid());
+  EXPECT_EQ(output.text(), "thirdsecondfirst " + pid + " " + pid + "\n");
 }
 
 TEST(ChildProcess, ExecFailureIsAnException) {
