@@ -54,8 +54,9 @@ TEST(RoomHistory, ANewClientReadsTheLobbysLinesAfterItsWelcomeAndAJoinerTheRooms
   ASSERT_TRUE(b.client.expect_line(lines::says(a.id, "hello")));
   b.client.send("/me waves\n");
   ASSERT_TRUE(a.client.expect_line(lines::action(b.name, "waves")));
-  b.client.send("/msg " + a.name + " not for the record\n");
+  b.client.send("/msg #" + std::to_string(a.id) + " not for the record\n");
   ASSERT_TRUE(a.client.expect_line(lines::whispers(b.name, "not for the record")));
+  ASSERT_TRUE(b.client.expect_line(lines::sent_to(a.name)));
   const std::time_t said_to = now_utc();
 
   Member c = join(daemon.port());

@@ -79,6 +79,7 @@ TEST(ServerHistory, JoinGivesTheRoomsHistoryAfterTheConfirmation) {
   const auto clients = harness.connect_settled(3);
   clients[0]->send_line("/join dev");
   EXPECT_EQ(clients[0]->next_line(), lines::now_in("dev", 1));
+  EXPECT_EQ(clients[1]->next_line(), lines::left(1, 2));
   clients[1]->send_line("/join dev");
   EXPECT_EQ(clients[1]->next_line(), lines::now_in("dev", 2));
   EXPECT_EQ(clients[0]->next_line(), lines::joined(2, 2));
@@ -103,6 +104,7 @@ TEST(ServerHistory, KeepsNoWhisperOrNoticeAndARenameRewritesNothing) {
   EXPECT_EQ(clients[1]->next_line(), lines::says(1, "before"));
   clients[0]->send_line("/msg #2 secret");
   EXPECT_EQ(clients[1]->next_line(), lines::whispers("Client #1", "secret"));
+  EXPECT_EQ(clients[0]->next_line(), lines::sent_to("Client #2"));
   clients[0]->send_line("/nick ann");
   EXPECT_EQ(clients[0]->next_line(), lines::now_known_as("ann"));
   EXPECT_EQ(clients[1]->next_line(), lines::known_as("Client #1", "ann"));
@@ -145,6 +147,7 @@ TEST(ServerHistory, ZeroKeepsNothingAndAReloadTurnsItOnAndOff) {
   ClientEnd& third = harness.connect();
   EXPECT_EQ(third.next_line(), lines::welcome(3));
   EXPECT_EQ(third.sync(), Lines{});
+  (void)clients[1]->sync();
 
   harness.server().apply_limits(with_history(5));
   clients[0]->send_line("kept");
@@ -165,12 +168,14 @@ TEST(ServerHistory, ARoomThatEmptiedKeepsItsHistoryForTheNextToJoin) {
   const auto clients = harness.connect_settled(2);
   clients[0]->send_line("/join dev");
   EXPECT_EQ(clients[0]->next_line(), lines::now_in("dev", 1));
+  (void)clients[1]->sync();
   clients[1]->send_line("/join dev");
   EXPECT_EQ(clients[1]->next_line(), lines::now_in("dev", 2));
   clients[1]->send_line("/me leaves a note");
   EXPECT_EQ(clients[0]->next_lines(2).back(), lines::action("Client #2", "leaves a note"));
   clients[0]->send_line("/part");
   EXPECT_EQ(clients[0]->next_line(), lines::now_in("lobby", 1));
+  (void)clients[1]->sync();
   clients[1]->send_line("/part");
   EXPECT_EQ(clients[1]->next_line(), lines::now_in("lobby", 2));
   (void)clients[0]->sync();
