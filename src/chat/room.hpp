@@ -67,7 +67,7 @@ class Room final : public StagedBatch {
   // Keeps "<sender_name> says >> <text>" in the history without sending it to anyone here
   // (said to other nodes' members only).
   void record_chat_line(std::string_view sender_name, std::string_view text) {
-    history_.record_chat(sender_name, text, RoomHistory::now());
+    if (history_.capacity() != 0) history_.record_chat(sender_name, text, RoomHistory::now());
   }
   [[nodiscard]] RoomHistory& history() noexcept { return history_; }
   [[nodiscard]] const RoomHistory& history() const noexcept { return history_; }

@@ -32,12 +32,6 @@ void RoomHistory::set_capacity(std::size_t capacity) {
   capacity_ = capacity;
 }
 
-void RoomHistory::clear() noexcept {
-  entries_.clear();
-  oldest_ = 0;
-  count_ = 0;
-}
-
 RoomHistory::Entry& RoomHistory::next_slot() {
   if (entries_.size() < capacity_) {
     ++count_;
@@ -45,7 +39,7 @@ RoomHistory::Entry& RoomHistory::next_slot() {
   }
   // Full: the oldest slot becomes the newest.
   Entry& slot = entries_[oldest_];
-  oldest_ = (oldest_ + 1) % entries_.size();
+  if (++oldest_ == entries_.size()) oldest_ = 0;
   return slot;
 }
 

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace epollchat::chat {
@@ -29,6 +30,22 @@ class RoomHistory {
   static constexpr std::size_t kMaxLines = 1000;
 
   explicit RoomHistory(std::size_t capacity = 0) : capacity_(capacity) {}
+  // A moved-from history is empty (and keeps its capacity).
+  RoomHistory(RoomHistory&& other) noexcept
+      : capacity_(other.capacity_),
+        entries_(std::move(other.entries_)),
+        oldest_(std::exchange(other.oldest_, 0)),
+        count_(std::exchange(other.count_, 0)) {
+    other.entries_.clear();
+  }
+  RoomHistory& operator=(RoomHistory&& other) noexcept {
+    capacity_ = other.capacity_;
+    entries_ = std::move(other.entries_);
+    other.entries_.clear();
+    oldest_ = std::exchange(other.oldest_, 0);
+    count_ = std::exchange(other.count_, 0);
+    return *this;
+  }
 
   // The wall clock's reading for record() (CLOCK_REALTIME_COARSE: a few nanoseconds).
   [[nodiscard]] static Seconds now() noexcept;
@@ -38,11 +55,14 @@ class RoomHistory {
   [[nodiscard]] bool is_empty() const noexcept { return count_ == 0; }
   // Keeps the newest min(size(), capacity) lines; 0 forgets everything and records nothing.
   void set_capacity(std::size_t capacity);
-  void clear() noexcept;
 
   // Keeps `line` (a chat line or an action, without its LF) as said at `at`, over the
   // oldest line once capacity() are kept; does nothing with capacity 0.
   void record(std::string_view line, Seconds at);
+  // The same, said now; with capacity 0 not even the clock is read.
+  void record(std::string_view line) {
+    if (capacity_ != 0) record(line, now());
+  }
   // The same for "<sender> says >> <text>", formatted (and sanitized) here.
   void record_chat(std::string_view sender, std::string_view text, Seconds at);
 
