@@ -59,17 +59,22 @@ void RoomHistory::record_chat(std::string_view sender, std::string_view text, Se
   slot.at = at;
 }
 
-std::string RoomHistory::replay() const {
-  if (count_ == 0) return {};
+std::string RoomHistory::replay(std::size_t max_bytes) const {
   constexpr std::string_view kStart = protocol::kHistoryStartLine;
   constexpr std::string_view kEnd = protocol::kHistoryEndLine;
   constexpr std::size_t kStamp = sizeof("[HH:MM:SS] ") - 1;
+  // The newest lines that fit, from `first` on.
   std::size_t length = kStart.size() + kEnd.size();
-  for (std::size_t i = 0; i < count_; ++i) length += kStamp + line(i).size() + 1;
+  std::size_t first = count_;
+  while (first > 0 && length + kStamp + line(first - 1).size() + 1 <= max_bytes) {
+    --first;
+    length += kStamp + line(first).size() + 1;
+  }
+  if (first == count_) return {};
   std::string out;
   out.reserve(length);
   out += kStart;
-  for (std::size_t i = 0; i < count_; ++i) {
+  for (std::size_t i = first; i < count_; ++i) {
     const time_t at = static_cast<time_t>(time(i));
     tm utc{};
     gmtime_r(&at, &utc);

@@ -72,7 +72,9 @@ class RoomHistory {
 
   // What a joining client reads: "*** History:", each line as "[HH:MM:SS] LINE" (UTC, the
   // time it was said), "*** End of history.", each with its LF; "" when nothing is kept.
-  [[nodiscard]] std::string replay() const;
+  // At most `max_bytes` in all: the oldest lines that do not fit are left out (a joiner's
+  // replay must not take it over its output backlog), and "" if not even the newest fits.
+  [[nodiscard]] std::string replay(std::size_t max_bytes = SIZE_MAX) const;
 
  private:
   struct Entry {

@@ -218,7 +218,7 @@ void Server::admit(UniqueFd fd, std::unique_ptr<TlsStream> tls, std::string_view
   // queue range into one segment per join.
   // The lobby's history follows the welcome the same way, ahead of any live line.
   const std::string welcome = std::string(first_notice) + protocol::welcome_line(joined.name()) +
-                              rooms_.lobby().history().replay();
+                              rooms_.lobby().history().replay(limits_.max_backlog / 2);
   const std::size_t written = joined.connection().write_directly(welcome);
   if (written < welcome.size()) {
     rooms_.lobby().send_to(joined.connection(), std::string_view(welcome).substr(written));

@@ -62,6 +62,22 @@ TEST(RoomHistory, ReplaysBetweenMarkersWithTheUtcTimeOfEachLine) {
             "*** End of history.\n");
 }
 
+TEST(RoomHistory, AReplayOverItsBoundLeavesOutTheOldestLines) {
+  RoomHistory history(3);
+  history.record("a says >> 1111111111", kEvening);
+  history.record("a says >> 2222222222", kEvening);
+  history.record("a says >> 3333333333", kEvening);
+  const std::string markers = "*** History:\n*** End of history.\n";
+  const std::size_t each = std::string("[20:51:07] a says >> 1111111111\n").size();
+  EXPECT_EQ(history.replay(markers.size() + 2 * each + 1),
+            "*** History:\n"
+            "[20:51:07] a says >> 2222222222\n"
+            "[20:51:07] a says >> 3333333333\n"
+            "*** End of history.\n");
+  EXPECT_EQ(history.replay(markers.size() + 3 * each).size(), markers.size() + 3 * each);
+  EXPECT_EQ(history.replay(markers.size() + each - 1), "") << "not even the newest fits";
+}
+
 TEST(RoomHistory, FormatsAndSanitizesChatLikeTheRoom) {
   RoomHistory history(2);
   history.record_chat("ann", "bell\a here", kEvening);
