@@ -450,10 +450,11 @@ void LinkedNodes::on_node_message(const NodeMessage& message) {
       directory_.set(message.node, message.id, message.room, message.name);
       // As for chat, only where someone here hears it: the lobby is open even when empty.
       if (Room* room = server_.rooms().find(message.room); room != nullptr && room->size() != 0) {
-        room->broadcast(protocol::action_line(
-                            message.name, protocol::cut_to_length(
-                                              message.text, server_.connection_limits().max_line)),
-                        nullptr);
+        room->broadcast_action(
+            protocol::action_line(
+                message.name,
+                protocol::cut_to_length(message.text, server_.connection_limits().max_line)),
+            nullptr);
         server_.count_relayed();
       }
       return;

@@ -107,6 +107,10 @@ std::string joined_room_line(std::string_view room, std::size_t online);
 std::string already_in_room_line(std::string_view room);
 std::string invalid_room_line();
 
+// Around the lines of a room's history that a joining client reads first, each with its LF.
+inline constexpr std::string_view kHistoryStartLine = "*** History:\n";
+inline constexpr std::string_view kHistoryEndLine = "*** End of history.\n";
+
 // The link between nodes went down / came back.
 std::string link_lost_line();
 std::string link_restored_line();

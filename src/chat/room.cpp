@@ -51,6 +51,7 @@ std::size_t Room::stage_chat_line(const void* origin, const Connection* except,
     writer_.note_staged(*this);
   }
   protocol::write_chat_line(out, sender_name, text);
+  history_.record(std::string_view(out, length - 1));
   writer_.commit(length);
   staged_.length += length;
   return length;
@@ -65,6 +66,12 @@ void Room::flush_staged() {
 
 void Room::broadcast(std::string_view line, const Connection* except) {
   queue_to_all(append(line), except);
+}
+
+void Room::broadcast_action(std::string_view line, const Connection* except) {
+  broadcast(line, except);
+  if (line.ends_with('\n')) line.remove_suffix(1);
+  history_.record(line);
 }
 
 void Room::send_to(Connection& recipient, std::string_view line) {

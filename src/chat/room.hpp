@@ -12,6 +12,9 @@
 // go to the recipients as one range, so a read of 500 lines costs one queue operation per
 // recipient, not 500. Anything else queued through the room first hands on the staged
 // batch, so every recipient sees lines in the order the room accepted them.
+//
+// The room keeps its last chat lines and actions in its RoomHistory (off until given a
+// capacity): a staged line is copied from the chunk into the ring, nothing more.
 #pragma once
 
 #include <cstddef>
@@ -20,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "chat/room_history.hpp"
 #include "core/chunk.hpp"
 #include "core/chunk_writer.hpp"
 #include "core/connection.hpp"
@@ -57,6 +61,17 @@ class Room final : public StagedBatch {
   // Queues the staged batch, if any.
   void flush_staged() override;
 
+  // Queues an action line ("* NAME ACTION\n") to every member except `except` (may be null)
+  // and keeps it in the history.
+  void broadcast_action(std::string_view line, const Connection* except);
+  // Keeps "<sender_name> says >> <text>" in the history without sending it to anyone here
+  // (said to other nodes' members only).
+  void record_chat_line(std::string_view sender_name, std::string_view text) {
+    if (history_.capacity() != 0) history_.record_chat(sender_name, text, RoomHistory::now());
+  }
+  [[nodiscard]] RoomHistory& history() noexcept { return history_; }
+  [[nodiscard]] const RoomHistory& history() const noexcept { return history_; }
+
   // Queues a complete line (ending in LF) to every member except `except` (may be null).
   void broadcast(std::string_view line, const Connection* except);
   // Queues a complete line to one connection, member or not.
@@ -81,6 +96,7 @@ class Room final : public StagedBatch {
   const void* staged_origin_ = nullptr;
   const Connection* staged_except_ = nullptr;
   Range staged_{0, 0};
+  RoomHistory history_;
 };
 
 }  // namespace epollchat::chat

@@ -1,5 +1,6 @@
 #include "chat/room_registry.hpp"
 
+#include <algorithm>
 #include <utility>
 
 #include "chat/names.hpp"
@@ -22,6 +23,14 @@ Room& RoomRegistry::open(std::string_view name) {
   if (Room* room = find(key)) return *room;
   auto room = std::make_unique<Room>(writer_, key);
   Room& opened = *room;
+  const auto kept = std::find_if(kept_.begin(), kept_.end(),
+                                 [&key](const auto& entry) { return entry.first == key; });
+  if (kept != kept_.end()) {
+    opened.history() = std::move(kept->second);
+    kept_.erase(kept);
+  } else {
+    opened.history().set_capacity(history_lines_);
+  }
   rooms_.emplace(std::move(key), std::move(room));
   return opened;
 }
@@ -30,6 +39,10 @@ void RoomRegistry::close_if_empty(Room& room) {
   if (&room == lobby_ || room.size() != 0) return;
   // Nothing is staged in it (remove() flushed), and queues hold their own references to
   // the chunks they still send.
+  if (!room.history().is_empty()) {
+    if (kept_.size() == kMaxKeptHistories) kept_.erase(kept_.begin());
+    kept_.emplace_back(room.name(), std::move(room.history()));
+  }
   rooms_.erase(room.name());
 }
 
@@ -39,6 +52,16 @@ void RoomRegistry::for_each(const std::function<void(const Room&)>& each) const 
 
 void RoomRegistry::broadcast_everywhere(std::string_view line) {
   for (auto& [name, room] : rooms_) room->broadcast(line, nullptr);
+}
+
+void RoomRegistry::set_history_lines(std::size_t lines) {
+  history_lines_ = lines;
+  for (auto& [name, room] : rooms_) room->history().set_capacity(lines);
+  if (lines == 0) {
+    kept_.clear();
+    return;
+  }
+  for (auto& [name, history] : kept_) history.set_capacity(lines);
 }
 
 }  // namespace epollchat::chat

@@ -56,7 +56,9 @@ Server::Server(EventLoop& loop, const Log& log, const ServerLimits& limits)
       cut_off_log_(log, LogLevel::warning),
       accept_error_log_(log, LogLevel::err),
       not_allowed_log_(log, LogLevel::notice, kMaxRefusedAddressesLogged),
-      dropped_log_(log, LogLevel::warning) {}
+      dropped_log_(log, LogLevel::warning) {
+  rooms_.set_history_lines(limits.history);
+}
 
 Server::~Server() {
   loop_.cancel(*this);
@@ -101,6 +103,7 @@ void Server::apply_limits(const ServerLimits& limits) {
   allowed_ = limits.allowed;
   tls_allowed_ = limits.tls_allowed;
   flow_.set_line_timeout(limits.line_timeout);
+  rooms_.set_history_lines(limits.history);
 }
 
 void Server::on_accepted(UniqueFd fd) {
@@ -213,7 +216,9 @@ void Server::admit(UniqueFd fd, std::unique_ptr<TlsStream> tls, std::string_view
   // Written straight to the fresh, empty socket rather than into the room's chunk: there it
   // would sit between consecutive join notices and split every member's otherwise merged
   // queue range into one segment per join.
-  const std::string welcome = std::string(first_notice) + protocol::welcome_line(joined.name());
+  // The lobby's history follows the welcome the same way, ahead of any live line.
+  const std::string welcome = std::string(first_notice) + protocol::welcome_line(joined.name()) +
+                              rooms_.lobby().history().replay(limits_.max_backlog / 2);
   const std::size_t written = joined.connection().write_directly(welcome);
   if (written < welcome.size()) {
     rooms_.lobby().send_to(joined.connection(), std::string_view(welcome).substr(written));

@@ -21,6 +21,9 @@ struct ServerLimits {
   // is accepted, so a change applies to new connections only.
   AddressRanges allowed = AddressRanges::any();
   AddressRanges tls_allowed = AddressRanges::any();
+  // Chat lines each room keeps for the clients that join it (0: none). A change applies to
+  // every room at once, keeping its newest lines.
+  std::size_t history = 20;
 };
 
 }  // namespace epollchat::chat

@@ -46,7 +46,8 @@ void Server::move(Session& session, std::string_view name) {
     log_.debug("client #" + std::to_string(session.id()) + " (" + session.name() + ") moved from " +
                from + " to " + room.name());
   }
-  session.reply(protocol::joined_room_line(room.name(), population(room)));
+  session.reply(protocol::joined_room_line(room.name(), population(room)) +
+                room.history().replay(limits_.max_backlog / 2));
 }
 
 std::string Server::rooms_lines() const {

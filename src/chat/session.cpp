@@ -59,7 +59,11 @@ bool Session::is_heard() {
 
 void Session::say(std::string_view text) {
   if (!is_heard()) return;
-  if (room_->size() > 1) count_sent(room_->stage_chat_line(connection_, name_, text));
+  if (room_->size() > 1) {
+    count_sent(room_->stage_chat_line(connection_, name_, text));
+  } else {
+    room_->record_chat_line(name_, text);  // heard on other nodes only
+  }
   server_.other_nodes().said(*this, text);
   server_.count_relayed();
 }
@@ -152,7 +156,7 @@ void Session::act(std::string_view action) {
   }
   if (!is_heard()) return;
   const std::string line = protocol::action_line(name_, action);
-  room_->broadcast(line, &connection_);
+  room_->broadcast_action(line, &connection_);
   count_sent(line.size());
   server_.other_nodes().acted(*this, action);
   server_.count_relayed();

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "chat/names.hpp"
+#include "chat/room_history.hpp"
 #include "cluster/redis_address.hpp"
 #include "core/socket.hpp"
 
@@ -136,6 +137,14 @@ constexpr SettingSpec kSettingSpecs[] = {
      .min = 0,
      .max = 86'400,
      .store_number = [](Settings& s, std::size_t n) { s.line_timeout = std::chrono::seconds(n); }},
+    {.key = "history",
+     .value_name = "N",
+     .help = "chat lines each room keeps for clients that join it\n"
+             "(default {default}; 0: none)",
+     .default_value = "20",
+     .min = 0,
+     .max = chat::RoomHistory::kMaxLines,
+     .store_number = [](Settings& s, std::size_t n) { s.history = n; }},
     {.key = "log-level",
      .value_name = "LEVEL",
      .help = "emerg, alert, crit, err, warning, notice, info, debug\n"
@@ -242,6 +251,7 @@ chat::ServerLimits Settings::server_limits() const {
   limits.connection = ConnectionLimits{max_line, max_backlog, max_rate};
   limits.max_clients = max_clients;
   limits.line_timeout = line_timeout;
+  limits.history = history;
   if (allow) {
     limits.allowed = *allow;
     limits.tls_allowed = *allow;

@@ -33,6 +33,7 @@ struct Settings {
   std::size_t max_backlog{};
   std::size_t max_rate{};               // lines per second per client; 0: unlimited
   std::chrono::seconds line_timeout{};  // how long an incomplete line may wait; 0: forever
+  std::size_t history{};                // chat lines each room keeps; 0: none
   LogLevel log_level{};
   std::string redis;                // "" (no link), "HOST:PORT" as given, or a unix socket path
   std::string node_id;              // "" unless set: the Server then picks a random one

@@ -96,6 +96,9 @@ TEST(Resets, HalfClosedPeerStillReceivesWhatWasQueuedThenIsClosed) {
   Member observer_gone = std::move(observer);
   observer_gone.client.close();
   Member lonely = join(daemon.port());
+  // It arrives to the lobby's history: the peer's "second line".
+  ASSERT_TRUE(lonely.client.expect_line(lines::kHistoryStart));
+  ASSERT_TRUE(lonely.client.skip_until_line(lines::kHistoryEnd));
   lonely.client.send("anyone?\nhello?\n");
   lonely.client.shutdown_write();
   EXPECT_TRUE(lonely.client.expect_line(lines::kAlone));
@@ -105,6 +108,8 @@ TEST(Resets, HalfClosedPeerStillReceivesWhatWasQueuedThenIsClosed) {
   EXPECT_EQ(*after, "");
 
   Member last = join(daemon.port());
+  ASSERT_TRUE(last.client.expect_line(lines::kHistoryStart));
+  ASSERT_TRUE(last.client.skip_until_line(lines::kHistoryEnd));
   last.client.send("ping\n");
   ASSERT_TRUE(last.client.expect_line(lines::kAlone));
   const std::size_t fds_after = settled_open_fds(daemon.pid());

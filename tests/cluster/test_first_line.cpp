@@ -30,10 +30,15 @@ Member connect_and_say(std::uint16_t port, std::string_view text) {
   return read_welcome(std::move(client));
 }
 
-// The member's next line that is not a notice ("*** ..."); nullopt if none came in time.
+// The member's next live chat line: not a notice ("*** ..."), nor a line of the history a
+// member reads on arrival (earlier rounds' lines, "[HH:MM:SS] ..."); nullopt if none came in
+// time.
 std::optional<std::string> next_chat_line(Member& member) {
-  return member.client.skip_until([](std::string_view line) { return !line.starts_with("*** "); },
-                                  kCrossNodeTimeout);
+  return member.client.skip_until(
+      [](std::string_view line) {
+        return !line.starts_with("*** ") && !strip_history_time(line).has_value();
+      },
+      kCrossNodeTimeout);
 }
 
 // Asks /rooms and reads up to the reply: whether the member was told it is alone before it.

@@ -105,6 +105,12 @@ TEST_F(ClusterRooms, PartReturnsToTheLobbyOnEveryNode) {
 
   a_.client.send("/part\n");
   EXPECT_TRUE(a_.client.expect_line(now_in("lobby", 3), kCrossNodeTimeout));
+  // n1's lobby kept what d heard there while a was away: b's line.
+  EXPECT_TRUE(a_.client.expect_line(kHistoryStart));
+  const auto kept = a_.client.read_line();
+  ASSERT_TRUE(kept.has_value());
+  EXPECT_EQ(strip_history_time(*kept).value_or(*kept), says(b_.name, "back in the lobby"));
+  EXPECT_TRUE(a_.client.expect_line(kHistoryEnd));
   a_.client.send("/part\n");
   EXPECT_TRUE(a_.client.expect_line(already_in("lobby")));
 }

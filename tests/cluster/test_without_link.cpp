@@ -32,6 +32,9 @@ TEST(WithoutLink, IdsAndNoticesAreThoseOfTheCoreProtocol) {
   // /msg #id works as before.
   Member c = join(daemon.port());
   ASSERT_TRUE(a.client.expect_line(lines::joined(3, 2)));
+  // c arrives to the lobby's history (the lines and markers above).
+  ASSERT_TRUE(c.client.expect_line(kHistoryStart));
+  ASSERT_TRUE(c.client.skip_until_line(kHistoryEnd));
   a.client.send("/msg #3 psst\n");
   EXPECT_TRUE(c.client.expect_line(whispers(a.name, "psst")));
   EXPECT_TRUE(a.client.expect_line(sent_to(c.name)));

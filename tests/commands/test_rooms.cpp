@@ -291,6 +291,13 @@ TEST_F(Rooms, SeveralCommandsInOneWriteKeepTheirOrder) {
   EXPECT_TRUE(member(0).client.expect_line(lines::now_in("dev", 1)));
   EXPECT_TRUE(member(0).client.expect_line(lines::kAlone));
   EXPECT_TRUE(member(0).client.expect_line(lines::now_in("lobby", 2)));
+  // Back in the lobby, it reads the lobby's history: its own line from before the move (the
+  // line it said alone in dev reached nobody, and is in no history).
+  EXPECT_TRUE(member(0).client.expect_line(lines::kHistoryStart));
+  const auto kept = member(0).client.read_line();
+  ASSERT_TRUE(kept.has_value());
+  EXPECT_EQ(lines::strip_history_time(*kept).value_or(*kept), lines::says(name(0), "before"));
+  EXPECT_TRUE(member(0).client.expect_line(lines::kHistoryEnd));
   EXPECT_TRUE(member(1).client.expect_line(lines::says(name(0), "before")));
   EXPECT_TRUE(member(1).client.expect_line(lines::left(name(0), 1)));
   EXPECT_TRUE(member(1).client.expect_line(lines::joined(name(0), 2)));

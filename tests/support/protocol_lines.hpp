@@ -29,6 +29,9 @@ inline constexpr std::string_view kShuttingDown = "*** Server shutting down.";
 inline constexpr std::string_view kRestartedReconnect = "*** Server restarted; please reconnect.";
 inline constexpr std::string_view kLinkLost = "*** Link to other servers lost; chatting locally.";
 inline constexpr std::string_view kLinkRestored = "*** Link restored.";
+// Around the history a client joining a room reads first.
+inline constexpr std::string_view kHistoryStart = "*** History:";
+inline constexpr std::string_view kHistoryEnd = "*** End of history.";
 
 // The name of client `id` on a single node: "Client #3".
 inline std::string client_name(int id) { return "Client #" + std::to_string(id); }
@@ -170,6 +173,23 @@ inline std::optional<int> parse_client_id(std::string_view name) {
 inline std::optional<int> parse_welcome_id(std::string_view line) {
   const auto name = parse_welcome_name(line);
   return name ? parse_client_id(*name) : std::nullopt;
+}
+
+// A history line "[HH:MM:SS] LINE" without its time: LINE; nullopt if `line` does not start
+// with a well-formed time of day.
+inline std::optional<std::string_view> strip_history_time(std::string_view line) {
+  constexpr std::string_view kPattern = "[00:00:00] ";
+  if (line.size() < kPattern.size()) return std::nullopt;
+  for (std::size_t i = 0; i < kPattern.size(); ++i) {
+    const bool digit_wanted = kPattern[i] == '0';
+    const bool is_digit = line[i] >= '0' && line[i] <= '9';
+    if (digit_wanted ? !is_digit : line[i] != kPattern[i]) return std::nullopt;
+  }
+  const int hours = (line[1] - '0') * 10 + (line[2] - '0');
+  const int minutes = (line[4] - '0') * 10 + (line[5] - '0');
+  const int seconds = (line[7] - '0') * 10 + (line[8] - '0');
+  if (hours > 23 || minutes > 59 || seconds > 59) return std::nullopt;
+  return line.substr(kPattern.size());
 }
 
 // "Client #N says >> text" split into N and text; nullopt for any other line.

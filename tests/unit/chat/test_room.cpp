@@ -198,6 +198,26 @@ TEST_F(RoomTest, ControlCharactersInChatTextAreReplaced) {
   EXPECT_EQ(received(1), "Client #1 says >> ?]0;pwned?\ttab\n");
 }
 
+TEST_F(RoomTest, KeepsChatLinesAndActionsInItsHistoryButNoNotices) {
+  room_.history().set_capacity(10);
+  Connection& a = join();
+  join();
+  room_.stage_chat_line(a, "Client #1", "hello\x1b[2J");
+  room_.stage_remote_chat_line(&a, "Client #n2:1", "from afar");
+  room_.broadcast_action("* Client #1 waves\n", &a);
+  room_.broadcast("*** Client #3 joined (3 online)\n", nullptr);
+  room_.send_to(a, "Client #2 whispers >> psst\n");
+  room_.flush_staged();
+  const RoomHistory& history = room_.history();
+  ASSERT_EQ(history.size(), 3U);
+  EXPECT_EQ(history.line(0), "Client #1 says >> hello?[2J");
+  EXPECT_EQ(history.line(1), "Client #n2:1 says >> from afar");
+  EXPECT_EQ(history.line(2), "* Client #1 waves");
+  EXPECT_EQ(received(1),
+            "Client #1 says >> hello?[2J\nClient #n2:1 says >> from afar\n* Client #1 waves\n"
+            "*** Client #3 joined (3 online)\n");
+}
+
 TEST(RoomSmallChunks, LinesSpanningChunksArriveCompleteAndInOrder) {
   EventLoop loop;
   ChunkPool pool(64, 4);

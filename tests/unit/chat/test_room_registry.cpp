@@ -88,5 +88,59 @@ TEST(RoomRegistry, KeepsARoomWithMembersAndBroadcastsToEveryRoom) {
   EXPECT_EQ(rooms.find("ops"), nullptr);
 }
 
+TEST(RoomRegistry, KeepsTheHistoryOfARoomThatClosedForWhenItOpensAgain) {
+  RoomRegistry rooms;
+  rooms.set_history_lines(5);
+  EXPECT_EQ(rooms.lobby().history().capacity(), 5U);
+  Room& ops = rooms.open("ops");
+  ops.history().record("a says >> kept", 1);
+  rooms.close_if_empty(ops);
+  ASSERT_EQ(rooms.find("ops"), nullptr);
+  EXPECT_EQ(rooms.kept_histories(), 1U);
+
+  Room& again = rooms.open("OPS");
+  ASSERT_EQ(again.history().size(), 1U);
+  EXPECT_EQ(again.history().line(0), "a says >> kept");
+  EXPECT_EQ(rooms.kept_histories(), 0U);
+  EXPECT_EQ(rooms.open("dev").history().size(), 0U) << "another room's history";
+}
+
+TEST(RoomRegistry, KeepsTheHistoriesOfABoundedNumberOfClosedRoomsTheNewestFirst) {
+  RoomRegistry rooms;
+  rooms.set_history_lines(1);
+  const std::size_t closed = RoomRegistry::kMaxKeptHistories + 3;
+  for (std::size_t i = 0; i < closed; ++i) {
+    Room& room = rooms.open("r" + std::to_string(i));
+    room.history().record("line " + std::to_string(i), 1);
+    rooms.close_if_empty(room);
+  }
+  EXPECT_EQ(rooms.kept_histories(), RoomRegistry::kMaxKeptHistories);
+  EXPECT_TRUE(rooms.open("r2").history().is_empty()) << "the oldest are dropped";
+  EXPECT_EQ(rooms.open("r3").history().line(0), "line 3");
+  // A room closed with nothing said keeps no place.
+  rooms.close_if_empty(*rooms.find("r2"));
+  EXPECT_EQ(rooms.kept_histories(), RoomRegistry::kMaxKeptHistories - 1);
+}
+
+TEST(RoomRegistry, HistoryLengthAppliesToOpenAndClosedRoomsAndZeroForgetsAll) {
+  RoomRegistry rooms;
+  rooms.set_history_lines(3);
+  Room& ops = rooms.open("ops");
+  for (int i = 0; i < 3; ++i) {
+    rooms.lobby().history().record("lobby " + std::to_string(i), 1);
+    ops.history().record("ops " + std::to_string(i), 1);
+  }
+  rooms.close_if_empty(ops);
+  rooms.set_history_lines(1);
+  EXPECT_EQ(rooms.lobby().history().size(), 1U);
+  EXPECT_EQ(rooms.lobby().history().line(0), "lobby 2");
+  EXPECT_EQ(rooms.open("ops").history().line(0), "ops 2");
+  EXPECT_EQ(rooms.open("new").history().capacity(), 1U);
+  rooms.set_history_lines(0);
+  EXPECT_TRUE(rooms.lobby().history().is_empty());
+  EXPECT_TRUE(rooms.find("ops")->history().is_empty());
+  EXPECT_EQ(rooms.kept_histories(), 0U);
+}
+
 }  // namespace
 }  // namespace epollchat::chat

@@ -47,8 +47,9 @@ TEST(CommandLine, NoArgumentsRunsWithDefaults) {
 
 TEST(CommandLine, EverySettingInBothForms) {
   const std::vector<Setting> cases = {
-      {"listen", "::1"},       {"port", "0"},     {"max-clients", "12"},  {"max-line", "100"},
-      {"max-backlog", "4096"}, {"max-rate", "0"}, {"line-timeout", "30"}, {"log-level", "debug"},
+      {"listen", "::1"},      {"port", "0"},           {"max-clients", "12"},
+      {"max-line", "100"},    {"max-backlog", "4096"}, {"max-rate", "0"},
+      {"line-timeout", "30"}, {"log-level", "debug"},  {"history", "0"},
   };
   for (const auto& [key, value] : cases) {
     const std::string option = "--" + key;
@@ -154,9 +155,10 @@ TEST(CommandLine, BadValuesNameTheValue) {
 TEST(CommandLine, UsageTextListsEveryOption) {
   const std::string usage = usage_text();
   EXPECT_EQ(usage.rfind("Usage: epollchatd", 0), 0u);
-  for (const char* option : {"--listen", "--port", "-c, --config", "--max-clients", "--max-line",
-                             "--max-backlog", "--max-rate", "--line-timeout", "--log-level",
-                             "--allow", "-t, --check-config", "-h, --help", "--version"}) {
+  for (const char* option :
+       {"--listen", "--port", "-c, --config", "--max-clients", "--max-line", "--max-backlog",
+        "--max-rate", "--line-timeout", "--history", "--log-level", "--allow", "-t, --check-config",
+        "-h, --help", "--version"}) {
     EXPECT_NE(usage.find(option), std::string::npos) << option;
   }
 }
@@ -199,6 +201,8 @@ TEST(CommandLine, UsageTextIsTheDocumentedOne) {
             "                           (default 10000; 0: unlimited)\n"
             "      --line-timeout SECS  disconnect a client whose incomplete line waits longer\n"
             "                           (default 60; 0: never)\n"
+            "      --history N          chat lines each room keeps for clients that join it\n"
+            "                           (default 20; 0: none)\n"
             "      --log-level LEVEL    emerg, alert, crit, err, warning, notice, info, debug\n"
             "                           (default info)\n"
             "      --redis ADDR         share rooms with other nodes through Redis at\n"

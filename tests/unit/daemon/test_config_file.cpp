@@ -42,6 +42,7 @@ TEST(ConfigText, EveryKey) {
       "max-backlog = 2048\n"
       "max-rate = 0\n"
       "line-timeout = 5\n"
+      "history = 50\n"
       "log-level = debug\n");
   EXPECT_EQ(settings.listen, "::1");
   EXPECT_EQ(settings.port, 9000);
@@ -50,6 +51,7 @@ TEST(ConfigText, EveryKey) {
   EXPECT_EQ(settings.max_backlog, 2048u);
   EXPECT_EQ(settings.max_rate, 0u);
   EXPECT_EQ(settings.line_timeout, std::chrono::seconds(5));
+  EXPECT_EQ(settings.history, 50u);
   EXPECT_EQ(settings.log_level, LogLevel::debug);
 }
 
@@ -147,6 +149,8 @@ TEST(ConfigText, BadValueForEachKeyNamesFileLineAndKey) {
   EXPECT_EQ(error_of("line-timeout = 86401\n"),
             "test.conf:1: invalid value for line-timeout '86401' (expected "
             "0-86400)");
+  EXPECT_EQ(error_of("history = 1001\n"),
+            "test.conf:1: invalid value for history '1001' (expected 0-1000)");
   EXPECT_EQ(error_of("log-level = loud\n"),
             "test.conf:1: invalid log level 'loud' (expected emerg, alert, "
             "crit, err, warning, notice, info or debug)");

@@ -84,7 +84,7 @@ TEST(SettingTable, EveryRowIsComplete) {
     }
     EXPECT_EQ(find_setting(spec.key), &spec);
   }
-  EXPECT_EQ(keys.size(), 16u);
+  EXPECT_EQ(keys.size(), 17u);
 }
 
 TEST(SettingTable, AFreshSettingsHoldsEveryDefault) {
@@ -143,7 +143,7 @@ TEST(SettingTable, HelpShowsTheDefault) {
 TEST(Settings, KeysAreTheLongOptionNames) {
   for (const char* key :
        {"listen", "port", "max-clients", "max-line", "max-backlog", "max-rate", "line-timeout",
-        "log-level", "redis", "node-id", "redis-user", "redis-password-file"}) {
+        "history", "log-level", "redis", "node-id", "redis-user", "redis-password-file"}) {
     EXPECT_NE(find_setting(key), nullptr) << key;
   }
   for (const char* key : {"", "config", "check-config", "help", "version", "Port", "max_line"}) {
@@ -207,6 +207,22 @@ TEST(Settings, CountsWithTheirRanges) {
     }
     EXPECT_EQ(settings.*c.field, c.max) << "rejected values change nothing";
   }
+}
+
+TEST(Settings, HistoryIsLinesUpToAThousandAndReachesTheServer) {
+  Settings settings;
+  EXPECT_EQ(settings.history, 20U);
+  EXPECT_EQ(settings.server_limits().history, 20U);
+  EXPECT_EQ(problem_of(settings, "history", "0"), "");
+  EXPECT_EQ(settings.server_limits().history, 0U);
+  EXPECT_EQ(problem_of(settings, "history", "1000"), "");
+  EXPECT_EQ(settings.server_limits().history, 1000U);
+  EXPECT_EQ(problem_of(settings, "history", "1001"),
+            "invalid value for history '1001' (expected 0-1000)");
+  for (const char* bad : {"", "-5", "20 lines", "1e3", "many"}) {
+    EXPECT_NE(problem_of(settings, "history", bad), "") << "'" << bad << "'";
+  }
+  EXPECT_EQ(settings.history, 1000U) << "rejected values change nothing";
 }
 
 TEST(Settings, LineTimeoutIsSecondsUpToADay) {
