@@ -67,8 +67,13 @@ class RestartLinked : public ::testing::TestWithParam<NodeIdSetting> {
     bea_.emplace(join(cluster_.port(0)));
     ASSERT_TRUE(settle_in_lobby({&*ann_, &*al_, &*bo_, &*bea_}));
     ASSERT_TRUE(take_nickname_seen_by(*ann_, "ann", {&*al_, &*bo_, &*bea_}, kCrossNodeTimeout));
+    // Each move is seen by everyone concerned before the next step, so both nodes agree on
+    // who is where.
     ASSERT_TRUE(join_room(*ann_, "dev", 1, kCrossNodeTimeout));
-    ASSERT_TRUE(join_room_after_notices(*bea_, "dev", 2, kCrossNodeTimeout));
+    ASSERT_TRUE(expect_line_at_each({&*al_, &*bo_, &*bea_}, left("ann", 3), kCrossNodeTimeout));
+    ASSERT_TRUE(join_room(*bea_, "dev", 2, kCrossNodeTimeout));
+    ASSERT_TRUE(ann_->client.expect_line(joined(bea_->name, 2), kCrossNodeTimeout));
+    ASSERT_TRUE(expect_line_at_each({&*al_, &*bo_}, left(bea_->name, 2), kCrossNodeTimeout));
     ASSERT_TRUE(settle({&*ann_, &*al_, &*bo_, &*bea_}, "*** Rooms: lobby (2), dev (2)"));
   }
 
