@@ -10,6 +10,7 @@
 #include <chrono>
 #include <csignal>
 #include <optional>
+#include <ostream>
 #include <set>
 #include <string>
 #include <string_view>
@@ -35,6 +36,8 @@ struct NodeIdSetting {
   const char* name;
   const char* node_id;  // "" for none
 };
+// So that a failure names the setting rather than printing its bytes.
+void PrintTo(const NodeIdSetting& setting, std::ostream* out) { *out << setting.name; }
 
 ServiceManagerOptions linked_to(const RedisServer& redis, const NodeIdSetting& setting) {
   ServiceManagerOptions options;
