@@ -154,6 +154,9 @@ class Server final : public ListenerHandler, public TlsAcceptorHandler, public D
   // sessions were restored.
   std::size_t restore_sessions(const SavedState& state,
                                const std::function<UniqueFd(std::uint64_t)>& take_socket);
+  // What a server with `limits` takes from a saved state: no client with more input or
+  // output than it could have held itself (such a state is refused, not trimmed).
+  [[nodiscard]] static SavedStateLimits restorable_limits(const ServerLimits& limits);
   // From now on, tells `keeper` of every plain client socket taken on or let go (null:
   // nobody; clients already connected are not told of).
   void keep_sockets_with(SocketKeeper* keeper) noexcept { keeper_ = keeper; }

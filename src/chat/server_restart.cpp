@@ -47,6 +47,19 @@ SavedState Server::save_sessions() {
   return state;
 }
 
+SavedStateLimits Server::restorable_limits(const ServerLimits& limits) {
+  const ConnectionLimits& connection = limits.connection;
+  SavedStateLimits restorable;
+  restorable.max_clients = limits.max_clients;
+  // An unfinished line, the lines of one read held back while throttled or paused, and a
+  // /nick asked again.
+  restorable.max_unhandled_input = 2 * connection.max_line + EventLoop::kReadBufferSize;
+  // A queue holds up to 1.25 x max_backlog from one turn to the next, plus a turn's worth.
+  restorable.max_unsent_output =
+      connection.max_backlog + connection.max_backlog / 4 + EventLoop::kReadBufferSize;
+  return restorable;
+}
+
 std::size_t Server::restore_sessions(const SavedState& state,
                                      const std::function<UniqueFd(std::uint64_t)>& take_socket) {
   next_id_ = std::max(next_id_, state.next_id);

@@ -245,8 +245,10 @@ void Service::run() {
     watchdog_timer_.arm(*interval / 2, *interval / 2);
   }
   while (!is_finished()) loop_.run_once(-1);
-  if (restarting_) hand_on();
+  // From here on, a client closing is this process letting go (or the shutdown that already
+  // emptied the store), not the client leaving.
   server_.keep_sockets_with(nullptr);
+  if (restarting_) hand_on();
   char longest[32];
   std::snprintf(longest, sizeof longest, "%.1f",
                 std::chrono::duration<double, std::milli>(loop_.longest_turn()).count());

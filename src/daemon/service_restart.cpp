@@ -7,7 +7,6 @@
 #include "chat/protocol.hpp"
 #include "chat/saved_state.hpp"
 #include "core/counted.hpp"
-#include "core/event_loop.hpp"
 #include "daemon/service.hpp"
 #include "daemon/unit_job.hpp"
 
@@ -17,21 +16,6 @@ namespace {
 // How long a planned stop waits for output to go out before it saves what is left: the
 // restart's gap for every client grows with it, and what is left is not lost anyway.
 constexpr auto kHandOnFlushDeadline = std::chrono::milliseconds(100);
-
-// What a state may hold for this daemon's limits: it is refused rather than trimmed when
-// a client's saved input or output is more than this process could have held itself.
-chat::SavedStateLimits limits_for(const Settings& settings) {
-  const ConnectionLimits& connection = settings.server_limits().connection;
-  chat::SavedStateLimits limits;
-  limits.max_clients = settings.max_clients;
-  // An unfinished line, the lines of one read held back while throttled or paused, and a
-  // /nick asked again.
-  limits.max_unhandled_input = 2 * connection.max_line + EventLoop::kReadBufferSize;
-  // A queue holds up to 1.25 x max_backlog from one turn to the next, plus a turn's worth.
-  limits.max_unsent_output =
-      connection.max_backlog + connection.max_backlog / 4 + EventLoop::kReadBufferSize;
-  return limits;
-}
 
 // The largest state those limits allow, with room for every client's names.
 std::size_t max_state_bytes(const chat::SavedStateLimits& limits) {
@@ -49,7 +33,7 @@ Service::Handover Service::read_saved_state(Passed& passed) {
   handover.present = true;
   // Out of the store at once: a process that fails from now on must not find it again.
   store_.remove(kStoredStateName);
-  const chat::SavedStateLimits limits = limits_for(settings_);
+  const chat::SavedStateLimits limits = chat::Server::restorable_limits(settings_.server_limits());
   try {
     handover.state = chat::decode_saved_state(
         read_stored_state(passed.state.get(), max_state_bytes(limits)), limits);
@@ -127,8 +111,6 @@ void Service::begin_restart() {
 }
 
 void Service::hand_on() {
-  // From here on, a client closing is this process letting go, not the client leaving.
-  server_.keep_sockets_with(nullptr);
   const chat::SavedState state = server_.save_sessions();
   try {
     store_.store_state(chat::encode_saved_state(state));

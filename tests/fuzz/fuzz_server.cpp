@@ -417,14 +417,9 @@ class Harness {
     server_.reset();
     server_ = std::make_unique<Server>(loop_, log_, limits_);
     if (linked) link();
-    const ConnectionLimits& connection = limits_.connection;
     SavedState state;
     try {
-      state = decode_saved_state(
-          saved, {.max_clients = limits_.max_clients,
-                  .max_unhandled_input = 2 * connection.max_line + EventLoop::kReadBufferSize,
-                  .max_unsent_output = connection.max_backlog + connection.max_backlog / 4 +
-                                       EventLoop::kReadBufferSize});
+      state = decode_saved_state(saved, Server::restorable_limits(limits_));
     } catch (const SavedStateError& refusal) {
       fail(std::string("a server refused the state a server with its limits saved: ") +
            refusal.what());

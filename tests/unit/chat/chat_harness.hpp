@@ -256,10 +256,8 @@ class ChatHarness {
     }
     server_.reset();
     server_ = std::make_unique<chat::Server>(loop_, log_, limits);
-    const chat::SavedState state = chat::decode_saved_state(
-        saved, {.max_clients = limits.max_clients,
-                .max_unhandled_input = 2 * limits.connection.max_line + 65536,
-                .max_unsent_output = 2 * limits.connection.max_backlog});
+    const chat::SavedState state =
+        chat::decode_saved_state(saved, chat::Server::restorable_limits(limits));
     return server_->restore_sessions(state, [&kept](std::uint64_t id) {
       const auto found = kept.find(id);
       return found == kept.end() ? UniqueFd() : std::move(found->second);
