@@ -10,6 +10,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -68,6 +70,13 @@ class FakeLink final : public chat::NodeLink {
         std::string(message.target_instance), std::string(message.text)});
     return true;
   }
+  void follow_room(std::string_view room, bool follow) override {
+    if (follow) {
+      followed_.emplace(room);
+    } else if (const auto found = followed_.find(room); found != followed_.end()) {
+      followed_.erase(found);
+    }
+  }
   std::uint64_t claim_nickname(std::string_view folded_nickname, std::string_view owner) override {
     if (state_ != State::up) return 0;
     claims_.push_back(Claim{next_request_, std::string(folded_nickname), std::string(owner)});
@@ -120,6 +129,10 @@ class FakeLink final : public chat::NodeLink {
     return found;
   }
   [[nodiscard]] const std::vector<Claim>& claims() const noexcept { return claims_; }
+  // The rooms the server follows now.
+  [[nodiscard]] const std::set<std::string, std::less<>>& followed() const noexcept {
+    return followed_;
+  }
   [[nodiscard]] const std::vector<Release>& releases() const noexcept { return releases_; }
 
  private:
@@ -130,6 +143,7 @@ class FakeLink final : public chat::NodeLink {
   std::vector<Published> published_;
   std::vector<Claim> claims_;
   std::vector<Release> releases_;
+  std::set<std::string, std::less<>> followed_;
   std::uint64_t next_request_ = 1;
   std::uint64_t dropped_ = 0;
   bool over_limit_ = false;
