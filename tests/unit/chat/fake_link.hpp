@@ -34,6 +34,8 @@ class FakeLink final : public chat::NodeLink {
     std::uint64_t target_id = 0;
     std::string target_instance;
     std::string text;
+    // How many changes of the rooms followed came before it (see follow_log()).
+    std::size_t follow_changes_before = 0;
   };
   struct Claim {
     std::uint64_t request = 0;
@@ -67,13 +69,16 @@ class FakeLink final : public chat::NodeLink {
     published_.push_back(Published{
         message.kind, message.id, std::string(message.room), std::string(message.name),
         std::string(message.old_name), std::string(message.target_node), message.target_id,
-        std::string(message.target_instance), std::string(message.text)});
+        std::string(message.target_instance), std::string(message.text), follow_log_.size()});
     return true;
   }
   void follow_room(std::string_view room, bool follow) override {
+    const auto found = followed_.find(room);
+    if (follow == (found != followed_.end())) return;
+    follow_log_.push_back((follow ? "+" : "-") + std::string(room));
     if (follow) {
       followed_.emplace(room);
-    } else if (const auto found = followed_.find(room); found != followed_.end()) {
+    } else {
       followed_.erase(found);
     }
   }
@@ -129,6 +134,8 @@ class FakeLink final : public chat::NodeLink {
     return found;
   }
   [[nodiscard]] const std::vector<Claim>& claims() const noexcept { return claims_; }
+  // Each change of the rooms followed, in order: "+room" or "-room".
+  [[nodiscard]] const std::vector<std::string>& follow_log() const noexcept { return follow_log_; }
   // The rooms the server follows now.
   [[nodiscard]] const std::set<std::string, std::less<>>& followed() const noexcept {
     return followed_;
@@ -144,6 +151,7 @@ class FakeLink final : public chat::NodeLink {
   std::vector<Claim> claims_;
   std::vector<Release> releases_;
   std::set<std::string, std::less<>> followed_;
+  std::vector<std::string> follow_log_;
   std::uint64_t next_request_ = 1;
   std::uint64_t dropped_ = 0;
   bool over_limit_ = false;
