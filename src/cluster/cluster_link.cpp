@@ -212,6 +212,7 @@ bool ClusterLink::publish(NodeMessage message) {
     return false;
   }
   std::string channel = channel_of(message);
+  release_held();
   if (!held_.empty() || !subscriptions_.is_settled()) {
     // A subscription asked for earlier (a room this node's client just entered) is not in
     // effect yet: publishing now could let others answer before this node hears them.
