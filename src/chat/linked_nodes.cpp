@@ -1,5 +1,6 @@
 #include "chat/linked_nodes.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <utility>
@@ -99,7 +100,7 @@ std::string LinkedNodes::history_for(const Session& session, const Room& room,
                                      std::size_t max_bytes) {
   if (room.history().capacity() == 0) return {};
   if (link_->is_catching_up(room.name())) {
-    awaiting_history_.emplace_back(session.id(), room.name());
+    awaiting_history_.push_back({session.id(), room.name(), room.history().size()});
     return {};
   }
   std::string history = room.history().replay(max_bytes);
@@ -110,7 +111,9 @@ std::string LinkedNodes::history_for(const Session& session, const Room& room,
 
 void LinkedNodes::on_room_history(std::string_view room_name, std::span<const RecordedLine> lines,
                                   bool available) {
-  if (Room* room = server_.rooms().find(room_name); room != nullptr && available) {
+  Room* room = server_.rooms().find(room_name);
+  const std::size_t said_here = room != nullptr ? room->history().size() : 0;
+  if (room != nullptr && available) {
     // What the others recorded before this node received the room, then what its own
     // clients said meanwhile (recorded here; in Redis after the history was read).
     RoomHistory caught_up(room->history().capacity());
@@ -139,17 +142,20 @@ void LinkedNodes::on_room_history(std::string_view room_name, std::span<const Re
     }
     room->history() = std::move(caught_up);
   }
-  send_waiting_histories(room_name, available);
+  send_waiting_histories(room_name, available, said_here);
 }
 
-void LinkedNodes::send_waiting_histories(std::string_view room_name, bool available) {
+void LinkedNodes::send_waiting_histories(std::string_view room_name, bool available,
+                                         std::size_t said_here) {
   const std::size_t max_bytes = server_.connection_limits().max_backlog / 2;
-  std::erase_if(awaiting_history_, [&](const std::pair<std::uint64_t, std::string>& waiting) {
-    if (waiting.second != room_name) return false;
-    Session* session = server_.find_session(waiting.first);
+  std::erase_if(awaiting_history_, [&](const AwaitingHistory& waiting) {
+    if (waiting.room != room_name) return false;
+    Session* session = server_.find_session(waiting.session);
     // Still there: it has not moved on (or left) meanwhile.
     if (session != nullptr && session->room() != nullptr && session->room()->name() == room_name) {
-      std::string history = session->room()->history().replay(max_bytes);
+      // Lines said here after it entered reached it live.
+      const std::size_t heard_live = said_here - std::min(said_here, waiting.recorded_before);
+      std::string history = session->room()->history().replay(max_bytes, heard_live);
       if (!history.empty() && !available) {
         history += protocol::history_of_this_server_only_line();
       }
@@ -363,8 +369,11 @@ void LinkedNodes::on_link_down() {
   outgoing_chat_.text.clear();
   // Rooms catching up will not: their clients read what this node has.
   std::vector<std::string> rooms;
-  for (const auto& [session, room] : awaiting_history_) rooms.push_back(room);
-  for (const std::string& room : rooms) send_waiting_histories(room, false);
+  for (const AwaitingHistory& waiting : awaiting_history_) rooms.push_back(waiting.room);
+  for (const std::string& name : rooms) {
+    const Room* room = server_.rooms().find(name);
+    send_waiting_histories(name, false, room != nullptr ? room->history().size() : 0);
+  }
   for (const auto& [node, state] : directory_.nodes()) {
     if (forgotten_quietly_.size() < RemoteDirectory::kMaxNodes) forgotten_quietly_.emplace(node);
   }

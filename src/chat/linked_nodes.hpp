@@ -134,8 +134,9 @@ class LinkedNodes final : public OtherNodes, public NodeLinkHandler {
                    std::size_t still_leaving = 0);
   void finish_sync();
   // Sends the clients waiting for `room`'s history what there is (with `available` false,
-  // saying that the other servers' lines may be missing).
-  void send_waiting_histories(std::string_view room, bool available);
+  // saying that the other servers' lines may be missing); the room's last `said_here` lines
+  // were said by its clients while it caught up.
+  void send_waiting_histories(std::string_view room, bool available, std::size_t said_here);
 
   Server& server_;
   RemoteDirectory directory_;
@@ -144,9 +145,15 @@ class LinkedNodes final : public OtherNodes, public NodeLinkHandler {
   // back; bounded (beyond it, their claims simply expire).
   std::vector<std::pair<std::string, std::string>> releases_while_down_;
   OutgoingChat outgoing_chat_;
-  // Clients that entered a room while it was catching up ({session, room}): they read its
-  // history when it is in.
-  std::vector<std::pair<std::uint64_t, std::string>> awaiting_history_;
+  // A client that entered a room while it was catching up: it reads the room's history when
+  // it is in, with the lines said here before it entered (it heard the later ones live).
+  struct AwaitingHistory {
+    std::uint64_t session;
+    std::string room;
+    // Lines the room had recorded while catching up when the client entered.
+    std::size_t recorded_before;
+  };
+  std::vector<AwaitingHistory> awaiting_history_;
   bool syncing_ = false;
   std::size_t beats_ = 0;
   // Nodes dropped from the directory without leave notices when the link went down.

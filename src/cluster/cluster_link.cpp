@@ -535,6 +535,13 @@ void ClusterLink::on_channel_message(std::string_view channel, std::string_view 
     refuse_format(payload);
     return;
   }
+  if (channel.starts_with(kRoomChannelPrefix) &&
+      subscriptions_.phase(channel) != ChannelSubscriptions::Phase::subscribed) {
+    // Still on its way from a subscription this node has since let go of: the clients who
+    // entered again hear the room from the renewed subscription on, not from the end of
+    // the old one, or they would miss what lies between.
+    return;
+  }
   const auto message = decode_node_message(payload);
   if (!message) {
     if (const auto header = read_link_header(payload); header && header->format != kLinkFormat) {

@@ -72,9 +72,13 @@ class FakeLink final : public chat::NodeLink {
         std::string(message.target_instance), std::string(message.text), follow_log_.size()});
     return true;
   }
+  // As a real link does, a room followed afresh while the link is up and histories are kept
+  // catches up until deliver_history().
   void follow_room(std::string_view room, bool follow) override {
     const auto found = followed_.find(room);
     if (follow == (found != followed_.end())) return;
+    if (follow && state_ == State::up && history_lines_ != 0) catching_up_.emplace(room);
+    if (!follow) set_catching_up(room, false);
     follow_log_.push_back((follow ? "+" : "-") + std::string(room));
     if (follow) {
       followed_.emplace(room);
@@ -108,6 +112,7 @@ class FakeLink final : public chat::NodeLink {
     if (state_ == State::down) return;
     state_ = State::down;
     claims_.clear();
+    catching_up_.clear();
     handler_.on_link_down();
   }
   // Answers the oldest claim not yet answered; false if there is none.
@@ -131,6 +136,12 @@ class FakeLink final : public chat::NodeLink {
     }
   }
   [[nodiscard]] std::size_t history_lines() const noexcept { return history_lines_; }
+  // The history of a room that catches up comes in (or, with `available` false, cannot).
+  void deliver_history(std::string_view room, const std::vector<chat::RecordedLine>& lines,
+                       bool available = true) {
+    set_catching_up(room, false);
+    handler_.on_room_history(room, lines, available);
+  }
   // A message of another node reaches this one.
   void deliver(const chat::NodeMessage& message) { handler_.on_node_message(message); }
   void set_over_limit(bool over) { over_limit_ = over; }

@@ -448,5 +448,94 @@ TEST(LinkedNodesRouting, RoomsAreFollowedWhileTheLinkIsDownToo) {
   EXPECT_EQ(linked.link().followed(), Followed{"dev"});
 }
 
+// The lines a client read, without the times of history lines ("[HH:MM:SS] ").
+Lines without_times(const Lines& lines) {
+  Lines plain;
+  for (const std::string& line : lines) {
+    plain.push_back(line.size() > 11 && line[0] == '[' && line[9] == ']' ? line.substr(11) : line);
+  }
+  return plain;
+}
+
+// 12:00:00 UTC on some day, in milliseconds.
+constexpr std::uint64_t kNoon = 1'700'000'000'000 / 86'400'000 * 86'400'000 + 12 * 3'600'000;
+
+TEST(LinkedNodesHistory, AClientEnteringARoomThatCatchesUpReadsItsHistoryWhenItIsIn) {
+  LinkedServer linked(2);
+  ASSERT_NE(linked.link().history_lines(), 0u);
+  linked.client(0).send_line("/join dev");
+  // Nothing of the history yet: this node has just begun to receive dev.
+  EXPECT_EQ(linked.client(0).sync(), Lines{"*** You are now in dev (1 online)."});
+  ASSERT_TRUE(linked.link().is_catching_up("dev"));
+  linked.client(0).send_line("said while catching up");
+  linked.client(1).send_line("/join dev");
+  EXPECT_EQ(linked.client(1).sync(),
+            (Lines{"*** Client #a:1 left (1 online)", "*** You are now in dev (2 online)."}));
+  const std::vector<RecordedLine> recorded = {
+      {kNoon, NodeMessageKind::chat, "bob", "one\ntwo"},
+      {kNoon + 1000, NodeMessageKind::action, "bob", "waves"}};
+  linked.link().deliver_history("dev", recorded);
+  // The first heard its own line live; the second entered after it was said.
+  EXPECT_EQ(
+      linked.client(0).sync(),
+      (Lines{"*** Client #a:2 joined (2 online)", "*** History:", "[12:00:00] bob says >> one",
+             "[12:00:00] bob says >> two", "[12:00:01] * bob waves", "*** End of history."}));
+  EXPECT_EQ(without_times(linked.client(1).sync()),
+            (Lines{"*** History:", "bob says >> one", "bob says >> two", "* bob waves",
+                   "Client #a:1 says >> said while catching up", "*** End of history."}));
+  // Later joiners read the same, from memory.
+  ClientEnd& late = linked.harness.connect();
+  (void)late.sync();
+  late.send_line("/join dev");
+  EXPECT_EQ(without_times(late.sync()),
+            (Lines{"*** You are now in dev (3 online).", "*** History:", "bob says >> one",
+                   "bob says >> two", "* bob waves", "Client #a:1 says >> said while catching up",
+                   "*** End of history."}));
+}
+
+TEST(LinkedNodesHistory, WhatThisNodeKeptIsReadMarkedWhenTheHistoryCannotBeHad) {
+  LinkedServer linked(1);
+  linked.client(0).send_line("/join dev");
+  (void)linked.client(0).sync();
+  linked.client(0).send_line("/join lobby");
+  (void)linked.client(0).sync();
+  linked.client(0).send_line("in the lobby");
+  ClientEnd& joiner = linked.harness.connect();
+  (void)joiner.sync();
+  joiner.send_line("/join dev");
+  (void)joiner.sync();
+  linked.link().deliver_history("dev", {}, false);
+  EXPECT_EQ(joiner.sync(), Lines{}) << "dev has no lines here";
+  // A room whose history this node kept: read with the mark when Redis refuses.
+  ClientEnd& second = linked.harness.connect();
+  (void)second.sync();
+  linked.link().go_down();
+  EXPECT_EQ(without_times(second.sync()).back(),
+            "*** Link to other servers lost; chatting locally.");
+  second.send_line("/join dev");
+  second.send_line("/join lobby");
+  EXPECT_EQ(without_times(second.sync()),
+            (Lines{"*** You are now in dev (2 online).", "*** You are now in lobby (2 online).",
+                   "*** History:", "Client #a:1 says >> in the lobby", "*** End of history.",
+                   "*** History of this server only: the link to other servers is down."}));
+}
+
+TEST(LinkedNodesHistory, ClientsWaitingWhenTheLinkGoesDownReadWhatThisNodeHas) {
+  LinkedServer linked(1);
+  linked.client(0).send_line("/join dev");
+  (void)linked.client(0).sync();
+  ASSERT_TRUE(linked.link().is_catching_up("dev"));
+  ClientEnd& second = linked.harness.connect();
+  (void)second.sync();
+  linked.client(0).send_line("before you came");
+  second.send_line("/join dev");
+  (void)second.sync();
+  linked.link().go_down();
+  EXPECT_EQ(without_times(second.sync()),
+            (Lines{"*** History:", "Client #a:1 says >> before you came", "*** End of history.",
+                   "*** History of this server only: the link to other servers is down.",
+                   "*** Link to other servers lost; chatting locally."}));
+}
+
 }  // namespace
 }  // namespace epollchat::chat
