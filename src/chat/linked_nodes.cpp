@@ -88,7 +88,17 @@ NodeMessage LinkedNodes::message_about(NodeMessageKind kind, const Session& sess
   return message;
 }
 
+void LinkedNodes::start() {
+  // Clients taken back from the previous process are in their rooms already.
+  server_.rooms().for_each([this](const Room& room) { follow(room); });
+  link_->start();
+}
+
+void LinkedNodes::follow(const Room& room) { link_->follow_room(room.name(), room.size() != 0); }
+
 void LinkedNodes::joined(const Session& session, const Room& room) {
+  // First: the join waits until this node receives the room.
+  follow(room);
   publish(message_about(NodeMessageKind::join, session, room));
 }
 
@@ -96,6 +106,7 @@ void LinkedNodes::left(const Session& session, const Room& room, std::string_vie
   NodeMessage message = message_about(NodeMessageKind::leave, session, room);
   message.text = reason;
   publish(message);
+  follow(room);
 }
 
 void LinkedNodes::renamed(const Session& session, const Room& room, std::string_view old_name) {

@@ -8,6 +8,9 @@
 // a local client anything but notices about the others and their whispers.
 // Lifetime: owned by the Server (see OtherNodes); it is the link's handler and outlives it.
 //
+// A node receives the chat of the rooms it has members in, and presence of every room (see
+// NodeLink::follow_room).
+//
 // Remote clients are shown exactly like local ones: their lines are staged into the local
 // room, and counts, /who and /rooms add the directory's figures. What a local client says in
 // a room is published once per input batch (all its chat lines of a read in one message), so
@@ -63,10 +66,11 @@ class LinkedNodes final : public OtherNodes, public NodeLinkHandler {
   [[nodiscard]] std::optional<std::string> nickname_in_claim(
       std::uint64_t session_id) const override;
 
-  void start() override { link_->start(); }
+  void start() override;
   void say_goodbye() override { link_->say_goodbye(); }
   void greet(Session& session) override;
 
+  void entering(std::string_view room) override { link_->follow_room(room, true); }
   void joined(const Session& session, const Room& room) override;
   void left(const Session& session, const Room& room, std::string_view reason) override;
   void renamed(const Session& session, const Room& room, std::string_view old_name) override;
@@ -100,6 +104,8 @@ class LinkedNodes final : public OtherNodes, public NodeLinkHandler {
     std::string text;
   };
 
+  // Follows the room's channel while this node has members there.
+  void follow(const Room& room);
   // False if the message was not sent (link down, or over its limit).
   bool publish(const NodeMessage& message);
   // A message of `kind` about `session` in `room` (id, room and display name filled in).

@@ -64,6 +64,12 @@ class NodeLink {
   // goodbye are never held back. Nothing is sent while the link is not up.
   virtual bool publish(NodeMessage message) = 0;
 
+  // Whether this node wants other nodes' chat in `room` (lower-case name): it does while it
+  // has members there. Publications made after following a room wait until the link
+  // receives it, so the others hear of a client's arrival only once its node hears them.
+  // Kept across outages; repeating a wish changes nothing.
+  virtual void follow_room(std::string_view room, bool follow) = 0;
+
   // Claims (or refreshes) a nickname for `owner` (a client of this node, "<node>:<id>").
   // Returns the request number on_nickname_claim() will report, or 0 if the link is down.
   virtual std::uint64_t claim_nickname(std::string_view folded_nickname,

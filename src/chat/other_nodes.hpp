@@ -54,6 +54,10 @@ class OtherNodes {
   // A client of this node connected: tell it what it should know about the others.
   virtual void greet(Session& session) = 0;
 
+  // A client of this node is about to move to `room` (lower-case name), before it leaves its
+  // room: the link follows the room first, so the others hear of the leave and the arrival
+  // together, once this node receives the room.
+  virtual void entering(std::string_view room) = 0;
   // What this node's clients do, passed on. Chat lines of one sender are collected until
   // end_of_batch().
   virtual void joined(const Session& session, const Room& room) = 0;
@@ -101,6 +105,7 @@ class LoneNode final : public OtherNodes {
   void start() override {}
   void say_goodbye() override {}
   void greet(Session& /*session*/) override {}
+  void entering(std::string_view /*room*/) override {}
   void joined(const Session& /*session*/, const Room& /*room*/) override {}
   void left(const Session& /*session*/, const Room& /*room*/,
             std::string_view /*reason*/) override {}

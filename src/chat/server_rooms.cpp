@@ -39,6 +39,7 @@ void Server::leave_room(Session& session, std::string_view reason) {
 void Server::move(Session& session, std::string_view name) {
   // Copied: leaving may close the room the session was in.
   const std::string from = log_.is_enabled(LogLevel::debug) ? session.room()->name() : "";
+  other_nodes_->entering(lower_case_ascii(name));
   leave_room(session, {});
   Room& room = rooms_.open(name);
   enter(session, room);

@@ -16,6 +16,8 @@ using std::chrono::microseconds;
 using std::chrono::milliseconds;
 
 constexpr auto kFirstBackoff = milliseconds(250);
+// Nodes of another link format remembered for the once-a-minute warning.
+constexpr std::size_t kRefusedNodesRemembered = 64;
 constexpr auto kMaxBackoff = milliseconds(4000);
 
 // Takes a nickname for ARGV[1] ("<instance> <node>:<id>") or refreshes it; someone else's
@@ -119,10 +121,17 @@ ClusterLink::ClusterLink(EventLoop& loop, const Log& log, RedisAddress address, 
           }),
       random_(seeded_random()),
       backoff_(kFirstBackoff),
-      refused_log_(log, LogLevel::warning) {
+      refused_log_(log, LogLevel::warning),
+      format_log_(log, LogLevel::warning, kRefusedNodesRemembered) {
   instance_ =
       instance.empty() ? random_hex(random_, chat::kInstanceTokenLength) : std::move(instance);
   node_key_ = "epollchat:node:" + node_id_;
+  // Not connected yet: these only note what to subscribe to.
+  for (const std::string& channel :
+       {std::string(kPresenceChannel), std::string(kWhisperChannelPrefix) + node_id_,
+        std::string(kFormerChannel)}) {
+    send_subscription(subscriptions_.follow(channel), channel);
+  }
 }
 
 ClusterLink::~ClusterLink() {
@@ -150,6 +159,9 @@ void ClusterLink::fail(std::string_view why) {
   subscriber_.close();
   unanswered_.clear();
   unanswered_bytes_ = 0;
+  subscriptions_.end_connection();
+  held_.clear();
+  held_bytes_ = 0;
   presence_lost_ = false;
   beat_timer_.disarm();
   state_ = State::down;
@@ -188,7 +200,8 @@ bool ClusterLink::publish(NodeMessage message) {
   const std::string payload = encode_node_message(message);
   const bool presence = is_presence(message.kind);
   const std::size_t limit = kMaxUnansweredBytes + (presence ? kPresenceReserveBytes : 0);
-  if (!is_never_held_back(message.kind) && unanswered_bytes_ + payload.size() > limit) {
+  if (!is_never_held_back(message.kind) &&
+      unanswered_bytes_ + held_bytes_ + payload.size() > limit) {
     ++dropped_;
     if (presence) presence_lost_ = true;
     if (!warned_dropping_) {
@@ -198,7 +211,63 @@ bool ClusterLink::publish(NodeMessage message) {
     }
     return false;
   }
-  return send(publisher_, {"PUBLISH", kChannel, payload});
+  std::string channel = channel_of(message);
+  if (!held_.empty() || !subscriptions_.is_settled()) {
+    // A subscription asked for earlier (a room this node's client just entered) is not in
+    // effect yet: publishing now could let others answer before this node hears them.
+    held_bytes_ += payload.size();
+    held_.push_back({std::move(channel), payload, subscriptions_.requested()});
+    return true;
+  }
+  return send(publisher_, {"PUBLISH", channel, payload});
+}
+
+std::string ClusterLink::channel_of(const NodeMessage& message) const {
+  switch (message.kind) {
+    case NodeMessageKind::chat:
+    case NodeMessageKind::action:
+      return std::string(kRoomChannelPrefix).append(message.room);
+    case NodeMessageKind::whisper:
+      return std::string(kWhisperChannelPrefix).append(message.target_node);
+    default:
+      return std::string(kPresenceChannel);
+  }
+}
+
+void ClusterLink::release_held(bool all) {
+  while (!held_.empty() && (all || held_.front().after_request <= subscriptions_.confirmed())) {
+    const Held& held = held_.front();
+    send(publisher_, {"PUBLISH", held.channel, held.payload});
+    held_bytes_ -= held.payload.size();
+    held_.pop_front();
+  }
+}
+
+void ClusterLink::follow_room(std::string_view room, bool follow) {
+  const std::string channel = std::string(kRoomChannelPrefix).append(room);
+  send_subscription(follow ? subscriptions_.follow(channel) : subscriptions_.unfollow(channel),
+                    channel);
+}
+
+void ClusterLink::send_subscription(ChannelSubscriptions::Command command,
+                                    std::string_view channel) {
+  switch (command) {
+    case ChannelSubscriptions::Command::none:
+      return;
+    case ChannelSubscriptions::Command::subscribe:
+      send(subscriber_, {"SUBSCRIBE", channel});
+      return;
+    case ChannelSubscriptions::Command::unsubscribe:
+      send(subscriber_, {"UNSUBSCRIBE", channel});
+      return;
+  }
+}
+
+void ClusterLink::subscribe_all() {
+  const std::vector<std::string> channels = subscriptions_.begin_connection();
+  std::vector<std::string_view> arguments{"SUBSCRIBE"};
+  arguments.insert(arguments.end(), channels.begin(), channels.end());
+  subscriber_.command(arguments);
 }
 
 void ClusterLink::check_presence_repair() {
@@ -233,6 +302,7 @@ void ClusterLink::release_nickname(std::string_view folded_nickname, std::string
 void ClusterLink::say_goodbye() {
   if (state_ != State::up) return;
   publish(node_message(NodeMessageKind::bye));
+  release_held(true);
   send(publisher_, {"EVAL", kReleaseScript, "1", node_key_, instance_});
   publisher_.flush_now();
 }
@@ -299,7 +369,7 @@ void ClusterLink::on_node_claim(const redisReply& reply) {
          " is held by another running epollchatd; give each node its own node-id");
     return;
   }
-  if (state_ != State::up) send(subscriber_, {"SUBSCRIBE", kChannel});
+  if (state_ != State::up && !subscriptions_.is_connected()) subscribe_all();
 }
 
 void ClusterLink::on_redis_disconnected(RedisConnection& /*connection*/, std::string_view why) {
@@ -345,27 +415,19 @@ void ClusterLink::on_subscriber_message(const redisReply& reply) {
     return;
   }
   const std::string_view kind = element_text(reply, 0);
+  const std::string_view channel = element_text(reply, 1);
   if (kind == "message") {
-    const auto message = decode_node_message(element_text(reply, 2));
-    if (!message) {
-      log_.debug("ignored a malformed message on " + std::string(kChannel));
-      return;
-    }
-    if (message->instance == instance_) {
-      if (message->kind == NodeMessageKind::beat) own_beat_seen_ = coarse_now();
-      return;
-    }
-    if (message->node == node_id_) {
-      // Not this process, yet under its id: a forgery, or a stale node; either way not a
-      // peer whose clients this node could tell from its own.
-      log_.debug("ignored a message on " + std::string(kChannel) + " that claims node " + node_id_ +
-                 " from another instance");
-      return;
-    }
-    handler_.on_node_message(*message);
+    on_channel_message(channel, element_text(reply, 2));
     return;
   }
-  if (kind == "subscribe" && state_ != State::up) {
+  if (kind == "subscribe") {
+    send_subscription(subscriptions_.on_subscribed(channel), channel);
+  } else if (kind == "unsubscribe") {
+    send_subscription(subscriptions_.on_unsubscribed(channel), channel);
+  } else {
+    return;
+  }
+  if (state_ != State::up && subscriptions_.is_settled()) {
     state_ = State::up;
     announced_down_ = false;
     backoff_ = kFirstBackoff;
@@ -376,6 +438,48 @@ void ClusterLink::on_subscriber_message(const redisReply& reply) {
     log_.notice("link to Redis at " + address_.to_string() + " up (node " + node_id_ + ")");
     handler_.on_link_up();
   }
+  release_held();
+}
+
+void ClusterLink::on_channel_message(std::string_view channel, std::string_view payload) {
+  if (channel == kFormerChannel) {
+    refuse_format(payload);
+    return;
+  }
+  const auto message = decode_node_message(payload);
+  if (!message) {
+    if (const auto header = read_link_header(payload); header && header->format != kLinkFormat) {
+      refuse_format(payload);
+    } else {
+      log_.debug("ignored a malformed message on " + std::string(channel));
+    }
+    return;
+  }
+  if (message->instance == instance_) {
+    if (message->kind == NodeMessageKind::beat) own_beat_seen_ = coarse_now();
+    return;
+  }
+  if (message->node == node_id_) {
+    // Not this process, yet under its id: a forgery, or a stale node; either way not a
+    // peer whose clients this node could tell from its own.
+    log_.debug("ignored a message on " + std::string(channel) + " that claims node " + node_id_ +
+               " from another instance");
+    return;
+  }
+  handler_.on_node_message(*message);
+}
+
+void ClusterLink::refuse_format(std::string_view payload) {
+  const auto header = read_link_header(payload);
+  if (!header || header->format == kLinkFormat) {
+    log_.debug("ignored a malformed message of an earlier link format");
+    return;
+  }
+  const std::string node(header->node);
+  format_log_.write(node, "refusing node " + node + ": it speaks link format " +
+                              std::to_string(header->format) + ", this node speaks " +
+                              std::to_string(kLinkFormat) +
+                              "; run one epollchatd version on every node");
 }
 
 }  // namespace epollchat::cluster

@@ -61,7 +61,7 @@ constexpr std::string_view kMover = "moving_member_long_name1";
 // ("B <16 hex digits> <node>"); returns when it came, or nullopt.
 std::optional<Clock::time_point> next_beat(int subscription, std::string_view node,
                                            const Deadline& deadline) {
-  const std::string head = "\r\nB ";
+  const std::string head = "\r\n2 B ";
   const std::string tail = " " + std::string(node) + "\r\n";
   const std::size_t length = head.size() + 16 + tail.size();
   const auto has_beat = [&](std::string_view received) {
@@ -214,7 +214,7 @@ TEST_F(PresenceUnderLoad, HeartbeatsGoOutWhileChatKeepsTheBacklogFull) {
   Member watcher = join(cluster_.port(0));
   Member there = join(cluster_.port(1));
   ASSERT_TRUE(open_flood_room({&watcher, &there}, {&watcher, &there}));
-  const UniqueFd subscription = cluster_.redis().subscribe("epollchat:events", kReplyTimeout);
+  const UniqueFd subscription = cluster_.redis().subscribe("epollchat:presence", kReplyTimeout);
   ASSERT_TRUE(subscription) << "could not subscribe to the nodes' channel";
   // The second one: the first may have waited unread since the subscription.
   const Deadline deadline(kCrossNodeTimeout);

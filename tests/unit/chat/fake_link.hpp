@@ -10,6 +10,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,6 +34,8 @@ class FakeLink final : public chat::NodeLink {
     std::uint64_t target_id = 0;
     std::string target_instance;
     std::string text;
+    // How many changes of the rooms followed came before it (see follow_log()).
+    std::size_t follow_changes_before = 0;
   };
   struct Claim {
     std::uint64_t request = 0;
@@ -65,8 +69,18 @@ class FakeLink final : public chat::NodeLink {
     published_.push_back(Published{
         message.kind, message.id, std::string(message.room), std::string(message.name),
         std::string(message.old_name), std::string(message.target_node), message.target_id,
-        std::string(message.target_instance), std::string(message.text)});
+        std::string(message.target_instance), std::string(message.text), follow_log_.size()});
     return true;
+  }
+  void follow_room(std::string_view room, bool follow) override {
+    const auto found = followed_.find(room);
+    if (follow == (found != followed_.end())) return;
+    follow_log_.push_back((follow ? "+" : "-") + std::string(room));
+    if (follow) {
+      followed_.emplace(room);
+    } else {
+      followed_.erase(found);
+    }
   }
   std::uint64_t claim_nickname(std::string_view folded_nickname, std::string_view owner) override {
     if (state_ != State::up) return 0;
@@ -120,6 +134,12 @@ class FakeLink final : public chat::NodeLink {
     return found;
   }
   [[nodiscard]] const std::vector<Claim>& claims() const noexcept { return claims_; }
+  // Each change of the rooms followed, in order: "+room" or "-room".
+  [[nodiscard]] const std::vector<std::string>& follow_log() const noexcept { return follow_log_; }
+  // The rooms the server follows now.
+  [[nodiscard]] const std::set<std::string, std::less<>>& followed() const noexcept {
+    return followed_;
+  }
   [[nodiscard]] const std::vector<Release>& releases() const noexcept { return releases_; }
 
  private:
@@ -130,6 +150,8 @@ class FakeLink final : public chat::NodeLink {
   std::vector<Published> published_;
   std::vector<Claim> claims_;
   std::vector<Release> releases_;
+  std::set<std::string, std::less<>> followed_;
+  std::vector<std::string> follow_log_;
   std::uint64_t next_request_ = 1;
   std::uint64_t dropped_ = 0;
   bool over_limit_ = false;

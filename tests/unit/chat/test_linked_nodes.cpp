@@ -5,7 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -382,6 +384,68 @@ TEST(LinkedNodes, ARemoteChatLineLongerThanMaxLineIsCut) {
   linked.link().deliver(from_node_b(NodeMessageKind::chat, 7, "lobby", "bob", text));
   EXPECT_EQ(linked.client(0).next_lines(2),
             (Lines{"bob says >> " + std::string(32, 'x'), "bob says >> short"}));
+}
+
+using Followed = std::set<std::string, std::less<>>;
+
+// Whether `line` is among what the server sent the client before answering a sync: the
+// commands sent before have been handled.
+bool replied(ClientEnd* client, std::string_view line) {
+  const Lines lines = client->sync();
+  return std::find(lines.begin(), lines.end(), line) != lines.end();
+}
+bool replied(ClientEnd& client, std::string_view line) { return replied(&client, line); }
+
+TEST(LinkedNodesRouting, FollowsExactlyTheRoomsWithMembersHere) {
+  ChatHarness harness({}, ChatHarness::WithLink{});
+  // The lobby is open but empty: nothing of it is wanted yet.
+  EXPECT_EQ(harness.link().followed(), Followed{});
+  harness.link().go_up();
+  auto clients = harness.connect_settled(2);
+  EXPECT_EQ(harness.link().followed(), Followed{"lobby"});
+  clients[0]->send("/join Dev\n");
+  ASSERT_TRUE(replied(clients[0], "*** You are now in dev (1 online)."));
+  EXPECT_EQ(harness.link().followed(), (Followed{"dev", "lobby"}));
+  clients[1]->send("/join dev\n");
+  ASSERT_TRUE(replied(clients[1], "*** You are now in dev (2 online)."));
+  // The last one here left the lobby; others elsewhere may still be in it.
+  EXPECT_EQ(harness.link().followed(), Followed{"dev"});
+  clients[0]->send("/join ops\n");
+  ASSERT_TRUE(replied(clients[0], "*** You are now in ops (1 online)."));
+  EXPECT_EQ(harness.link().followed(), (Followed{"dev", "ops"}));
+  clients[1]->send("/quit\n");
+  ASSERT_TRUE(harness.run_until([&] { return harness.session_of(*clients[1]) == nullptr; }));
+  EXPECT_EQ(harness.link().followed(), Followed{"ops"});
+}
+
+TEST(LinkedNodesRouting, AMoveFollowsTheNewRoomBeforeTheLeaveIsPublished) {
+  LinkedServer linked(1);
+  const std::size_t changes_before = linked.link().follow_log().size();
+  linked.client(0).send("/join dev\n");
+  ASSERT_TRUE(replied(linked.client(0), "*** You are now in dev (1 online)."));
+  const auto& log = linked.link().follow_log();
+  ASSERT_EQ(log.size(), changes_before + 2);
+  EXPECT_EQ(log[changes_before], "+dev");
+  EXPECT_EQ(log[changes_before + 1], "-lobby");
+  // Both the leave and the arrival come after dev is followed: a link that holds what is
+  // published until its subscriptions are in effect sends them together.
+  const auto leaves = linked.link().published(NodeMessageKind::leave);
+  const auto joins = linked.link().published(NodeMessageKind::join);
+  ASSERT_EQ(leaves.size(), 1u);
+  ASSERT_EQ(joins.size(), 1u);
+  EXPECT_EQ(leaves[0].room, "lobby");
+  EXPECT_GT(leaves[0].follow_changes_before, changes_before);
+  EXPECT_EQ(joins[0].room, "dev");
+  EXPECT_GT(joins[0].follow_changes_before, changes_before);
+}
+
+TEST(LinkedNodesRouting, RoomsAreFollowedWhileTheLinkIsDownToo) {
+  LinkedServer linked(1);
+  linked.link().go_down();
+  linked.client(0).send("/join dev\n");
+  ASSERT_TRUE(replied(linked.client(0), "*** You are now in dev (1 online)."));
+  // The link keeps the wish and subscribes when it is back.
+  EXPECT_EQ(linked.link().followed(), Followed{"dev"});
 }
 
 }  // namespace
