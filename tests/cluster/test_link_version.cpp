@@ -94,6 +94,16 @@ TEST_F(LinkVersion, ANodeOfThePreviousFormatIsRefusedOnceAMinute) {
       {"epollchat:events", "C" + header + "\n1\nlobby\nClient #n9:1\nhello from format 1"},
   });
   expect_refused_once(kFormatOneRefused, "n9");
+
+  // The minute is kept per refused node: another old node within it is logged too.
+  constexpr std::string_view kAnotherRefused =
+      "refusing node n7: it speaks link format 1, this node speaks 2; "
+      "run one epollchatd version on every node";
+  publish_rounds({{"epollchat:events", "B 0123456789abcdef n7"}});
+  for (std::size_t i = 0; i < cluster_.size(); ++i) {
+    EXPECT_TRUE(cluster_.node(i).wait_for_stderr(kAnotherRefused, kCrossNodeTimeout))
+        << cluster_.node(i).stderr_text();
+  }
 }
 
 TEST_F(LinkVersion, ANodeOfALaterFormatIsRefusedOnEveryChannel) {

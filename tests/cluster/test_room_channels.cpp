@@ -58,6 +58,8 @@ int subscribers(const RedisServer& redis, const std::string& channel) {
 TEST(RoomChannels, ANodeReceivesARoomOnlyWhileItHasMembersThere) {
   Cluster cluster({.node_args = kNoHistory});
   const RedisServer& redis = cluster.redis();
+  // No node receives even the lobby before someone is there.
+  EXPECT_EQ(subscribers(redis, room_channel("lobby")), 0);
   Member a1 = join(cluster.port(0));
   Member a2 = join(cluster.port(0));
   Member b = join(cluster.port(1));
@@ -96,6 +98,8 @@ TEST(RoomChannels, ANodeReceivesARoomOnlyWhileItHasMembersThere) {
   EXPECT_TRUE(b.client.expect_line(says(a1.name, "from n1"), kCrossNodeTimeout));
   b.client.send("from n2\n");
   EXPECT_TRUE(a1.client.expect_line(says(b.name, "from n2"), kCrossNodeTimeout));
+  b.client.send("/me waves from n2\n");
+  EXPECT_TRUE(a1.client.expect_line(action(b.name, "waves from n2"), kCrossNodeTimeout));
   // Neither reached the lobby, on n1 (a2) or n3 (c): both were seen before these markers.
   EXPECT_TRUE(expect_nothing_before_marker(c, a2, "lobby marker 3", kCrossNodeTimeout));
   EXPECT_TRUE(expect_nothing_before_marker(a2, c, "lobby marker 4", kCrossNodeTimeout));
