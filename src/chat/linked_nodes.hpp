@@ -9,7 +9,9 @@
 // Lifetime: owned by the Server (see OtherNodes); it is the link's handler and outlives it.
 //
 // A node receives the chat of the rooms it has members in, and presence of every room (see
-// NodeLink::follow_room).
+// NodeLink::follow_room). A room's history is kept where every node reads it: a node that
+// begins to receive a room again catches up with it (NodeLink::keep_history), and clients
+// entering meanwhile read the history once it is in.
 //
 // Remote clients are shown exactly like local ones: their lines are staged into the local
 // room, and counts, /who and /rooms add the directory's figures. What a local client says in
@@ -23,6 +25,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -66,6 +69,9 @@ class LinkedNodes final : public OtherNodes, public NodeLinkHandler {
   [[nodiscard]] std::optional<std::string> nickname_in_claim(
       std::uint64_t session_id) const override;
 
+  [[nodiscard]] std::string history_for(const Session& session, const Room& room,
+                                        std::size_t max_bytes) override;
+  void keep_history(std::size_t lines) override { link_->keep_history(lines); }
   void start() override;
   void say_goodbye() override { link_->say_goodbye(); }
   void greet(Session& session) override;
@@ -85,6 +91,8 @@ class LinkedNodes final : public OtherNodes, public NodeLinkHandler {
   void on_link_up() override;
   void on_link_down() override;
   void on_node_message(const NodeMessage& message) override;
+  void on_room_history(std::string_view room, std::span<const RecordedLine> lines,
+                       bool available) override;
   void on_link_beat() override;
   void on_nickname_claim(std::uint64_t request, bool claimed) override;
   void on_presence_lost() override;
@@ -125,6 +133,9 @@ class LinkedNodes final : public OtherNodes, public NodeLinkHandler {
   void remote_left(std::string_view room, std::string_view name, std::string_view reason,
                    std::size_t still_leaving = 0);
   void finish_sync();
+  // Sends the clients waiting for `room`'s history what there is (with `available` false,
+  // saying that the other servers' lines may be missing).
+  void send_waiting_histories(std::string_view room, bool available);
 
   Server& server_;
   RemoteDirectory directory_;
@@ -133,6 +144,9 @@ class LinkedNodes final : public OtherNodes, public NodeLinkHandler {
   // back; bounded (beyond it, their claims simply expire).
   std::vector<std::pair<std::string, std::string>> releases_while_down_;
   OutgoingChat outgoing_chat_;
+  // Clients that entered a room while it was catching up ({session, room}): they read its
+  // history when it is in.
+  std::vector<std::pair<std::uint64_t, std::string>> awaiting_history_;
   bool syncing_ = false;
   std::size_t beats_ = 0;
   // Nodes dropped from the directory without leave notices when the link went down.

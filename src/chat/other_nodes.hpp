@@ -48,6 +48,14 @@ class OtherNodes {
   [[nodiscard]] virtual std::optional<std::string> nickname_in_claim(
       std::uint64_t session_id) const = 0;
 
+  // What `session`, which just entered `room`, reads of the room's history first (at most
+  // `max_bytes`): the history block, or "" if it comes later (the room is catching up with
+  // what was said on other nodes) or there is none.
+  [[nodiscard]] virtual std::string history_for(const Session& session, const Room& room,
+                                                std::size_t max_bytes) = 0;
+  // The `history` setting (lines per room) changed.
+  virtual void keep_history(std::size_t lines) = 0;
+
   // Starts the link; writes the goodbye at shutdown.
   virtual void start() = 0;
   virtual void say_goodbye() = 0;
@@ -102,6 +110,9 @@ class LoneNode final : public OtherNodes {
       std::uint64_t /*session_id*/) const override {
     return std::nullopt;
   }
+  [[nodiscard]] std::string history_for(const Session& session, const Room& room,
+                                        std::size_t max_bytes) override;
+  void keep_history(std::size_t /*lines*/) override {}
   void start() override {}
   void say_goodbye() override {}
   void greet(Session& /*session*/) override {}

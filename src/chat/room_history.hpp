@@ -55,6 +55,11 @@ class RoomHistory {
   [[nodiscard]] bool is_empty() const noexcept { return count_ == 0; }
   // Keeps the newest min(size(), capacity) lines; 0 forgets everything and records nothing.
   void set_capacity(std::size_t capacity);
+  // Forgets every line (keeping the capacity and the slots' buffers).
+  void clear() noexcept {
+    oldest_ = 0;
+    count_ = 0;
+  }
 
   // Keeps `line` (a chat line or an action, without its LF) as said at `at`, over the
   // oldest line once capacity() are kept; does nothing with capacity 0.

@@ -48,7 +48,7 @@ void Server::move(Session& session, std::string_view name) {
                from + " to " + room.name());
   }
   session.reply(protocol::joined_room_line(room.name(), population(room)) +
-                room.history().replay(limits_.max_backlog / 2));
+                other_nodes_->history_for(session, room, limits_.max_backlog / 2));
 }
 
 std::string Server::rooms_lines() const {

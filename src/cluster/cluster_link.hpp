@@ -33,7 +33,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <initializer_list>
+#include <map>
 #include <random>
 #include <string>
 #include <string_view>
@@ -73,6 +75,12 @@ class ClusterLink final : public chat::NodeLink, RedisConnectionHandler {
   static constexpr std::string_view kWhisperChannelPrefix = "epollchat:whisper:";
   // Link format 1 carried everything here; nothing is published on it any more.
   static constexpr std::string_view kFormerChannel = "epollchat:events";
+  // A room's recorded lines: a stream of at most about `history` entries (one per published
+  // chat message, which may hold several lines), forgotten kHistoryTtl after the last one.
+  static constexpr std::string_view kHistoryKeyPrefix = "epollchat:history:";
+  static constexpr auto kHistoryTtl = std::chrono::hours(24 * 7);
+  // The most a room's history may bring back at once.
+  static constexpr std::size_t kMaxHistoryBytes = 4 * 1024 * 1024;
   static constexpr auto kReplyTimeout = std::chrono::seconds(5);
   static constexpr std::size_t kMaxUnansweredBytes = 4 * 1024 * 1024;
   // What presence events may use beyond kMaxUnansweredBytes.
@@ -93,13 +101,17 @@ class ClusterLink final : public chat::NodeLink, RedisConnectionHandler {
 
   bool publish(NodeMessage message) override;
   void follow_room(std::string_view room, bool follow) override;
+  void keep_history(std::size_t lines) override { history_lines_ = lines; }
+  [[nodiscard]] bool is_catching_up(std::string_view room) const override {
+    return catching_up_.contains(room);
+  }
   // Claims are held for kNicknameTtl and refreshed by the server.
   std::uint64_t claim_nickname(std::string_view folded_nickname, std::string_view owner) override;
   void release_nickname(std::string_view folded_nickname, std::string_view owner) override;
   void say_goodbye() override;
 
  private:
-  enum class Expect : std::uint8_t { ignore, auth, node_claim, nickname_claim };
+  enum class Expect : std::uint8_t { ignore, auth, node_claim, nickname_claim, history };
   struct Unanswered {
     std::size_t bytes;
     CoarseTime sent;
@@ -111,6 +123,7 @@ class ClusterLink final : public chat::NodeLink, RedisConnectionHandler {
     std::string channel;
     std::string payload;
     std::uint64_t after_request;
+    bool recorded;
   };
 
   void connect();
@@ -129,6 +142,13 @@ class ClusterLink final : public chat::NodeLink, RedisConnectionHandler {
             Expect expect = Expect::ignore, std::uint64_t request = 0);
   void on_subscriber_message(const redisReply& reply);
   void on_channel_message(std::string_view channel, std::string_view payload);
+  // The history message this node asked for: passed on, decoded.
+  void on_history(const NodeMessage& history);
+  // PUBLISH, and with `recorded` also the line's entry in the room's history, in one
+  // transaction, so the history's order is the channel's.
+  void send_publication(std::string_view channel, std::string_view payload, bool recorded);
+  // Asks for the history of a room that catches up, now that this node receives the room.
+  void fetch_history(std::string_view room);
   // Sends what the subscriptions asked for about `channel`.
   void send_subscription(ChannelSubscriptions::Command command, std::string_view channel);
   // Subscribes to every channel followed: the link's first step after the node id is held.
@@ -168,6 +188,9 @@ class ClusterLink final : public chat::NodeLink, RedisConnectionHandler {
   ChannelSubscriptions subscriptions_;
   std::deque<Held> held_;
   std::size_t held_bytes_ = 0;
+  std::size_t history_lines_ = 0;
+  // Rooms catching up, with the request of their history (0: not asked yet).
+  std::map<std::string, std::uint64_t, std::less<>> catching_up_;
   CoarseTime own_beat_seen_;
   std::uint64_t next_request_ = 1;
   std::uint64_t dropped_ = 0;

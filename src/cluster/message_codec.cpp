@@ -45,7 +45,7 @@ constexpr std::string_view kFormatPrefix = "2 ";
 static_assert(kLinkFormat == 2, "kFormatPrefix names the format");
 
 bool is_known_kind(char kind) {
-  return std::string_view("JLNCAWBRSX").find(kind) != std::string_view::npos;
+  return std::string_view("JLNCAWBRSXH").find(kind) != std::string_view::npos;
 }
 
 bool decode_roster_entry(std::string_view line, std::string_view node, RosterEntry& entry) {
@@ -133,6 +133,13 @@ std::optional<NodeMessage> decode_node_message(std::string_view payload) {
       }
       return message;
     }
+    case NodeMessageKind::history:
+      if (!take_number(rest, message.id) || !take_room(rest, message.room) ||
+          !chat::for_each_history_entry(rest, [](const chat::HistoryEntry&) {})) {
+        return std::nullopt;
+      }
+      message.text = rest;
+      return message;
     case NodeMessageKind::beat:
     case NodeMessageKind::sync:
     case NodeMessageKind::bye:
@@ -177,6 +184,11 @@ std::string encode_node_message(const NodeMessage& message) {
       break;
     case NodeMessageKind::roster:
       field(message.target_instance);
+      field(message.text);
+      break;
+    case NodeMessageKind::history:
+      field(std::to_string(message.id));
+      field(message.room);
       field(message.text);
       break;
     case NodeMessageKind::beat:

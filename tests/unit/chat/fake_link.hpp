@@ -82,6 +82,10 @@ class FakeLink final : public chat::NodeLink {
       followed_.erase(found);
     }
   }
+  void keep_history(std::size_t lines) override { history_lines_ = lines; }
+  [[nodiscard]] bool is_catching_up(std::string_view room) const override {
+    return catching_up_.contains(room);
+  }
   std::uint64_t claim_nickname(std::string_view folded_nickname, std::string_view owner) override {
     if (state_ != State::up) return 0;
     claims_.push_back(Claim{next_request_, std::string(folded_nickname), std::string(owner)});
@@ -118,6 +122,15 @@ class FakeLink final : public chat::NodeLink {
     while (answer_claim(true)) {
     }
   }
+  // The room catches up (as a real link makes it when it is followed afresh) or stops.
+  void set_catching_up(std::string_view room, bool catching_up) {
+    if (catching_up) {
+      catching_up_.emplace(room);
+    } else if (const auto found = catching_up_.find(room); found != catching_up_.end()) {
+      catching_up_.erase(found);
+    }
+  }
+  [[nodiscard]] std::size_t history_lines() const noexcept { return history_lines_; }
   // A message of another node reaches this one.
   void deliver(const chat::NodeMessage& message) { handler_.on_node_message(message); }
   void set_over_limit(bool over) { over_limit_ = over; }
@@ -152,6 +165,8 @@ class FakeLink final : public chat::NodeLink {
   std::vector<Release> releases_;
   std::set<std::string, std::less<>> followed_;
   std::vector<std::string> follow_log_;
+  std::set<std::string, std::less<>> catching_up_;
+  std::size_t history_lines_ = 0;
   std::uint64_t next_request_ = 1;
   std::uint64_t dropped_ = 0;
   bool over_limit_ = false;
