@@ -58,7 +58,7 @@ constexpr std::string_view kMover = "moving_member_long_name1";
 }
 
 // Reads the subscription to the nodes' channel until a heartbeat of `node` arrives
-// ("B <16 hex digits> <node>"); returns when it came, or nullopt.
+// ("2 B <16 hex digits> <node>"); returns when it came, or nullopt.
 std::optional<Clock::time_point> next_beat(int subscription, std::string_view node,
                                            const Deadline& deadline) {
   const std::string head = "\r\n2 B ";
