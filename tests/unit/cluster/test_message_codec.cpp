@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace epollchat::cluster {
@@ -387,6 +388,32 @@ TEST(LinkHeader, TellsTheFormatAndNodeOfAnyVersion) {
                                             "99999999999 B x n1", "3x B 0123456789abcdef n8"}) {
     EXPECT_FALSE(read_link_header(unreadable)) << unreadable;
   }
+}
+
+TEST(NodeMessage, HistoryRoundTripsAndSplitsIntoEntries) {
+  const std::string first = "2 C 0123456789abcdef b7\n4\ndev\nbob\nhi\nthere";
+  const std::string second = "2 A 0123456789abcdef c1\n9\ndev\ncarol\nwaves";
+  NodeMessage history = message_of(NodeMessageKind::history);
+  history.id = 3;
+  history.room = "dev";
+  const std::string entries = "1700000000123 " + std::to_string(first.size()) + "\n" + first +
+                              "1700000001000 " + std::to_string(second.size()) + "\n" + second;
+  history.text = entries;
+  expect_round_trip(history);
+  std::vector<std::pair<std::uint64_t, std::string>> split;
+  EXPECT_TRUE(chat::for_each_history_entry(entries, [&split](const chat::HistoryEntry& entry) {
+    split.emplace_back(entry.milliseconds, std::string(entry.message));
+  }));
+  EXPECT_EQ(split, (std::vector<std::pair<std::uint64_t, std::string>>{{1700000000123u, first},
+                                                                       {1700000001000u, second}}));
+  // No entries: a room nobody spoke in.
+  history.text = "";
+  EXPECT_EQ(expect_round_trip(history), "2 H 0123456789abcdef b7\n3\ndev\n");
+  // An entry longer than what follows, or without its head, is refused whole.
+  EXPECT_FALSE(decodes(payload_of('H', "3\ndev\n1 99\nshort")));
+  EXPECT_FALSE(decodes(payload_of('H', "3\ndev\n1\nx")));
+  EXPECT_FALSE(decodes(payload_of('H', "3\ndev\nx 1\nx")));
+  EXPECT_FALSE(decodes(payload_of('H', "3\nDev\n")));
 }
 
 }  // namespace
