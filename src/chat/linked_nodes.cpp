@@ -1,5 +1,6 @@
 #include "chat/linked_nodes.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <utility>
@@ -88,7 +89,91 @@ NodeMessage LinkedNodes::message_about(NodeMessageKind kind, const Session& sess
   return message;
 }
 
+void LinkedNodes::start() {
+  link_->keep_history(server_.rooms().history_lines());
+  // Clients taken back from the previous process are in their rooms already.
+  server_.rooms().for_each([this](const Room& room) { follow(room); });
+  link_->start();
+}
+
+std::string LinkedNodes::history_for(const Session& session, const Room& room,
+                                     std::size_t max_bytes) {
+  if (room.history().capacity() == 0) return {};
+  if (link_->is_catching_up(room.name())) {
+    awaiting_history_.push_back({session.id(), room.name(), room.history().size()});
+    return {};
+  }
+  std::string history = room.history().replay(max_bytes);
+  // Clients were told when the link went down; this only qualifies lines they read.
+  if (!history.empty() && !link_->is_up()) history += protocol::history_of_this_server_only_line();
+  return history;
+}
+
+void LinkedNodes::on_room_history(std::string_view room_name, std::span<const RecordedLine> lines,
+                                  bool available) {
+  Room* room = server_.rooms().find(room_name);
+  const std::size_t said_here = room != nullptr ? room->history().size() : 0;
+  if (room != nullptr && available) {
+    // What the others recorded before this node received the room, then what its own
+    // clients said meanwhile (recorded here; in Redis after the history was read).
+    RoomHistory caught_up(room->history().capacity());
+    const std::size_t max_line = server_.connection_limits().max_line;
+    for (const RecordedLine& line : lines) {
+      const auto at = static_cast<RoomHistory::Seconds>(line.milliseconds / 1000);
+      if (line.kind == NodeMessageKind::action) {
+        std::string said =
+            protocol::action_line(line.name, protocol::cut_to_length(line.text, max_line));
+        said.pop_back();
+        caught_up.record(said, at);
+        continue;
+      }
+      std::string_view text = line.text;
+      while (!text.empty()) {
+        const auto end = text.find('\n');
+        const std::string_view one = text.substr(0, end);
+        text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
+        if (!one.empty())
+          caught_up.record_chat(line.name, protocol::cut_to_length(one, max_line), at);
+      }
+    }
+    const RoomHistory& meanwhile = room->history();
+    for (std::size_t i = 0; i < meanwhile.size(); ++i) {
+      caught_up.record(meanwhile.line(i), meanwhile.time(i));
+    }
+    room->history() = std::move(caught_up);
+  }
+  send_waiting_histories(room_name, available, said_here);
+}
+
+void LinkedNodes::send_waiting_histories(std::string_view room_name, bool available,
+                                         std::size_t said_here) {
+  const std::size_t max_bytes = server_.connection_limits().max_backlog / 2;
+  std::erase_if(awaiting_history_, [&](const AwaitingHistory& waiting) {
+    if (waiting.room != room_name) return false;
+    Session* session = server_.find_session(waiting.session);
+    // Still there: it has not moved on (or left) meanwhile.
+    if (session != nullptr && session->room() != nullptr && session->room()->name() == room_name) {
+      // Lines said here after it entered reached it live.
+      const std::size_t heard_live = said_here - std::min(said_here, waiting.recorded_before);
+      std::string history = session->room()->history().replay(max_bytes, heard_live);
+      if (!history.empty() && !available) {
+        history += protocol::history_of_this_server_only_line();
+      }
+      if (!history.empty()) session->reply(history);
+    }
+    return true;
+  });
+}
+
+void LinkedNodes::follow(const Room& room) { link_->follow_room(room.name(), room.size() != 0); }
+
 void LinkedNodes::joined(const Session& session, const Room& room) {
+  // First: the join waits until this node receives the room.
+  follow(room);
+  if (room.size() == 1 && link_->is_catching_up(room.name())) {
+    // What this node kept of the room from before is stale; the history comes from Redis.
+    if (Room* stale = server_.rooms().find(room.name())) stale->history().clear();
+  }
   publish(message_about(NodeMessageKind::join, session, room));
 }
 
@@ -96,6 +181,7 @@ void LinkedNodes::left(const Session& session, const Room& room, std::string_vie
   NodeMessage message = message_about(NodeMessageKind::leave, session, room);
   message.text = reason;
   publish(message);
+  follow(room);
 }
 
 void LinkedNodes::renamed(const Session& session, const Room& room, std::string_view old_name) {
@@ -281,6 +367,13 @@ void LinkedNodes::on_link_down() {
   sync_timer_.disarm();
   outgoing_chat_.sender = 0;
   outgoing_chat_.text.clear();
+  // Rooms catching up will not: their clients read what this node has.
+  std::vector<std::string> rooms;
+  for (const AwaitingHistory& waiting : awaiting_history_) rooms.push_back(waiting.room);
+  for (const std::string& name : rooms) {
+    const Room* room = server_.rooms().find(name);
+    send_waiting_histories(name, false, room != nullptr ? room->history().size() : 0);
+  }
   for (const auto& [node, state] : directory_.nodes()) {
     if (forgotten_quietly_.size() < RemoteDirectory::kMaxNodes) forgotten_quietly_.emplace(node);
   }
@@ -474,6 +567,8 @@ void LinkedNodes::on_node_message(const NodeMessage& message) {
     case NodeMessageKind::beat:
     case NodeMessageKind::roster:
     case NodeMessageKind::bye:
+    // Read by the link (on_room_history).
+    case NodeMessageKind::history:
       return;
   }
 }

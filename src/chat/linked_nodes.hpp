@@ -8,6 +8,11 @@
 // a local client anything but notices about the others and their whispers.
 // Lifetime: owned by the Server (see OtherNodes); it is the link's handler and outlives it.
 //
+// A node receives the chat of the rooms it has members in, and presence of every room (see
+// NodeLink::follow_room). A room's history is kept where every node reads it: a node that
+// begins to receive a room again catches up with it (NodeLink::keep_history), and clients
+// entering meanwhile read the history once it is in.
+//
 // Remote clients are shown exactly like local ones: their lines are staged into the local
 // room, and counts, /who and /rooms add the directory's figures. What a local client says in
 // a room is published once per input batch (all its chat lines of a read in one message), so
@@ -20,6 +25,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -63,10 +69,14 @@ class LinkedNodes final : public OtherNodes, public NodeLinkHandler {
   [[nodiscard]] std::optional<std::string> nickname_in_claim(
       std::uint64_t session_id) const override;
 
-  void start() override { link_->start(); }
+  [[nodiscard]] std::string history_for(const Session& session, const Room& room,
+                                        std::size_t max_bytes) override;
+  void keep_history(std::size_t lines) override { link_->keep_history(lines); }
+  void start() override;
   void say_goodbye() override { link_->say_goodbye(); }
   void greet(Session& session) override;
 
+  void entering(std::string_view room) override { link_->follow_room(room, true); }
   void joined(const Session& session, const Room& room) override;
   void left(const Session& session, const Room& room, std::string_view reason) override;
   void renamed(const Session& session, const Room& room, std::string_view old_name) override;
@@ -81,6 +91,8 @@ class LinkedNodes final : public OtherNodes, public NodeLinkHandler {
   void on_link_up() override;
   void on_link_down() override;
   void on_node_message(const NodeMessage& message) override;
+  void on_room_history(std::string_view room, std::span<const RecordedLine> lines,
+                       bool available) override;
   void on_link_beat() override;
   void on_nickname_claim(std::uint64_t request, bool claimed) override;
   void on_presence_lost() override;
@@ -100,6 +112,8 @@ class LinkedNodes final : public OtherNodes, public NodeLinkHandler {
     std::string text;
   };
 
+  // Follows the room's channel while this node has members there.
+  void follow(const Room& room);
   // False if the message was not sent (link down, or over its limit).
   bool publish(const NodeMessage& message);
   // A message of `kind` about `session` in `room` (id, room and display name filled in).
@@ -119,6 +133,10 @@ class LinkedNodes final : public OtherNodes, public NodeLinkHandler {
   void remote_left(std::string_view room, std::string_view name, std::string_view reason,
                    std::size_t still_leaving = 0);
   void finish_sync();
+  // Sends the clients waiting for `room`'s history what there is (with `available` false,
+  // saying that the other servers' lines may be missing); the room's last `said_here` lines
+  // were said by its clients while it caught up.
+  void send_waiting_histories(std::string_view room, bool available, std::size_t said_here);
 
   Server& server_;
   RemoteDirectory directory_;
@@ -127,6 +145,15 @@ class LinkedNodes final : public OtherNodes, public NodeLinkHandler {
   // back; bounded (beyond it, their claims simply expire).
   std::vector<std::pair<std::string, std::string>> releases_while_down_;
   OutgoingChat outgoing_chat_;
+  // A client that entered a room while it was catching up: it reads the room's history when
+  // it is in, with the lines said here before it entered (it heard the later ones live).
+  struct AwaitingHistory {
+    std::uint64_t session;
+    std::string room;
+    // Lines the room had recorded while catching up when the client entered.
+    std::size_t recorded_before;
+  };
+  std::vector<AwaitingHistory> awaiting_history_;
   bool syncing_ = false;
   std::size_t beats_ = 0;
   // Nodes dropped from the directory without leave notices when the link went down.

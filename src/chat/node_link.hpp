@@ -8,12 +8,23 @@
 
 #include <chrono>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
 #include "chat/node_message.hpp"
 
 namespace epollchat::chat {
+
+// A line of a room's history, as the link read it back.
+struct RecordedLine {
+  // When it was recorded: milliseconds since the epoch, by Redis's clock.
+  std::uint64_t milliseconds = 0;
+  // chat (text: one or more lines joined by LF) or action.
+  NodeMessageKind kind = NodeMessageKind::chat;
+  std::string_view name;
+  std::string_view text;
+};
 
 class NodeLinkHandler {
  public:
@@ -23,6 +34,11 @@ class NodeLinkHandler {
   virtual void on_link_down() = 0;
   // A valid message from another node (never this one's own, nor one claiming its id).
   virtual void on_node_message(const NodeMessage& message) = 0;
+  // A room that caught up (see NodeLink::keep_history): its lines as recorded when this node
+  // began to receive it, oldest first; or, with `available` false, none: Redis refused to
+  // read them. (If the link goes down first, on_link_down() says so.)
+  virtual void on_room_history(std::string_view room, std::span<const RecordedLine> lines,
+                               bool available) = 0;
   // Once per heartbeat (1 s) while up.
   virtual void on_link_beat() = 0;
   // The answer to claim_nickname(): `claimed` false if a live client elsewhere holds it.
@@ -63,6 +79,20 @@ class NodeLink {
   // used up the handler later hears on_presence_lost(); heartbeats, rosters, syncs and the
   // goodbye are never held back. Nothing is sent while the link is not up.
   virtual bool publish(NodeMessage message) = 0;
+
+  // Whether this node wants other nodes' chat in `room` (lower-case name): it does while it
+  // has members there. Publications made after following a room wait until the link
+  // receives it, so the others hear of a client's arrival only once its node hears them.
+  // Kept across outages; repeating a wish changes nothing.
+  virtual void follow_room(std::string_view room, bool follow) = 0;
+
+  // How many lines each room's history keeps (0: none). With lines, chat and actions are
+  // also recorded where every node can read them, and a room followed afresh while the link
+  // is up catches up: until its history (as recorded when this node began to receive the
+  // room) reaches the handler as a history message, the room's chat from other nodes is not
+  // passed on (it is in that history), so nothing is missed or shown twice.
+  virtual void keep_history(std::size_t lines) = 0;
+  [[nodiscard]] virtual bool is_catching_up(std::string_view room) const = 0;
 
   // Claims (or refreshes) a nickname for `owner` (a client of this node, "<node>:<id>").
   // Returns the request number on_nickname_claim() will report, or 0 if the link is down.

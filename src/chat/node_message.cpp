@@ -62,4 +62,24 @@ void append_roster_entry(std::string& entries, const RosterEntry& entry) {
       .append(entry.name);
 }
 
+bool for_each_history_entry(std::string_view entries,
+                            const std::function<void(const HistoryEntry&)>& each) {
+  while (!entries.empty()) {
+    // "<milliseconds> <length>\n<message>"
+    const auto space = entries.find(' ');
+    const auto end_of_head = entries.find('\n');
+    if (space == std::string_view::npos || end_of_head == std::string_view::npos ||
+        space > end_of_head) {
+      return false;
+    }
+    const auto milliseconds = parse_message_number(entries.substr(0, space));
+    const auto length = parse_message_number(entries.substr(space + 1, end_of_head - space - 1));
+    entries.remove_prefix(end_of_head + 1);
+    if (!milliseconds || !length || *length > entries.size()) return false;
+    each(HistoryEntry{*milliseconds, entries.substr(0, *length)});
+    entries.remove_prefix(*length);
+  }
+  return true;
+}
+
 }  // namespace epollchat::chat

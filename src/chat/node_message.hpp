@@ -25,6 +25,9 @@ enum class NodeMessageKind : char {
   roster = 'R',   // target_instance entries: every client of the node ("id\troom\tname" lines)
   sync = 'S',     // "send me your rosters": a node (re)joined the channel
   bye = 'X',      // the node shuts down: all its clients left
+  // id room entries: a room's recorded lines, for the node that asked (request `id`), as
+  // "<milliseconds> <length>\n<chat or action message>" each, oldest first
+  history = 'H',
 };
 
 struct NodeMessage {
@@ -66,6 +69,17 @@ struct RosterEntry {
 // Calls `each` for every entry of a decoded roster's text (already validated by decode).
 void for_each_roster_entry(std::string_view entries,
                            const std::function<void(const RosterEntry&)>& each);
+// A recorded line of a room's history: when it was recorded (Redis's clock, ms since the
+// epoch) and the chat or action message it was published as (undecoded).
+struct HistoryEntry {
+  std::uint64_t milliseconds = 0;
+  std::string_view message;
+};
+// Splits a history message's entries; false (after calling `each` for those before) at the
+// first entry that does not have that shape.
+bool for_each_history_entry(std::string_view entries,
+                            const std::function<void(const HistoryEntry&)>& each);
+
 // Appends one entry to a roster's text.
 void append_roster_entry(std::string& entries, const RosterEntry& entry);
 

@@ -48,12 +48,24 @@ class OtherNodes {
   [[nodiscard]] virtual std::optional<std::string> nickname_in_claim(
       std::uint64_t session_id) const = 0;
 
+  // What `session`, which just entered `room`, reads of the room's history first (at most
+  // `max_bytes`): the history block, or "" if it comes later (the room is catching up with
+  // what was said on other nodes) or there is none.
+  [[nodiscard]] virtual std::string history_for(const Session& session, const Room& room,
+                                                std::size_t max_bytes) = 0;
+  // The `history` setting (lines per room) changed.
+  virtual void keep_history(std::size_t lines) = 0;
+
   // Starts the link; writes the goodbye at shutdown.
   virtual void start() = 0;
   virtual void say_goodbye() = 0;
   // A client of this node connected: tell it what it should know about the others.
   virtual void greet(Session& session) = 0;
 
+  // A client of this node is about to move to `room` (lower-case name), before it leaves its
+  // room: the link follows the room first, so the others hear of the leave and the arrival
+  // together, once this node receives the room.
+  virtual void entering(std::string_view room) = 0;
   // What this node's clients do, passed on. Chat lines of one sender are collected until
   // end_of_batch().
   virtual void joined(const Session& session, const Room& room) = 0;
@@ -98,9 +110,13 @@ class LoneNode final : public OtherNodes {
       std::uint64_t /*session_id*/) const override {
     return std::nullopt;
   }
+  [[nodiscard]] std::string history_for(const Session& session, const Room& room,
+                                        std::size_t max_bytes) override;
+  void keep_history(std::size_t /*lines*/) override {}
   void start() override {}
   void say_goodbye() override {}
   void greet(Session& /*session*/) override {}
+  void entering(std::string_view /*room*/) override {}
   void joined(const Session& /*session*/, const Room& /*room*/) override {}
   void left(const Session& /*session*/, const Room& /*room*/,
             std::string_view /*reason*/) override {}

@@ -247,4 +247,8 @@ std::string link_lost_line() { return notice("Link to other servers lost; chatti
 
 std::string link_restored_line() { return notice("Link restored."); }
 
+std::string history_of_this_server_only_line() {
+  return notice("History of this server only: the link to other servers is down.");
+}
+
 }  // namespace epollchat::protocol

@@ -111,6 +111,10 @@ std::string invalid_room_line();
 inline constexpr std::string_view kHistoryStartLine = "*** History:\n";
 inline constexpr std::string_view kHistoryEndLine = "*** End of history.\n";
 
+// After a joining client's history while the link is down: the lines of other nodes may
+// be missing from it.
+std::string history_of_this_server_only_line();
+
 // The link between nodes went down / came back.
 std::string link_lost_line();
 std::string link_restored_line();

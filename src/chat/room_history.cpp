@@ -59,22 +59,23 @@ void RoomHistory::record_chat(std::string_view sender, std::string_view text, Se
   slot.at = at;
 }
 
-std::string RoomHistory::replay(std::size_t max_bytes) const {
+std::string RoomHistory::replay(std::size_t max_bytes, std::size_t leave_out_newest) const {
   constexpr std::string_view kStart = protocol::kHistoryStartLine;
   constexpr std::string_view kEnd = protocol::kHistoryEndLine;
   constexpr std::size_t kStamp = sizeof("[HH:MM:SS] ") - 1;
-  // The newest lines that fit, from `first` on.
+  // The newest lines that fit, from `first` to `end`.
+  const std::size_t end = count_ - std::min(leave_out_newest, count_);
   std::size_t length = kStart.size() + kEnd.size();
-  std::size_t first = count_;
+  std::size_t first = end;
   while (first > 0 && length + kStamp + line(first - 1).size() + 1 <= max_bytes) {
     --first;
     length += kStamp + line(first).size() + 1;
   }
-  if (first == count_) return {};
+  if (first == end) return {};
   std::string out;
   out.reserve(length);
   out += kStart;
-  for (std::size_t i = first; i < count_; ++i) {
+  for (std::size_t i = first; i < end; ++i) {
     const time_t at = static_cast<time_t>(time(i));
     tm utc{};
     gmtime_r(&at, &utc);

@@ -55,6 +55,11 @@ class RoomHistory {
   [[nodiscard]] bool is_empty() const noexcept { return count_ == 0; }
   // Keeps the newest min(size(), capacity) lines; 0 forgets everything and records nothing.
   void set_capacity(std::size_t capacity);
+  // Forgets every line (keeping the capacity and the slots' buffers).
+  void clear() noexcept {
+    oldest_ = 0;
+    count_ = 0;
+  }
 
   // Keeps `line` (a chat line or an action, without its LF) as said at `at`, over the
   // oldest line once capacity() are kept; does nothing with capacity 0.
@@ -74,7 +79,9 @@ class RoomHistory {
   // time it was said), "*** End of history.", each with its LF; "" when nothing is kept.
   // At most `max_bytes` in all: the oldest lines that do not fit are left out (a joiner's
   // replay must not take it over its output backlog), and "" if not even the newest fits.
-  [[nodiscard]] std::string replay(std::size_t max_bytes = SIZE_MAX) const;
+  // Without the `leave_out_newest` newest lines (a client heard them live).
+  [[nodiscard]] std::string replay(std::size_t max_bytes = SIZE_MAX,
+                                   std::size_t leave_out_newest = 0) const;
 
  private:
   struct Entry {

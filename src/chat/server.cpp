@@ -104,6 +104,7 @@ void Server::apply_limits(const ServerLimits& limits) {
   tls_allowed_ = limits.tls_allowed;
   flow_.set_line_timeout(limits.line_timeout);
   rooms_.set_history_lines(limits.history);
+  other_nodes_->keep_history(limits.history);
 }
 
 void Server::on_accepted(UniqueFd fd) {
@@ -216,15 +217,17 @@ void Server::admit(UniqueFd fd, std::unique_ptr<TlsStream> tls, std::string_view
   // Written straight to the fresh, empty socket rather than into the room's chunk: there it
   // would sit between consecutive join notices and split every member's otherwise merged
   // queue range into one segment per join.
-  // The lobby's history follows the welcome the same way, ahead of any live line.
-  const std::string welcome = std::string(first_notice) + protocol::welcome_line(joined.name()) +
-                              rooms_.lobby().history().replay(limits_.max_backlog / 2);
+  // The lobby's history follows the welcome the same way, ahead of any live line (entering
+  // queues nothing for the one who enters); on linked nodes it may come later.
+  ++present_;
+  enter(joined, rooms_.lobby());
+  const std::string welcome =
+      std::string(first_notice) + protocol::welcome_line(joined.name()) +
+      other_nodes_->history_for(joined, rooms_.lobby(), limits_.max_backlog / 2);
   const std::size_t written = joined.connection().write_directly(welcome);
   if (written < welcome.size()) {
     rooms_.lobby().send_to(joined.connection(), std::string_view(welcome).substr(written));
   }
-  ++present_;
-  enter(joined, rooms_.lobby());
   other_nodes_->greet(joined);
   note_status_change();
 }

@@ -39,6 +39,7 @@ void Server::leave_room(Session& session, std::string_view reason) {
 void Server::move(Session& session, std::string_view name) {
   // Copied: leaving may close the room the session was in.
   const std::string from = log_.is_enabled(LogLevel::debug) ? session.room()->name() : "";
+  other_nodes_->entering(lower_case_ascii(name));
   leave_room(session, {});
   Room& room = rooms_.open(name);
   enter(session, room);
@@ -47,7 +48,7 @@ void Server::move(Session& session, std::string_view name) {
                from + " to " + room.name());
   }
   session.reply(protocol::joined_room_line(room.name(), population(room)) +
-                room.history().replay(limits_.max_backlog / 2));
+                other_nodes_->history_for(session, room, limits_.max_backlog / 2));
 }
 
 std::string Server::rooms_lines() const {

@@ -16,6 +16,8 @@ using std::chrono::microseconds;
 using std::chrono::milliseconds;
 
 constexpr auto kFirstBackoff = milliseconds(250);
+// Nodes of another link format remembered for the once-a-minute warning.
+constexpr std::size_t kRefusedNodesRemembered = 64;
 constexpr auto kMaxBackoff = milliseconds(4000);
 
 // Takes a nickname for ARGV[1] ("<instance> <node>:<id>") or refreshes it; someone else's
@@ -44,6 +46,29 @@ local holder = redis.call('GET', KEYS[1])
 if holder and holder ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 return 1
+)lua";
+
+// Publishes on ARGV[1] a history message of the room whose stream is KEYS[1]: ARGV[2] is the
+// message's head, then its last ARGV[3] entries (at most ARGV[4] bytes of them), oldest first,
+// as "<ms> <length>\n<message>". Being one script, it reads the stream at one point of the
+// order in which Redis runs commands, and the message reaches the asking node exactly between
+// the room's lines that are in it and those that are not.
+constexpr std::string_view kHistoryScript = R"lua(
+local entries = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', ARGV[3])
+local parts, bytes = {}, 0
+for i = 1, #entries do
+  local fields = entries[i][2]
+  local message = fields[2]
+  if fields[1] == 'm' and message then
+    bytes = bytes + #message
+    if bytes > tonumber(ARGV[4]) then break end
+    parts[#parts + 1] = string.match(entries[i][1], '^%d+') .. ' ' .. #message .. '\n' .. message
+  end
+end
+local oldest_first = {}
+for i = #parts, 1, -1 do oldest_first[#oldest_first + 1] = parts[i] end
+redis.call('PUBLISH', ARGV[1], ARGV[2] .. table.concat(oldest_first))
+return #parts
 )lua";
 
 // Deletes KEYS[1] only while it still holds ARGV[1]: a key is released by its owner only.
@@ -119,10 +144,17 @@ ClusterLink::ClusterLink(EventLoop& loop, const Log& log, RedisAddress address, 
           }),
       random_(seeded_random()),
       backoff_(kFirstBackoff),
-      refused_log_(log, LogLevel::warning) {
+      refused_log_(log, LogLevel::warning),
+      format_log_(log, LogLevel::warning, kRefusedNodesRemembered) {
   instance_ =
       instance.empty() ? random_hex(random_, chat::kInstanceTokenLength) : std::move(instance);
   node_key_ = "epollchat:node:" + node_id_;
+  // Not connected yet: these only note what to subscribe to.
+  for (const std::string& channel :
+       {std::string(kPresenceChannel), std::string(kWhisperChannelPrefix) + node_id_,
+        std::string(kFormerChannel)}) {
+    send_subscription(subscriptions_.follow(channel), channel);
+  }
 }
 
 ClusterLink::~ClusterLink() {
@@ -150,6 +182,10 @@ void ClusterLink::fail(std::string_view why) {
   subscriber_.close();
   unanswered_.clear();
   unanswered_bytes_ = 0;
+  subscriptions_.end_connection();
+  held_.clear();
+  held_bytes_ = 0;
+  catching_up_.clear();
   presence_lost_ = false;
   beat_timer_.disarm();
   state_ = State::down;
@@ -188,7 +224,8 @@ bool ClusterLink::publish(NodeMessage message) {
   const std::string payload = encode_node_message(message);
   const bool presence = is_presence(message.kind);
   const std::size_t limit = kMaxUnansweredBytes + (presence ? kPresenceReserveBytes : 0);
-  if (!is_never_held_back(message.kind) && unanswered_bytes_ + payload.size() > limit) {
+  if (!is_never_held_back(message.kind) &&
+      unanswered_bytes_ + held_bytes_ + payload.size() > limit) {
     ++dropped_;
     if (presence) presence_lost_ = true;
     if (!warned_dropping_) {
@@ -198,7 +235,112 @@ bool ClusterLink::publish(NodeMessage message) {
     }
     return false;
   }
-  return send(publisher_, {"PUBLISH", kChannel, payload});
+  std::string channel = channel_of(message);
+  const bool recorded = history_lines_ != 0 && (message.kind == NodeMessageKind::chat ||
+                                                message.kind == NodeMessageKind::action);
+  release_held();
+  if (!held_.empty() || !subscriptions_.is_settled()) {
+    // A subscription asked for earlier (a room this node's client just entered) is not in
+    // effect yet: publishing now could let others answer before this node hears them.
+    held_bytes_ += payload.size();
+    held_.push_back({std::move(channel), payload, subscriptions_.requested(), recorded});
+    return true;
+  }
+  send_publication(channel, payload, recorded);
+  return true;
+}
+
+void ClusterLink::send_publication(std::string_view channel, std::string_view payload,
+                                   bool recorded) {
+  if (!recorded) {
+    send(publisher_, {"PUBLISH", channel, payload});
+    return;
+  }
+  const std::string key =
+      std::string(kHistoryKeyPrefix).append(channel.substr(kRoomChannelPrefix.size()));
+  const std::string lines = std::to_string(history_lines_);
+  const std::string ttl =
+      std::to_string(std::chrono::duration_cast<std::chrono::seconds>(kHistoryTtl).count());
+  send(publisher_, {"MULTI"});
+  send(publisher_, {"XADD", key, "MAXLEN", "~", lines, "*", "m", payload});
+  send(publisher_, {"EXPIRE", key, ttl});
+  send(publisher_, {"PUBLISH", channel, payload});
+  send(publisher_, {"EXEC"});
+}
+
+void ClusterLink::fetch_history(std::string_view room) {
+  const auto catching_up = catching_up_.find(room);
+  if (catching_up == catching_up_.end() || catching_up->second != 0) return;
+  catching_up->second = next_request_++;
+  NodeMessage head = node_message(NodeMessageKind::history);
+  head.instance = instance_;
+  head.node = node_id_;
+  head.id = catching_up->second;
+  head.room = room;
+  const std::string key = std::string(kHistoryKeyPrefix).append(room);
+  send(
+      publisher_,
+      {"EVAL", kHistoryScript, "1", key, std::string(kWhisperChannelPrefix) + node_id_,
+       encode_node_message(head), std::to_string(history_lines_), std::to_string(kMaxHistoryBytes)},
+      Expect::history, catching_up->second);
+}
+
+std::string ClusterLink::channel_of(const NodeMessage& message) const {
+  switch (message.kind) {
+    case NodeMessageKind::chat:
+    case NodeMessageKind::action:
+      return std::string(kRoomChannelPrefix).append(message.room);
+    case NodeMessageKind::whisper:
+      return std::string(kWhisperChannelPrefix).append(message.target_node);
+    default:
+      return std::string(kPresenceChannel);
+  }
+}
+
+void ClusterLink::release_held(bool all) {
+  while (!held_.empty() && (all || held_.front().after_request <= subscriptions_.confirmed())) {
+    const Held& held = held_.front();
+    send_publication(held.channel, held.payload, held.recorded);
+    held_bytes_ -= held.payload.size();
+    held_.pop_front();
+  }
+}
+
+void ClusterLink::follow_room(std::string_view room, bool follow) {
+  const std::string channel = std::string(kRoomChannelPrefix).append(room);
+  const bool afresh = follow && !subscriptions_.is_wanted(channel);
+  send_subscription(follow ? subscriptions_.follow(channel) : subscriptions_.unfollow(channel),
+                    channel);
+  if (!follow) {
+    if (const auto catching_up = catching_up_.find(room); catching_up != catching_up_.end()) {
+      catching_up_.erase(catching_up);
+    }
+  } else if (afresh && history_lines_ != 0 && state_ == State::up) {
+    // Whatever this node recorded of the room is stale: what the others said while it was
+    // not listening is in Redis. Asked for once the subscription is in effect.
+    catching_up_.emplace(room, 0);
+  }
+}
+
+void ClusterLink::send_subscription(ChannelSubscriptions::Command command,
+                                    std::string_view channel) {
+  switch (command) {
+    case ChannelSubscriptions::Command::none:
+      return;
+    case ChannelSubscriptions::Command::subscribe:
+      send(subscriber_, {"SUBSCRIBE", channel});
+      return;
+    case ChannelSubscriptions::Command::unsubscribe:
+      send(subscriber_, {"UNSUBSCRIBE", channel});
+      return;
+  }
+}
+
+void ClusterLink::subscribe_all() {
+  const std::vector<std::string> channels = subscriptions_.begin_connection();
+  std::vector<std::string_view> arguments{"SUBSCRIBE"};
+  arguments.insert(arguments.end(), channels.begin(), channels.end());
+  subscriber_.command(arguments);
 }
 
 void ClusterLink::check_presence_repair() {
@@ -233,6 +375,7 @@ void ClusterLink::release_nickname(std::string_view folded_nickname, std::string
 void ClusterLink::say_goodbye() {
   if (state_ != State::up) return;
   publish(node_message(NodeMessageKind::bye));
+  release_held(true);
   send(publisher_, {"EVAL", kReleaseScript, "1", node_key_, instance_});
   publisher_.flush_now();
 }
@@ -299,7 +442,7 @@ void ClusterLink::on_node_claim(const redisReply& reply) {
          " is held by another running epollchatd; give each node its own node-id");
     return;
   }
-  if (state_ != State::up) send(subscriber_, {"SUBSCRIBE", kChannel});
+  if (state_ != State::up && !subscriptions_.is_connected()) subscribe_all();
 }
 
 void ClusterLink::on_redis_disconnected(RedisConnection& /*connection*/, std::string_view why) {
@@ -327,6 +470,16 @@ void ClusterLink::on_redis_reply(RedisConnection& connection, const redisReply& 
   if (reply.type == REDIS_REPLY_ERROR) {
     refused_log_.write("Redis refused a command: " + std::string(reply.str, reply.len));
   }
+  if (answered.expect == Expect::history && reply.type == REDIS_REPLY_ERROR) {
+    for (auto catching_up = catching_up_.begin(); catching_up != catching_up_.end();
+         ++catching_up) {
+      if (catching_up->second != answered.request) continue;
+      const std::string room = catching_up->first;
+      catching_up_.erase(catching_up);
+      handler_.on_room_history(room, {}, false);
+      break;
+    }
+  }
   if (answered.expect == Expect::nickname_claim) {
     handler_.on_nickname_claim(answered.request,
                                reply.type == REDIS_REPLY_INTEGER && reply.integer == 1);
@@ -345,27 +498,25 @@ void ClusterLink::on_subscriber_message(const redisReply& reply) {
     return;
   }
   const std::string_view kind = element_text(reply, 0);
+  const std::string_view channel = element_text(reply, 1);
   if (kind == "message") {
-    const auto message = decode_node_message(element_text(reply, 2));
-    if (!message) {
-      log_.debug("ignored a malformed message on " + std::string(kChannel));
-      return;
-    }
-    if (message->instance == instance_) {
-      if (message->kind == NodeMessageKind::beat) own_beat_seen_ = coarse_now();
-      return;
-    }
-    if (message->node == node_id_) {
-      // Not this process, yet under its id: a forgery, or a stale node; either way not a
-      // peer whose clients this node could tell from its own.
-      log_.debug("ignored a message on " + std::string(kChannel) + " that claims node " + node_id_ +
-                 " from another instance");
-      return;
-    }
-    handler_.on_node_message(*message);
+    on_channel_message(channel, element_text(reply, 2));
     return;
   }
-  if (kind == "subscribe" && state_ != State::up) {
+  if (kind == "subscribe") {
+    send_subscription(subscriptions_.on_subscribed(channel), channel);
+    if (!catching_up_.empty() && channel.starts_with(kRoomChannelPrefix) &&
+        subscriptions_.phase(channel) == ChannelSubscriptions::Phase::subscribed) {
+      // Before what was held for this subscription: the history is read before this node's
+      // own next lines are recorded.
+      fetch_history(channel.substr(kRoomChannelPrefix.size()));
+    }
+  } else if (kind == "unsubscribe") {
+    send_subscription(subscriptions_.on_unsubscribed(channel), channel);
+  } else {
+    return;
+  }
+  if (state_ != State::up && subscriptions_.is_settled()) {
     state_ = State::up;
     announced_down_ = false;
     backoff_ = kFirstBackoff;
@@ -376,6 +527,83 @@ void ClusterLink::on_subscriber_message(const redisReply& reply) {
     log_.notice("link to Redis at " + address_.to_string() + " up (node " + node_id_ + ")");
     handler_.on_link_up();
   }
+  release_held();
+}
+
+void ClusterLink::on_channel_message(std::string_view channel, std::string_view payload) {
+  if (channel == kFormerChannel) {
+    refuse_format(payload);
+    return;
+  }
+  if (channel.starts_with(kRoomChannelPrefix) &&
+      subscriptions_.phase(channel) != ChannelSubscriptions::Phase::subscribed) {
+    // Still on its way from a subscription this node has since let go of: the clients who
+    // entered again hear the room from the renewed subscription on, not from the end of
+    // the old one, or they would miss what lies between.
+    return;
+  }
+  const auto message = decode_node_message(payload);
+  if (!message) {
+    if (const auto header = read_link_header(payload); header && header->format != kLinkFormat) {
+      refuse_format(payload);
+    } else {
+      log_.debug("ignored a malformed message on " + std::string(channel));
+    }
+    return;
+  }
+  if (message->instance == instance_) {
+    if (message->kind == NodeMessageKind::beat) own_beat_seen_ = coarse_now();
+    if (message->kind == NodeMessageKind::history) on_history(*message);
+    return;
+  }
+  // Histories are read for the node that asks, never sent.
+  if (message->kind == NodeMessageKind::history) return;
+  if (!catching_up_.empty() &&
+      (message->kind == NodeMessageKind::chat || message->kind == NodeMessageKind::action) &&
+      catching_up_.contains(message->room)) {
+    // Said before the history was read: it is in the history.
+    return;
+  }
+  if (message->node == node_id_) {
+    // Not this process, yet under its id: a forgery, or a stale node; either way not a
+    // peer whose clients this node could tell from its own.
+    log_.debug("ignored a message on " + std::string(channel) + " that claims node " + node_id_ +
+               " from another instance");
+    return;
+  }
+  handler_.on_node_message(*message);
+}
+
+void ClusterLink::on_history(const NodeMessage& history) {
+  // Only the answer awaited: an older one was read before this node received the room.
+  const auto catching_up = catching_up_.find(history.room);
+  if (catching_up == catching_up_.end() || catching_up->second != history.id) return;
+  catching_up_.erase(catching_up);
+  std::vector<chat::RecordedLine> lines;
+  chat::for_each_history_entry(history.text, [&](const chat::HistoryEntry& entry) {
+    const auto said = decode_node_message(entry.message);
+    // Only chat and actions of that room are recorded; anything else was not put there by
+    // a node of this format.
+    if (!said || said->room != history.room ||
+        (said->kind != NodeMessageKind::chat && said->kind != NodeMessageKind::action)) {
+      return;
+    }
+    lines.push_back({entry.milliseconds, said->kind, said->name, said->text});
+  });
+  handler_.on_room_history(history.room, lines, true);
+}
+
+void ClusterLink::refuse_format(std::string_view payload) {
+  const auto header = read_link_header(payload);
+  if (!header || header->format == kLinkFormat) {
+    log_.debug("ignored a malformed message of an earlier link format");
+    return;
+  }
+  const std::string node(header->node);
+  format_log_.write(node, "refusing node " + node + ": it speaks link format " +
+                              std::to_string(header->format) + ", this node speaks " +
+                              std::to_string(kLinkFormat) +
+                              "; run one epollchatd version on every node");
 }
 
 }  // namespace epollchat::cluster

@@ -1,6 +1,7 @@
 #include "cluster/message_codec.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <utility>
 
 #include "chat/names.hpp"
@@ -40,8 +41,11 @@ bool take_room(std::string_view& rest, std::string_view& room) {
   return take_field(rest, room) && is_room_field(room);
 }
 
+constexpr std::string_view kFormatPrefix = "2 ";
+static_assert(kLinkFormat == 2, "kFormatPrefix names the format");
+
 bool is_known_kind(char kind) {
-  return std::string_view("JLNCAWBRSX").find(kind) != std::string_view::npos;
+  return std::string_view("JLNCAWBRSXH").find(kind) != std::string_view::npos;
 }
 
 bool decode_roster_entry(std::string_view line, std::string_view node, RosterEntry& entry) {
@@ -59,7 +63,9 @@ std::optional<NodeMessage> decode_node_message(std::string_view payload) {
     // A message without fields is only its header.
     header = std::exchange(rest, std::string_view());
   }
-  // "<kind> <instance> <node>"
+  // "2 <kind> <instance> <node>"
+  if (!header.starts_with(kFormatPrefix)) return std::nullopt;
+  header.remove_prefix(kFormatPrefix.size());
   if (header.size() < 4 || header[1] != ' ' || !is_known_kind(header[0])) return std::nullopt;
   message.kind = static_cast<NodeMessageKind>(header[0]);
   header.remove_prefix(2);
@@ -127,6 +133,13 @@ std::optional<NodeMessage> decode_node_message(std::string_view payload) {
       }
       return message;
     }
+    case NodeMessageKind::history:
+      if (!take_number(rest, message.id) || !take_room(rest, message.room) ||
+          !chat::for_each_history_entry(rest, [](const chat::HistoryEntry&) {})) {
+        return std::nullopt;
+      }
+      message.text = rest;
+      return message;
     case NodeMessageKind::beat:
     case NodeMessageKind::sync:
     case NodeMessageKind::bye:
@@ -138,6 +151,7 @@ std::optional<NodeMessage> decode_node_message(std::string_view payload) {
 std::string encode_node_message(const NodeMessage& message) {
   std::string out;
   out.reserve(64 + message.name.size() + message.old_name.size() + message.text.size());
+  out.append(kFormatPrefix);
   out.push_back(static_cast<char>(message.kind));
   out.append(" ").append(message.instance).append(" ").append(message.node);
   const auto field = [&out](std::string_view value) { out.append("\n").append(value); };
@@ -172,12 +186,35 @@ std::string encode_node_message(const NodeMessage& message) {
       field(message.target_instance);
       field(message.text);
       break;
+    case NodeMessageKind::history:
+      field(std::to_string(message.id));
+      field(message.room);
+      field(message.text);
+      break;
     case NodeMessageKind::beat:
     case NodeMessageKind::sync:
     case NodeMessageKind::bye:
       break;
   }
   return out;
+}
+
+std::optional<LinkHeader> read_link_header(std::string_view payload) {
+  std::string_view header = payload.substr(0, payload.find('\n'));
+  LinkHeader read;
+  read.format = 1;
+  // "<format> <kind> <instance> <node>", or "<kind> <instance> <node>" for format 1.
+  // Kinds are letters, so a leading number is a format.
+  if (!header.empty() && header[0] >= '0' && header[0] <= '9') {
+    const auto format = chat::parse_message_number(header.substr(0, header.find(' ')));
+    if (!format || *format > std::numeric_limits<unsigned>::max()) return std::nullopt;
+    read.format = static_cast<unsigned>(*format);
+  }
+  const auto node_start = header.rfind(' ');
+  if (node_start == std::string_view::npos) return std::nullopt;
+  read.node = header.substr(node_start + 1);
+  if (!chat::is_valid_node_id(read.node)) return std::nullopt;
+  return read;
 }
 
 }  // namespace epollchat::cluster

@@ -268,6 +268,13 @@ std::string RedisServer::command(const std::vector<std::string>& arguments,
   return replies.empty() ? std::string() : replies.front();
 }
 
+std::vector<std::string> RedisServer::command_lines(const std::vector<std::string>& arguments,
+                                                    std::size_t lines,
+                                                    std::chrono::milliseconds timeout) const {
+  UniqueFd fd;
+  return exchange_fresh(fd, arguments, lines, Deadline(timeout));
+}
+
 UniqueFd RedisServer::subscribe(std::string_view channel, std::chrono::milliseconds timeout) const {
   UniqueFd fd;
   // The confirmation: *3, $9, subscribe, $N, the channel, :1.
@@ -275,6 +282,24 @@ UniqueFd RedisServer::subscribe(std::string_view channel, std::chrono::milliseco
       exchange_fresh(fd, {"SUBSCRIBE", std::string(channel)}, 6, Deadline(timeout));
   if (replies.size() != 6 || replies[2] != "subscribe") return {};
   return fd;
+}
+
+std::optional<std::string> read_subscription(
+    int subscription, const std::function<bool(std::string_view received)>& enough,
+    const Deadline& deadline) {
+  std::string received;
+  while (!enough(received)) {
+    pollfd entry{subscription, POLLIN, 0};
+    const int ready = ::poll(&entry, 1, deadline.poll_timeout());
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) return std::nullopt;
+    std::array<char, 4096> buffer;
+    const ssize_t got = ::recv(subscription, buffer.data(), buffer.size(), 0);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) return std::nullopt;
+    received.append(buffer.data(), static_cast<std::size_t>(got));
+  }
+  return received;
 }
 
 std::string RedisServer::log() const {

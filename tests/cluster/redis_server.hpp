@@ -14,9 +14,12 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -79,6 +82,11 @@ class RedisServer {
   // or "" if none came within `timeout`. For commands whose reply is one line.
   [[nodiscard]] std::string command(const std::vector<std::string>& arguments,
                                     std::chrono::milliseconds timeout) const;
+  // The same for a command whose reply is `lines` lines (e.g. 4 for PUBSUB NUMSUB of one
+  // channel: "*2", "$N", the channel, ":K"); empty if they did not all come in time.
+  [[nodiscard]] std::vector<std::string> command_lines(const std::vector<std::string>& arguments,
+                                                       std::size_t lines,
+                                                       std::chrono::milliseconds timeout) const;
   // Connects afresh (logging in like command()) and subscribes to `channel`; returns the
   // connection once redis confirmed, or an empty fd. The channel's messages follow on it as
   // RESP arrays ("*3\r\n$7\r\nmessage\r\n...").
@@ -108,6 +116,13 @@ class RedisServer {
   std::unique_ptr<ChildProcess> child_;
   bool paused_ = false;
 };
+
+// Reads a connection that subscribe() returned until what arrived on it during this call
+// satisfies `enough` (e.g. holds a given payload); returns all of it, or nullopt if that did
+// not come before `deadline` or redis closed.
+std::optional<std::string> read_subscription(
+    int subscription, const std::function<bool(std::string_view received)>& enough,
+    const Deadline& deadline);
 
 // The redis-server binary: $REDIS_SERVER if set, else /usr/bin/redis-server.
 std::string redis_server_path();

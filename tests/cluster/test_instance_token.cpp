@@ -7,6 +7,7 @@
 
 #include <set>
 #include <string>
+#include <utility>
 
 #include "cluster/cluster_member.hpp"
 
@@ -26,11 +27,13 @@ TEST(InstanceToken, AMessageUnderThisNodesIdFromAnotherInstanceIsIgnored) {
   // A join and a chat line of client 99 of node n1, the node `here` is on.
   const std::string header = std::string(" ") + std::string(kForeignInstance) + " " +
                              Cluster::node_id(0) + "\n99\nlobby\n";
-  for (const std::string& payload :
-       {"J" + header + "mallory", "C" + header + "mallory\nforged under n1's node id"}) {
+  const std::pair<std::string, std::string> forged[] = {
+      {"epollchat:presence", "2 J" + header + "mallory"},
+      {"epollchat:room:lobby", "2 C" + header + "mallory\nforged under n1's node id"}};
+  for (const auto& [channel, payload] : forged) {
     const std::string receivers =
-        cluster.redis().command({"PUBLISH", "epollchat:events", payload}, kCrossNodeTimeout);
-    ASSERT_EQ(receivers, ":2") << "both nodes subscribe to the channel";
+        cluster.redis().command({"PUBLISH", channel, payload}, kCrossNodeTimeout);
+    ASSERT_EQ(receivers, ":2") << "both nodes subscribe to " << channel;
   }
   // The marker crosses Redis after both forged messages and reaches `here` through the same
   // subscription: anything delivered of them would come first.

@@ -58,28 +58,22 @@ constexpr std::string_view kMover = "moving_member_long_name1";
 }
 
 // Reads the subscription to the nodes' channel until a heartbeat of `node` arrives
-// ("B <16 hex digits> <node>"); returns when it came, or nullopt.
+// ("2 B <16 hex digits> <node>"); returns when it came, or nullopt.
 std::optional<Clock::time_point> next_beat(int subscription, std::string_view node,
                                            const Deadline& deadline) {
-  const std::string head = "\r\nB ";
+  const std::string head = "\r\n2 B ";
   const std::string tail = " " + std::string(node) + "\r\n";
   const std::size_t length = head.size() + 16 + tail.size();
-  std::string received;
-  for (;;) {
-    for (auto at = received.find(head); at != std::string::npos && at + length <= received.size();
+  const auto has_beat = [&](std::string_view received) {
+    for (auto at = received.find(head);
+         at != std::string_view::npos && at + length <= received.size();
          at = received.find(head, at + 1)) {
-      if (received.compare(at + head.size() + 16, tail.size(), tail) == 0) return Clock::now();
+      if (received.compare(at + head.size() + 16, tail.size(), tail) == 0) return true;
     }
-    pollfd entry{subscription, POLLIN, 0};
-    const int ready = ::poll(&entry, 1, deadline.poll_timeout());
-    if (ready < 0 && errno == EINTR) continue;
-    if (ready <= 0) return std::nullopt;
-    std::array<char, 4096> buffer;
-    const ssize_t got = ::recv(subscription, buffer.data(), buffer.size(), 0);
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) return std::nullopt;
-    received.append(buffer.data(), static_cast<std::size_t>(got));
-  }
+    return false;
+  };
+  if (!read_subscription(subscription, has_beat, deadline)) return std::nullopt;
+  return Clock::now();
 }
 
 // No STATUS= of node `index` since `mark` said the link was down: Redis was stopped for
@@ -220,7 +214,7 @@ TEST_F(PresenceUnderLoad, HeartbeatsGoOutWhileChatKeepsTheBacklogFull) {
   Member watcher = join(cluster_.port(0));
   Member there = join(cluster_.port(1));
   ASSERT_TRUE(open_flood_room({&watcher, &there}, {&watcher, &there}));
-  const UniqueFd subscription = cluster_.redis().subscribe("epollchat:events", kReplyTimeout);
+  const UniqueFd subscription = cluster_.redis().subscribe("epollchat:presence", kReplyTimeout);
   ASSERT_TRUE(subscription) << "could not subscribe to the nodes' channel";
   // The second one: the first may have waited unread since the subscription.
   const Deadline deadline(kCrossNodeTimeout);

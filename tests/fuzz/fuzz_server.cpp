@@ -4,7 +4,8 @@
 // a fake the input brings up and down; its clock is moved on by the input. Each step is one
 // thing a client or the world does (connect, send a line, a command or raw bytes, stop or
 // start reading, half-close, close, let time pass, link up or down, a message from another
-// node, Redis answering a nickname claim, a planned restart into a fresh server), followed
+// node, Redis answering a nickname claim, a room's history coming in from Redis, a planned
+// restart into a fresh server), followed
 // by turns of the event loop. Whatever
 // the order and however states meet in one turn (a congested reader that is also a paused
 // sender and closes; a claim answered for a session closed in the same turn), it checks:
@@ -78,6 +79,7 @@ using test::FakeLink;
 
 constexpr std::size_t kMaxClients = 8;
 constexpr std::string_view kRooms[] = {"lobby", "dev", "ops", "LOBBY"};
+constexpr std::string_view kRoomNames[] = {"lobby", "dev", "ops"};
 constexpr std::string_view kNames[] = {"alice", "bob", "Alice", "carol"};
 
 struct Client {
@@ -119,7 +121,7 @@ class Harness {
   }
 
   void step() {
-    const std::size_t op = input_.below(17);
+    const std::size_t op = input_.below(18);
     Client* client = pick();
     switch (op) {
       case 0:
@@ -166,6 +168,9 @@ class Harness {
         break;
       case 15:
         reload();
+        break;
+      case 16:
+        room_history();
         break;
       default:
         restart();
@@ -342,6 +347,23 @@ class Harness {
     if (link_ != nullptr && link_->is_up()) link_->handler().on_link_beat();
   }
 
+  // The history of a room that catches up comes in (or Redis refused to read it). Its lines
+  // are not the oracle's ("h..."), and client 0 must not read its own lobby's live lines in
+  // one.
+  void room_history() {
+    if (link_ == nullptr) return;
+    const std::string_view room = kRoomNames[input_.below(std::size(kRoomNames))];
+    if (!link_->is_catching_up(room)) return;
+    std::vector<chat::RecordedLine> lines(input_.below(4));
+    for (chat::RecordedLine& line : lines) {
+      line.milliseconds = 1'700'000'000'000 + input_.below(1'000'000);
+      line.kind = input_.below(2) == 0 ? NodeMessageKind::chat : NodeMessageKind::action;
+      line.name = input_.below(2) == 0 ? "bob" : "Client #b:1";
+      line.text = input_.below(2) == 0 ? "h1" : "h2\nh3";
+    }
+    link_->deliver_history(room, lines, input_.below(4) != 0);
+  }
+
   void remote_message() {
     if (link_ == nullptr || !link_->is_up()) return;
     NodeMessage message;
@@ -494,6 +516,8 @@ class Harness {
       return;
     }
     if (&client != clients_.front().get()) return;
+    // A history line ("[HH:MM:SS] ..."): the lines client 0 is owed come live.
+    if (line.starts_with('[')) return;
     constexpr std::string_view kSays = " says >> ";
     const auto says = line.find(kSays);
     if (says == std::string_view::npos) return;

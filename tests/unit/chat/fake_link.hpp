@@ -10,6 +10,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,6 +34,8 @@ class FakeLink final : public chat::NodeLink {
     std::uint64_t target_id = 0;
     std::string target_instance;
     std::string text;
+    // How many changes of the rooms followed came before it (see follow_log()).
+    std::size_t follow_changes_before = 0;
   };
   struct Claim {
     std::uint64_t request = 0;
@@ -65,8 +69,26 @@ class FakeLink final : public chat::NodeLink {
     published_.push_back(Published{
         message.kind, message.id, std::string(message.room), std::string(message.name),
         std::string(message.old_name), std::string(message.target_node), message.target_id,
-        std::string(message.target_instance), std::string(message.text)});
+        std::string(message.target_instance), std::string(message.text), follow_log_.size()});
     return true;
+  }
+  // As a real link does, a room followed afresh while the link is up and histories are kept
+  // catches up until deliver_history().
+  void follow_room(std::string_view room, bool follow) override {
+    const auto found = followed_.find(room);
+    if (follow == (found != followed_.end())) return;
+    if (follow && state_ == State::up && history_lines_ != 0) catching_up_.emplace(room);
+    if (!follow) set_catching_up(room, false);
+    follow_log_.push_back((follow ? "+" : "-") + std::string(room));
+    if (follow) {
+      followed_.emplace(room);
+    } else {
+      followed_.erase(found);
+    }
+  }
+  void keep_history(std::size_t lines) override { history_lines_ = lines; }
+  [[nodiscard]] bool is_catching_up(std::string_view room) const override {
+    return catching_up_.contains(room);
   }
   std::uint64_t claim_nickname(std::string_view folded_nickname, std::string_view owner) override {
     if (state_ != State::up) return 0;
@@ -90,6 +112,7 @@ class FakeLink final : public chat::NodeLink {
     if (state_ == State::down) return;
     state_ = State::down;
     claims_.clear();
+    catching_up_.clear();
     handler_.on_link_down();
   }
   // Answers the oldest claim not yet answered; false if there is none.
@@ -103,6 +126,21 @@ class FakeLink final : public chat::NodeLink {
   void answer_all_claims() {
     while (answer_claim(true)) {
     }
+  }
+  // The room catches up (as a real link makes it when it is followed afresh) or stops.
+  void set_catching_up(std::string_view room, bool catching_up) {
+    if (catching_up) {
+      catching_up_.emplace(room);
+    } else if (const auto found = catching_up_.find(room); found != catching_up_.end()) {
+      catching_up_.erase(found);
+    }
+  }
+  [[nodiscard]] std::size_t history_lines() const noexcept { return history_lines_; }
+  // The history of a room that catches up comes in (or, with `available` false, cannot).
+  void deliver_history(std::string_view room, const std::vector<chat::RecordedLine>& lines,
+                       bool available = true) {
+    set_catching_up(room, false);
+    handler_.on_room_history(room, lines, available);
   }
   // A message of another node reaches this one.
   void deliver(const chat::NodeMessage& message) { handler_.on_node_message(message); }
@@ -120,6 +158,12 @@ class FakeLink final : public chat::NodeLink {
     return found;
   }
   [[nodiscard]] const std::vector<Claim>& claims() const noexcept { return claims_; }
+  // Each change of the rooms followed, in order: "+room" or "-room".
+  [[nodiscard]] const std::vector<std::string>& follow_log() const noexcept { return follow_log_; }
+  // The rooms the server follows now.
+  [[nodiscard]] const std::set<std::string, std::less<>>& followed() const noexcept {
+    return followed_;
+  }
   [[nodiscard]] const std::vector<Release>& releases() const noexcept { return releases_; }
 
  private:
@@ -130,6 +174,10 @@ class FakeLink final : public chat::NodeLink {
   std::vector<Published> published_;
   std::vector<Claim> claims_;
   std::vector<Release> releases_;
+  std::set<std::string, std::less<>> followed_;
+  std::vector<std::string> follow_log_;
+  std::set<std::string, std::less<>> catching_up_;
+  std::size_t history_lines_ = 0;
   std::uint64_t next_request_ = 1;
   std::uint64_t dropped_ = 0;
   bool over_limit_ = false;

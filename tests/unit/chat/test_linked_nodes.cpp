@@ -5,7 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -382,6 +384,157 @@ TEST(LinkedNodes, ARemoteChatLineLongerThanMaxLineIsCut) {
   linked.link().deliver(from_node_b(NodeMessageKind::chat, 7, "lobby", "bob", text));
   EXPECT_EQ(linked.client(0).next_lines(2),
             (Lines{"bob says >> " + std::string(32, 'x'), "bob says >> short"}));
+}
+
+using Followed = std::set<std::string, std::less<>>;
+
+// Whether `line` is among what the server sent the client before answering a sync: the
+// commands sent before have been handled.
+bool replied(ClientEnd* client, std::string_view line) {
+  const Lines lines = client->sync();
+  return std::find(lines.begin(), lines.end(), line) != lines.end();
+}
+bool replied(ClientEnd& client, std::string_view line) { return replied(&client, line); }
+
+TEST(LinkedNodesRouting, FollowsExactlyTheRoomsWithMembersHere) {
+  ChatHarness harness({}, ChatHarness::WithLink{});
+  // The lobby is open but empty: nothing of it is wanted yet.
+  EXPECT_EQ(harness.link().followed(), Followed{});
+  harness.link().go_up();
+  auto clients = harness.connect_settled(2);
+  EXPECT_EQ(harness.link().followed(), Followed{"lobby"});
+  clients[0]->send("/join Dev\n");
+  ASSERT_TRUE(replied(clients[0], "*** You are now in dev (1 online)."));
+  EXPECT_EQ(harness.link().followed(), (Followed{"dev", "lobby"}));
+  clients[1]->send("/join dev\n");
+  ASSERT_TRUE(replied(clients[1], "*** You are now in dev (2 online)."));
+  // The last one here left the lobby; others elsewhere may still be in it.
+  EXPECT_EQ(harness.link().followed(), Followed{"dev"});
+  clients[0]->send("/join ops\n");
+  ASSERT_TRUE(replied(clients[0], "*** You are now in ops (1 online)."));
+  EXPECT_EQ(harness.link().followed(), (Followed{"dev", "ops"}));
+  clients[1]->send("/quit\n");
+  ASSERT_TRUE(harness.run_until([&] { return harness.session_of(*clients[1]) == nullptr; }));
+  EXPECT_EQ(harness.link().followed(), Followed{"ops"});
+}
+
+TEST(LinkedNodesRouting, AMoveFollowsTheNewRoomBeforeTheLeaveIsPublished) {
+  LinkedServer linked(1);
+  const std::size_t changes_before = linked.link().follow_log().size();
+  linked.client(0).send("/join dev\n");
+  ASSERT_TRUE(replied(linked.client(0), "*** You are now in dev (1 online)."));
+  const auto& log = linked.link().follow_log();
+  ASSERT_EQ(log.size(), changes_before + 2);
+  EXPECT_EQ(log[changes_before], "+dev");
+  EXPECT_EQ(log[changes_before + 1], "-lobby");
+  // Both the leave and the arrival come after dev is followed: a link that holds what is
+  // published until its subscriptions are in effect sends them together.
+  const auto leaves = linked.link().published(NodeMessageKind::leave);
+  const auto joins = linked.link().published(NodeMessageKind::join);
+  ASSERT_EQ(leaves.size(), 1u);
+  ASSERT_EQ(joins.size(), 1u);
+  EXPECT_EQ(leaves[0].room, "lobby");
+  EXPECT_GT(leaves[0].follow_changes_before, changes_before);
+  EXPECT_EQ(joins[0].room, "dev");
+  EXPECT_GT(joins[0].follow_changes_before, changes_before);
+}
+
+TEST(LinkedNodesRouting, RoomsAreFollowedWhileTheLinkIsDownToo) {
+  LinkedServer linked(1);
+  linked.link().go_down();
+  linked.client(0).send("/join dev\n");
+  ASSERT_TRUE(replied(linked.client(0), "*** You are now in dev (1 online)."));
+  // The link keeps the wish and subscribes when it is back.
+  EXPECT_EQ(linked.link().followed(), Followed{"dev"});
+}
+
+// The lines a client read, without the times of history lines ("[HH:MM:SS] ").
+Lines without_times(const Lines& lines) {
+  Lines plain;
+  for (const std::string& line : lines) {
+    plain.push_back(line.size() > 11 && line[0] == '[' && line[9] == ']' ? line.substr(11) : line);
+  }
+  return plain;
+}
+
+// 12:00:00 UTC on some day, in milliseconds.
+constexpr std::uint64_t kNoon = 1'700'000'000'000 / 86'400'000 * 86'400'000 + 12 * 3'600'000;
+
+TEST(LinkedNodesHistory, AClientEnteringARoomThatCatchesUpReadsItsHistoryWhenItIsIn) {
+  LinkedServer linked(2);
+  ASSERT_NE(linked.link().history_lines(), 0u);
+  linked.client(0).send_line("/join dev");
+  // Nothing of the history yet: this node has just begun to receive dev.
+  EXPECT_EQ(linked.client(0).sync(), Lines{"*** You are now in dev (1 online)."});
+  ASSERT_TRUE(linked.link().is_catching_up("dev"));
+  linked.client(0).send_line("said while catching up");
+  linked.client(1).send_line("/join dev");
+  EXPECT_EQ(linked.client(1).sync(),
+            (Lines{"*** Client #a:1 left (1 online)", "*** You are now in dev (2 online)."}));
+  const std::vector<RecordedLine> recorded = {
+      {kNoon, NodeMessageKind::chat, "bob", "one\ntwo"},
+      {kNoon + 1000, NodeMessageKind::action, "bob", "waves"}};
+  linked.link().deliver_history("dev", recorded);
+  // The first heard its own line live; the second entered after it was said.
+  EXPECT_EQ(
+      linked.client(0).sync(),
+      (Lines{"*** Client #a:2 joined (2 online)", "*** History:", "[12:00:00] bob says >> one",
+             "[12:00:00] bob says >> two", "[12:00:01] * bob waves", "*** End of history."}));
+  EXPECT_EQ(without_times(linked.client(1).sync()),
+            (Lines{"*** History:", "bob says >> one", "bob says >> two", "* bob waves",
+                   "Client #a:1 says >> said while catching up", "*** End of history."}));
+  // Later joiners read the same, from memory.
+  ClientEnd& late = linked.harness.connect();
+  (void)late.sync();
+  late.send_line("/join dev");
+  EXPECT_EQ(without_times(late.sync()),
+            (Lines{"*** You are now in dev (3 online).", "*** History:", "bob says >> one",
+                   "bob says >> two", "* bob waves", "Client #a:1 says >> said while catching up",
+                   "*** End of history."}));
+}
+
+TEST(LinkedNodesHistory, WhatThisNodeKeptIsReadMarkedWhenTheHistoryCannotBeHad) {
+  LinkedServer linked(1);
+  linked.client(0).send_line("/join dev");
+  (void)linked.client(0).sync();
+  linked.client(0).send_line("/join lobby");
+  (void)linked.client(0).sync();
+  linked.client(0).send_line("in the lobby");
+  ClientEnd& joiner = linked.harness.connect();
+  (void)joiner.sync();
+  joiner.send_line("/join dev");
+  (void)joiner.sync();
+  linked.link().deliver_history("dev", {}, false);
+  EXPECT_EQ(joiner.sync(), Lines{}) << "dev has no lines here";
+  // A room whose history this node kept: read with the mark when Redis refuses.
+  ClientEnd& second = linked.harness.connect();
+  (void)second.sync();
+  linked.link().go_down();
+  EXPECT_EQ(without_times(second.sync()).back(),
+            "*** Link to other servers lost; chatting locally.");
+  second.send_line("/join dev");
+  second.send_line("/join lobby");
+  EXPECT_EQ(without_times(second.sync()),
+            (Lines{"*** You are now in dev (2 online).", "*** You are now in lobby (2 online).",
+                   "*** History:", "Client #a:1 says >> in the lobby", "*** End of history.",
+                   "*** History of this server only: the link to other servers is down."}));
+}
+
+TEST(LinkedNodesHistory, ClientsWaitingWhenTheLinkGoesDownReadWhatThisNodeHas) {
+  LinkedServer linked(1);
+  linked.client(0).send_line("/join dev");
+  (void)linked.client(0).sync();
+  ASSERT_TRUE(linked.link().is_catching_up("dev"));
+  ClientEnd& second = linked.harness.connect();
+  (void)second.sync();
+  linked.client(0).send_line("before you came");
+  second.send_line("/join dev");
+  (void)second.sync();
+  linked.link().go_down();
+  EXPECT_EQ(without_times(second.sync()),
+            (Lines{"*** History:", "Client #a:1 says >> before you came", "*** End of history.",
+                   "*** History of this server only: the link to other servers is down.",
+                   "*** Link to other servers lost; chatting locally."}));
 }
 
 }  // namespace

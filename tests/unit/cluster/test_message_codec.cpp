@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace epollchat::cluster {
@@ -69,7 +70,8 @@ bool decodes(std::string_view payload) { return decode_node_message(payload).has
 
 // A payload of `kind` from kNode/kInstance with the given field lines after the header.
 std::string payload_of(char kind, std::string_view fields) {
-  std::string payload(1, kind);
+  std::string payload = "2 ";
+  payload.push_back(kind);
   payload.append(" ").append(kInstance).append(" ").append(kNode);
   if (!fields.empty()) payload.append("\n").append(fields);
   return payload;
@@ -78,19 +80,19 @@ std::string payload_of(char kind, std::string_view fields) {
 TEST(NodeMessage, FieldlessKindsRoundTrip) {
   for (const auto kind : {NodeMessageKind::beat, NodeMessageKind::sync, NodeMessageKind::bye}) {
     const std::string payload = expect_round_trip(message_of(kind));
-    EXPECT_EQ(payload, std::string(1, static_cast<char>(kind)) + " 0123456789abcdef b7");
+    EXPECT_EQ(payload, "2 " + std::string(1, static_cast<char>(kind)) + " 0123456789abcdef b7");
   }
 }
 
 TEST(NodeMessage, JoinRoundTrips) {
   const auto joined = client_message(NodeMessageKind::join, 12, "lobby", "Client #b7:12");
-  EXPECT_EQ(expect_round_trip(joined), "J 0123456789abcdef b7\n12\nlobby\nClient #b7:12");
+  EXPECT_EQ(expect_round_trip(joined), "2 J 0123456789abcdef b7\n12\nlobby\nClient #b7:12");
   expect_round_trip(client_message(NodeMessageKind::join, 12, "dev_team-2", "alice"));
 }
 
 TEST(NodeMessage, LeaveRoundTripsWithAndWithoutReason) {
   NodeMessage left = client_message(NodeMessageKind::leave, 3, "dev", "bob");
-  EXPECT_EQ(expect_round_trip(left), "L 0123456789abcdef b7\n3\ndev\nbob\n");
+  EXPECT_EQ(expect_round_trip(left), "2 L 0123456789abcdef b7\n3\ndev\nbob\n");
   left.text = "gone fishing";
   expect_round_trip(left);
 }
@@ -124,7 +126,7 @@ TEST(NodeMessage, WhisperRoundTrips) {
   whispered.target_node = "a1";
   whispered.target_id = 99;
   whispered.text = "psst";
-  EXPECT_EQ(expect_round_trip(whispered), "W 0123456789abcdef b7\n4\ndave\na1\n99\npsst");
+  EXPECT_EQ(expect_round_trip(whispered), "2 W 0123456789abcdef b7\n4\ndave\na1\n99\npsst");
   whispered.name = "Client #b7:4";
   whispered.target_node = "b7";
   expect_round_trip(whispered);
@@ -134,7 +136,7 @@ TEST(NodeMessage, RosterRoundTrips) {
   NodeMessage roster = message_of(NodeMessageKind::roster);
   roster.target_instance = kOtherInstance;
   // A node without clients sends an empty roster.
-  EXPECT_EQ(expect_round_trip(roster), "R 0123456789abcdef b7\nfedcba9876543210\n");
+  EXPECT_EQ(expect_round_trip(roster), "2 R 0123456789abcdef b7\nfedcba9876543210\n");
   std::string entries;
   append_roster_entry(entries, {1, "lobby", "Client #b7:1"});
   append_roster_entry(entries, {2, "dev", "erin"});
@@ -158,21 +160,26 @@ TEST(NodeMessage, DecodedViewsPointIntoThePayload) {
 }
 
 TEST(NodeMessage, RefusesBadHeaders) {
-  EXPECT_TRUE(decodes("B 0123456789abcdef b7"));
+  EXPECT_TRUE(decodes("2 B 0123456789abcdef b7"));
   const std::vector<std::string> bad = {
       "",
-      "B",
-      "B ",
-      "Q 0123456789abcdef b7",        // unknown kind
-      "b 0123456789abcdef b7",        // kinds are upper case
-      "BB 0123456789abcdef b7",       // no space after the kind
-      "B  0123456789abcdef b7",       // two spaces
-      "B 0123456789abcdef",           // no node
-      "B 0123456789abcdef ",          // empty node
-      "B 0123456789abcdef b7 ",       // trailing space
-      "B 0123456789abcdef\tb7",       // TAB is not the separator
-      "B 0123456789abcdef b7\r",      // CR is part of the node id
-      "B 0123456789abcdef b7\nextra"  // a beat has no fields
+      "2",
+      "2 B",
+      "2 B ",
+      "2 Q 0123456789abcdef b7",         // unknown kind
+      "2 b 0123456789abcdef b7",         // kinds are upper case
+      "2 BB 0123456789abcdef b7",        // no space after the kind
+      "2 B  0123456789abcdef b7",        // two spaces
+      "2  B 0123456789abcdef b7",        // two spaces after the format
+      "2 B 0123456789abcdef",            // no node
+      "2 B 0123456789abcdef ",           // empty node
+      "2 B 0123456789abcdef b7 ",        // trailing space
+      "2 B 0123456789abcdef\tb7",        // TAB is not the separator
+      "2 B 0123456789abcdef b7\r",       // CR is part of the node id
+      "2 B 0123456789abcdef b7\nextra",  // a beat has no fields
+      "B 0123456789abcdef b7",           // format 1
+      "3 B 0123456789abcdef b7",         // a later format
+      "02 B 0123456789abcdef b7",
   };
   for (const std::string& payload : bad) {
     EXPECT_FALSE(decodes(payload)) << payload;
@@ -187,7 +194,7 @@ TEST(NodeMessage, RefusesBadInstanceTokens) {
            "0123456789abcdeg",   // not hex
            "",
        }) {
-    EXPECT_FALSE(decodes("B " + instance + " b7")) << instance;
+    EXPECT_FALSE(decodes("2 B " + instance + " b7")) << instance;
   }
   // The roster's target instance is checked the same way.
   EXPECT_TRUE(decodes(payload_of('R', "fedcba9876543210\n")));
@@ -197,10 +204,10 @@ TEST(NodeMessage, RefusesBadInstanceTokens) {
 }
 
 TEST(NodeMessage, RefusesBadNodeIds) {
-  EXPECT_TRUE(decodes("B 0123456789abcdef abcdefgh"));
-  EXPECT_TRUE(decodes("B 0123456789abcdef 0"));
+  EXPECT_TRUE(decodes("2 B 0123456789abcdef abcdefgh"));
+  EXPECT_TRUE(decodes("2 B 0123456789abcdef 0"));
   for (const std::string node : {"B7", "abcdefghi", "b-7", "b_7", "b:7", "b 7", "\xc3\xa9"}) {
-    EXPECT_FALSE(decodes("B 0123456789abcdef " + node)) << node;
+    EXPECT_FALSE(decodes("2 B 0123456789abcdef " + node)) << node;
   }
   // A whisper's target node too.
   EXPECT_TRUE(decodes(payload_of('W', "4\ndave\na1\n99\npsst")));
@@ -361,6 +368,52 @@ TEST(RemoteName, NicknameOrTheClientsOwnId) {
   EXPECT_FALSE(is_valid_remote_name("ClientX", "b7", 1));
   EXPECT_FALSE(is_valid_remote_name("", "b7", 1));
   EXPECT_FALSE(is_valid_remote_name("mia!", "b7", 1));
+}
+
+TEST(LinkHeader, TellsTheFormatAndNodeOfAnyVersion) {
+  const auto current = read_link_header("2 C 0123456789abcdef b7\n1\nlobby\nann\nhi");
+  ASSERT_TRUE(current);
+  EXPECT_EQ(current->format, kLinkFormat);
+  EXPECT_EQ(current->node, "b7");
+  // Format 1 had no number.
+  const auto first = read_link_header("B 0123456789abcdef n9");
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->format, 1u);
+  EXPECT_EQ(first->node, "n9");
+  const auto later = read_link_header("3 B 0123456789abcdef n8\nwhatever comes");
+  ASSERT_TRUE(later);
+  EXPECT_EQ(later->format, 3u);
+  EXPECT_EQ(later->node, "n8");
+  for (const std::string_view unreadable : {"", "B", "B 0123456789abcdef", "B 0123456789abcdef N9",
+                                            "99999999999 B x n1", "3x B 0123456789abcdef n8"}) {
+    EXPECT_FALSE(read_link_header(unreadable)) << unreadable;
+  }
+}
+
+TEST(NodeMessage, HistoryRoundTripsAndSplitsIntoEntries) {
+  const std::string first = "2 C 0123456789abcdef b7\n4\ndev\nbob\nhi\nthere";
+  const std::string second = "2 A 0123456789abcdef c1\n9\ndev\ncarol\nwaves";
+  NodeMessage history = message_of(NodeMessageKind::history);
+  history.id = 3;
+  history.room = "dev";
+  const std::string entries = "1700000000123 " + std::to_string(first.size()) + "\n" + first +
+                              "1700000001000 " + std::to_string(second.size()) + "\n" + second;
+  history.text = entries;
+  expect_round_trip(history);
+  std::vector<std::pair<std::uint64_t, std::string>> split;
+  EXPECT_TRUE(chat::for_each_history_entry(entries, [&split](const chat::HistoryEntry& entry) {
+    split.emplace_back(entry.milliseconds, std::string(entry.message));
+  }));
+  EXPECT_EQ(split, (std::vector<std::pair<std::uint64_t, std::string>>{{1700000000123u, first},
+                                                                       {1700000001000u, second}}));
+  // No entries: a room nobody spoke in.
+  history.text = "";
+  EXPECT_EQ(expect_round_trip(history), "2 H 0123456789abcdef b7\n3\ndev\n");
+  // An entry longer than what follows, or without its head, is refused whole.
+  EXPECT_FALSE(decodes(payload_of('H', "3\ndev\n1 99\nshort")));
+  EXPECT_FALSE(decodes(payload_of('H', "3\ndev\n1\nx")));
+  EXPECT_FALSE(decodes(payload_of('H', "3\ndev\nx 1\nx")));
+  EXPECT_FALSE(decodes(payload_of('H', "3\nDev\n")));
 }
 
 }  // namespace
