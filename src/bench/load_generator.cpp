@@ -163,17 +163,24 @@ struct LoadGenerator::State {
       const std::uint32_t rooms = std::max(options.rooms, 1u);
       connections.resize(std::size_t{rooms} * c);
       for (std::uint32_t i = 0; i < s; ++i) own_receiver[i] = i;
+      const std::size_t servers = options.servers.size();
       for (std::uint32_t room = 0; room < rooms; ++room) {
         const std::size_t first = std::size_t{room} * c;
+        const bool is_silent =
+            options.rooms > 0 && room % servers >= servers - options.silent_servers;
+        const std::uint32_t room_senders = is_silent ? 0 : s;
         for (std::uint32_t i = 0; i < c; ++i) {
           connections[first + i].room = room;
           connections[first + i].receiver = is_idle ? -1 : std::int64_t{i};
         }
-        for (std::uint32_t i = 0; i < s; ++i) {
+        for (std::uint32_t i = 0; i < room_senders; ++i) {
           connections[first + i].sender = i;
           sender_connections.push_back(first + i);
         }
-        if (!is_idle) trackers.emplace_back(c, s, options.window, own_receiver);
+        if (!is_idle)
+          trackers.emplace_back(
+              c, room_senders, options.window,
+              std::vector<std::int64_t>(own_receiver.begin(), own_receiver.begin() + room_senders));
         barriers.emplace_back(c);
       }
     } else {
@@ -648,7 +655,7 @@ struct LoadGenerator::State {
   void deliver(Connection& c, const PayloadFields& fields, std::uint64_t now) {
     const std::uint32_t first = c.room * options.senders;
     if (trackers.empty() || c.receiver < 0 || fields.sender < first ||
-        fields.sender - first >= options.senders || !is_measuring) {
+        fields.sender - first >= trackers[c.room].senders() || !is_measuring) {
       ++bad_frames;
       return;
     }
@@ -801,7 +808,7 @@ struct LoadGenerator::State {
   bool is_sending_done() const {
     if (is_stopping_sends) return true;
     for (const DeliveryTracker& tracker : trackers)
-      for (std::uint32_t s = 0; s < options.senders; ++s)
+      for (std::uint32_t s = 0; s < tracker.senders(); ++s)
         if (tracker.sent(s) < options.messages) return false;
     return true;
   }
@@ -907,7 +914,10 @@ struct LoadGenerator::State {
     if (link_lost > 0) extra += " link_lost=" + std::to_string(link_lost);
     if (tls) extra += " tls=1";
     if (options.rooms > 0) {
-      extra += " rooms=" + std::to_string(options.rooms) + " deliveries_each=";
+      extra += " rooms=" + std::to_string(options.rooms);
+      if (options.silent_servers > 0)
+        extra += " silent_servers=" + std::to_string(options.silent_servers);
+      extra += " deliveries_each=";
       for (std::size_t i = 0; i < deliveries_each.size(); ++i)
         extra += (i > 0 ? "," : "") + std::to_string(deliveries_each[i]);
     }
@@ -923,7 +933,7 @@ struct LoadGenerator::State {
     }
     std::uint32_t max_sent = 0;
     for (const DeliveryTracker& tracker : trackers)
-      for (std::uint32_t s = 0; s < options.senders; ++s)
+      for (std::uint32_t s = 0; s < tracker.senders(); ++s)
         max_sent = std::max(max_sent, tracker.sent(s));
     const std::uint64_t lost = expected - unique;
     if (!failure.empty()) std::fprintf(stderr, "epollchat-bench: %s\n", failure.c_str());

@@ -20,6 +20,7 @@ struct Options {
   // 0: everyone in the lobby. N: N rooms of `clients` members and `senders` senders each,
   // every member of room r on server r mod (number of servers).
   std::uint32_t rooms = 0;
+  std::uint32_t silent_servers = 0;   // --rooms: the rooms of the last K servers have no senders
   std::uint32_t messages = 10000;     // per sender (an upper bound when duration is set)
   std::uint32_t size = 64;            // payload bytes, without framing
   std::uint32_t window = 0;           // 0: chosen from senders and size
