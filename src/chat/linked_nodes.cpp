@@ -100,6 +100,10 @@ std::string LinkedNodes::history_for(const Session& session, const Room& room,
                                      std::size_t max_bytes) {
   if (room.history().capacity() == 0) return {};
   if (link_->is_catching_up(room.name())) {
+    // One wait per client: one that left a room and came back waits for the newer history.
+    std::erase_if(awaiting_history_, [&session](const AwaitingHistory& waiting) {
+      return waiting.session == session.id();
+    });
     awaiting_history_.push_back({session.id(), room.name(), room.history().size()});
     return {};
   }

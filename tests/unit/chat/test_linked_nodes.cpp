@@ -537,5 +537,20 @@ TEST(LinkedNodesHistory, ClientsWaitingWhenTheLinkGoesDownReadWhatThisNodeHas) {
                    "*** Link to other servers lost; chatting locally."}));
 }
 
+TEST(LinkedNodesHistory, AClientThatLeavesAndComesBackWhileARoomCatchesUpReadsItOnce) {
+  LinkedServer linked(1);
+  ClientEnd& client = linked.client(0);
+  for (int visit = 0; visit < 3; ++visit) {
+    client.send_line("/join dev");
+    client.send_line("/join lobby");
+  }
+  client.send_line("/join dev");
+  (void)client.sync();
+  ASSERT_TRUE(linked.link().is_catching_up("dev"));
+  linked.link().deliver_history("dev", {{kNoon, NodeMessageKind::chat, "bob", "once"}});
+  EXPECT_EQ(client.sync(),
+            (Lines{"*** History:", "[12:00:00] bob says >> once", "*** End of history."}));
+}
+
 }  // namespace
 }  // namespace epollchat::chat

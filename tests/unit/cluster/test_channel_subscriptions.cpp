@@ -4,7 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <deque>
+#include <random>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace epollchat::cluster {
@@ -136,6 +140,82 @@ TEST(ChannelSubscriptions, ALostConnectionKeepsOnlyTheWishes) {
   EXPECT_EQ(subscriptions.begin_connection(), (std::vector<std::string>{"kept", "new"}));
   EXPECT_EQ(subscriptions.requested(), 2u);
   EXPECT_EQ(subscriptions.confirmed(), 0u);
+}
+
+// A seeded walk through wishes, Redis's confirmations (one request at a time, in the order
+// sent, as Redis answers them) and lost connections, against a model of what Redis has
+// subscribed. After every step: a channel the link counts as subscribed is subscribed in
+// Redis (so what arrives on it may be passed on), and the requests in flight are those not
+// confirmed; whenever nothing is in flight, Redis has exactly the channels wanted.
+TEST(ChannelSubscriptions, ASeededWalkAlwaysEndsWithRedisHoldingExactlyTheWishes) {
+  const std::vector<std::string> channels = {"a", "b", "c", "d"};
+  for (std::uint32_t seed = 1; seed <= 20; ++seed) {
+    std::mt19937 random(seed);
+    ChannelSubscriptions subscriptions;
+    std::set<std::string> wanted;
+    std::set<std::string> in_redis;
+    std::deque<std::pair<Command, std::string>> in_flight;
+    bool connected = false;
+    const auto sent = [&in_flight](Command command, const std::string& channel) {
+      if (command != Command::none) in_flight.emplace_back(command, channel);
+    };
+    for (int step = 0; step < 5000; ++step) {
+      const std::string& channel = channels[random() % channels.size()];
+      switch (random() % 6) {
+        case 0:
+          wanted.insert(channel);
+          sent(subscriptions.follow(channel), channel);
+          break;
+        case 1:
+          wanted.erase(channel);
+          sent(subscriptions.unfollow(channel), channel);
+          break;
+        case 2:
+        case 3:
+          if (!in_flight.empty()) {
+            const auto [command, name] = in_flight.front();
+            in_flight.pop_front();
+            if (command == Command::subscribe) {
+              in_redis.insert(name);
+              sent(subscriptions.on_subscribed(name), name);
+            } else {
+              in_redis.erase(name);
+              sent(subscriptions.on_unsubscribed(name), name);
+            }
+          }
+          break;
+        case 4:
+          if (random() % 50 == 0) {
+            subscriptions.end_connection();
+            in_flight.clear();
+            in_redis.clear();
+            connected = false;
+          }
+          break;
+        default:
+          if (!connected) {
+            connected = true;
+            for (const std::string& name : subscriptions.begin_connection()) {
+              in_flight.emplace_back(Command::subscribe, name);
+            }
+          }
+          break;
+      }
+      ASSERT_EQ(subscriptions.requested() - subscriptions.confirmed(), in_flight.size())
+          << "seed " << seed << " step " << step;
+      for (const std::string& name : channels) {
+        ASSERT_EQ(subscriptions.is_wanted(name), wanted.contains(name));
+        if (subscriptions.phase(name) == Phase::subscribed) {
+          ASSERT_TRUE(in_redis.contains(name)) << "seed " << seed << " step " << step;
+        }
+      }
+      if (connected && in_flight.empty()) {
+        ASSERT_EQ(in_redis, wanted) << "seed " << seed << " step " << step;
+      }
+      // Never more than a leave and a join per channel on the way.
+      ASSERT_LE(in_flight.size(), 2 * channels.size());
+    }
+  }
 }
 
 }  // namespace
