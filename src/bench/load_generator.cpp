@@ -569,6 +569,9 @@ struct LoadGenerator::State {
       }
       return;
     }
+    // `[HH:MM:SS] ...`: a room's history, replayed on entering it between `*** History:` and
+    // `*** End of history.`; chat said before this run (a reused Redis keeps it), not ours.
+    if (line.starts_with('[')) return;
     if (line.starts_with("Welcome")) {
       if (!barriers.empty()) barriers[c.room].note_welcome(index_in_room(c), welcomed_name(line));
       if (options.rooms == 0) {
