@@ -16,7 +16,7 @@ struct Options {
   Mode mode = Mode::line;
   std::vector<std::string> servers;  // HOST:PORT, clients spread round-robin (one room)
   std::uint32_t clients = 100;       // receivers + 1: every message reaches clients - 1
-  std::uint32_t senders = 10;
+  std::uint32_t senders = 10;        // with --rooms, both count per room
   // 0: everyone in the lobby. N: N rooms of `clients` members and `senders` senders each,
   // every member of room r on server r mod (number of servers).
   std::uint32_t rooms = 0;
