@@ -42,6 +42,7 @@ class DeliveryTracker {
   }
   void note_sent(std::uint32_t sender, std::uint32_t count) noexcept { sent_[sender] += count; }
   [[nodiscard]] std::uint32_t sent(std::uint32_t sender) const noexcept { return sent_[sender]; }
+  [[nodiscard]] std::uint32_t senders() const noexcept { return senders_; }
   // True when every receiver holds everything sent so far.
   [[nodiscard]] bool is_all_delivered() const noexcept;
 

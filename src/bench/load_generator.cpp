@@ -26,6 +26,7 @@
 #include "bench/latency_histogram.hpp"
 #include "bench/payload.hpp"
 #include "bench/process_stats.hpp"
+#include "bench/redis_traffic.hpp"
 #include "bench/resp_reader.hpp"
 #include "core/tls_context.hpp"
 #include "core/tls_stream.hpp"
@@ -50,8 +51,10 @@ enum class Phase { connecting, handshaking, greeting, ready, closed };
 struct Connection {
   UniqueFd fd;
   std::unique_ptr<TlsStream> tls;  // with --tls, over fd; destroyed before it
+  std::uint32_t room = 0;          // --rooms: the room it joins; indices below count in it
   std::int64_t receiver = -1;
   std::int64_t sender = -1;
+  bool is_in_room = false;  // --rooms: told `You are now in` its room
   Phase phase = Phase::connecting;
   bool is_watching_output = false;
   // TLS: the read budget of a turn ran out with plaintext possibly left inside OpenSSL,
@@ -121,10 +124,11 @@ struct LoadGenerator::State {
   std::vector<Connection> connections;
   std::vector<std::size_t> sender_connections;
   std::vector<char> scratch = std::vector<char>(kReadBuffer);
-  std::optional<TlsContext> tls;              // --tls
-  std::vector<std::size_t> unfinished_reads;  // TLS connections to read again next turn
-  std::optional<DeliveryTracker> tracker;
-  std::optional<JoinBarrier> barrier;  // line mode
+  std::optional<TlsContext> tls;               // --tls
+  std::vector<std::size_t> unfinished_reads;   // TLS connections to read again next turn
+  std::vector<DeliveryTracker> trackers;       // one per room (just one without --rooms)
+  std::vector<JoinBarrier> barriers;           // line mode: one per room
+  std::vector<std::uint64_t> deliveries_each;  // per --server address
   LatencyHistogram latency;
 
   std::string frame_template;  // one message as sent: framing around a payload
@@ -152,18 +156,33 @@ struct LoadGenerator::State {
     const std::uint32_t c = options.clients;
     const std::uint32_t s = is_idle ? 0 : options.senders;
     std::vector<std::int64_t> own_receiver(s, -1);
+    deliveries_each.assign(options.servers.size(), 0);
     if (options.mode == Mode::line || is_idle) {
-      // Line mode: every connection is in the room and receives; the first S also send.
-      connections.resize(c);
-      for (std::uint32_t i = 0; i < c; ++i)
-        connections[i].receiver = is_idle ? -1 : std::int64_t{i};
-      for (std::uint32_t i = 0; i < s; ++i) {
-        connections[i].sender = i;
-        own_receiver[i] = i;
-        sender_connections.push_back(i);
+      // Line mode: every connection is in its room and receives; the first S of each room
+      // also send. Connection room * C + i is member i of its room.
+      const std::uint32_t rooms = std::max(options.rooms, 1u);
+      connections.resize(std::size_t{rooms} * c);
+      for (std::uint32_t i = 0; i < s; ++i) own_receiver[i] = i;
+      const std::size_t servers = options.servers.size();
+      for (std::uint32_t room = 0; room < rooms; ++room) {
+        const std::size_t first = std::size_t{room} * c;
+        const bool is_silent =
+            options.rooms > 0 && room % servers >= servers - options.silent_servers;
+        const std::uint32_t room_senders = is_silent ? 0 : s;
+        for (std::uint32_t i = 0; i < c; ++i) {
+          connections[first + i].room = room;
+          connections[first + i].receiver = is_idle ? -1 : std::int64_t{i};
+        }
+        for (std::uint32_t i = 0; i < room_senders; ++i) {
+          connections[first + i].sender = i;
+          sender_connections.push_back(first + i);
+        }
+        if (!is_idle)
+          trackers.emplace_back(
+              c, room_senders, options.window,
+              std::vector<std::int64_t>(own_receiver.begin(), own_receiver.begin() + room_senders));
+        barriers.emplace_back(c);
       }
-      if (!is_idle) tracker.emplace(c, s, options.window, std::move(own_receiver));
-      barrier.emplace(c);
     } else {
       // Redis mode: C - 1 subscribers, then S publishers that do not subscribe, so each
       // message reaches C - 1 receivers exactly as in line mode.
@@ -173,7 +192,7 @@ struct LoadGenerator::State {
         connections[c - 1 + i].sender = i;
         sender_connections.push_back(c - 1 + i);
       }
-      tracker.emplace(c - 1, s, options.window, std::move(own_receiver));
+      trackers.emplace_back(c - 1, s, options.window, std::move(own_receiver));
     }
   }
 
@@ -193,14 +212,17 @@ struct LoadGenerator::State {
       frame_template.append(options.size, 'x').append("\r\n");
       push_prefix.append("*3\r\n$7\r\nmessage\r\n").append(head);
     }
-    for (std::uint32_t s = 0; s < options.senders; ++s)
+    // Sender s of room r is sender r * S + s in the payload, so a line that reached the wrong
+    // room is noticed.
+    const std::uint32_t rooms = std::max(options.rooms, 1u);
+    for (std::uint32_t s = 0; s < rooms * options.senders; ++s)
       payload_templates.push_back(make_payload_template(s, options.size));
   }
 
   void open_more() {
     while (in_flight < options.connect_batch && next_to_open < connections.size()) {
       const std::size_t index = next_to_open++;
-      const Address& address = addresses[index % addresses.size()];
+      const Address& address = address_of(index);
       UniqueFd fd(
           ::socket(address.storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
       if (!fd) throw std::system_error(errno, std::generic_category(), "socket");
@@ -220,6 +242,15 @@ struct LoadGenerator::State {
     }
   }
 
+  // Client i goes to address i mod N; with --rooms, every member of room r to r mod N.
+  std::size_t address_index(std::size_t index) const noexcept {
+    const std::size_t spread = options.rooms > 0 ? connections[index].room : index;
+    return spread % addresses.size();
+  }
+  const Address& address_of(std::size_t index) const noexcept {
+    return addresses[address_index(index)];
+  }
+
   void watch(Connection& c, std::size_t index, bool output) {
     epoll_event event{};
     event.events = EPOLLIN | (output ? EPOLLOUT : 0u);
@@ -233,14 +264,12 @@ struct LoadGenerator::State {
     socklen_t length = sizeof error;
     getsockopt(c.fd.get(), SOL_SOCKET, SO_ERROR, &error, &length);
     if (error != 0) {
-      fail(c, "cannot connect to " + addresses[index % addresses.size()].text + ": " +
-                  std::strerror(error));
+      fail(c, "cannot connect to " + address_of(index).text + ": " + std::strerror(error));
       return;
     }
     if (tls) {
       try {
-        c.tls =
-            std::make_unique<TlsStream>(*tls, c.fd.get(), addresses[index % addresses.size()].host);
+        c.tls = std::make_unique<TlsStream>(*tls, c.fd.get(), address_of(index).host);
       } catch (const TlsSetupError& e) {
         fail(c, e.what());
         return;
@@ -272,8 +301,7 @@ struct LoadGenerator::State {
         return;
       case TlsStatus::closed:
       case TlsStatus::failed:
-        fail(c, "TLS handshake with " + addresses[index % addresses.size()].text +
-                    " failed: " + c.tls->failure());
+        fail(c, "TLS handshake with " + address_of(index).text + " failed: " + c.tls->failure());
         return;
     }
   }
@@ -382,12 +410,13 @@ struct LoadGenerator::State {
     Connection& c = connections[index];
     if (c.phase != Phase::ready) return;
     const auto s = static_cast<std::uint32_t>(c.sender);
-    const std::uint32_t sent = tracker->sent(s);
-    std::uint32_t n = std::min(tracker->credit(s), options.messages - sent);
+    DeliveryTracker& tracker = trackers[c.room];
+    const std::uint32_t sent = tracker.sent(s);
+    std::uint32_t n = std::min(tracker.credit(s), options.messages - sent);
     if (is_stopping_sends) n = 0;
     if (n > 0) {
       const std::uint64_t now = monotonic_ns();
-      const std::string& payload = payload_templates[s];
+      const std::string& payload = payload_templates[c.room * options.senders + s];
       std::memcpy(frame_template.data() + payload_offset, payload.data(), payload.size());
       std::size_t at = c.out.size();
       c.out.resize(at + std::size_t{n} * frame_template.size());
@@ -396,7 +425,7 @@ struct LoadGenerator::State {
         stamp_payload(c.out.data() + at + payload_offset, sent + k, now);
         at += frame_template.size();
       }
-      tracker->note_sent(s, n);
+      tracker.note_sent(s, n);
     }
     if (c.out_done < c.out.size() && !c.is_watching_output) flush(c, index);
   }
@@ -521,7 +550,13 @@ struct LoadGenerator::State {
       // `*** NAME joined (K online)`: K counts the whole cluster with --redis, so only the
       // name is used.
       if (const auto joined = line.find(" joined ("); joined != std::string_view::npos) {
-        if (barrier) barrier->note_join(index_of(c), line.substr(4, joined - 4));
+        // With --rooms only notices of the client's own room count: those it reads after
+        // being told it is there.
+        if (!barriers.empty() && (options.rooms == 0 || c.is_in_room))
+          barriers[c.room].note_join(index_in_room(c), line.substr(4, joined - 4));
+      } else if (options.rooms > 0 && line.starts_with("*** You are now in ")) {
+        c.is_in_room = true;
+        mark_ready(c);
       } else if (line.starts_with("*** Slow down")) {
         ++slow_downs;  // the server's per-client rate limit (epollchatd --max-rate)
       } else if (line.starts_with("*** Server full") ||
@@ -534,9 +569,18 @@ struct LoadGenerator::State {
       }
       return;
     }
+    // `[HH:MM:SS] ...`: a room's history, replayed on entering it between `*** History:` and
+    // `*** End of history.`; chat said before this run (a reused Redis keeps it), not ours.
+    if (line.starts_with('[')) return;
     if (line.starts_with("Welcome")) {
-      if (barrier) barrier->note_welcome(index_of(c), welcomed_name(line));
-      mark_ready(c);
+      if (!barriers.empty()) barriers[c.room].note_welcome(index_in_room(c), welcomed_name(line));
+      if (options.rooms == 0) {
+        mark_ready(c);
+        return;
+      }
+      // Ready once the server says the client is in its room.
+      c.out.append("/join ").append(room_name(c.room)).append("\n");
+      flush(c, index_of(c));
       return;
     }
     ++bad_frames;
@@ -545,6 +589,12 @@ struct LoadGenerator::State {
   std::uint32_t index_of(const Connection& c) const noexcept {
     return static_cast<std::uint32_t>(&c - connections.data());
   }
+
+  std::uint32_t index_in_room(const Connection& c) const noexcept {
+    return index_of(c) - c.room * options.clients;
+  }
+
+  static std::string room_name(std::uint32_t room) { return "bench-" + std::to_string(room); }
 
   std::size_t consume_resp(Connection& c, const char* data, std::size_t size, std::uint64_t now) {
     const std::size_t frame_size = push_prefix.size() + options.size + 2;
@@ -606,13 +656,17 @@ struct LoadGenerator::State {
   }
 
   void deliver(Connection& c, const PayloadFields& fields, std::uint64_t now) {
-    if (!tracker || c.receiver < 0 || fields.sender >= options.senders || !is_measuring) {
+    const std::uint32_t first = c.room * options.senders;
+    if (trackers.empty() || c.receiver < 0 || fields.sender < first ||
+        fields.sender - first >= trackers[c.room].senders() || !is_measuring) {
       ++bad_frames;
       return;
     }
     latency.record(now > fields.sent_ns ? now - fields.sent_ns : 0);
-    tracker->record(static_cast<std::uint32_t>(c.receiver), fields.sender, fields.seq);
+    trackers[c.room].record(static_cast<std::uint32_t>(c.receiver), fields.sender - first,
+                            fields.seq);
     ++deliveries;
+    ++deliveries_each[address_index(index_of(c))];
     last_delivery_ns = now;
   }
 
@@ -695,7 +749,7 @@ struct LoadGenerator::State {
     std::uint64_t last_bytes = bytes_read;
     std::uint64_t last_change = monotonic_ns();
     std::uint64_t next_report = last_change + kNsPerSecond;
-    while (!barrier->is_settled()) {
+    while (missing_pairs() > 0) {
       turn(100);
       if (!failure.empty()) return false;
       const std::uint64_t now = monotonic_ns();
@@ -703,17 +757,39 @@ struct LoadGenerator::State {
         last_bytes = bytes_read;
         last_change = now;
       } else if (now - last_change > kQuietNs) {
-        progress(std::to_string(barrier->missing_pairs()) +
+        progress(std::to_string(missing_pairs()) +
                  " pairs of clients saw neither's join notice; going on after a quiet second");
         return true;
       }
       if (now >= next_report) {
-        progress("join notices: " + std::to_string(barrier->missing_pairs()) +
+        progress("join notices: " + std::to_string(missing_pairs()) +
                  " pairs of clients still to be introduced");
         next_report = now + kNsPerSecond;
       }
     }
     return true;
+  }
+
+  // Pairs of clients of one room of which neither has seen the other's join notice yet.
+  std::uint64_t missing_pairs() const noexcept {
+    std::uint64_t missing = 0;
+    for (const JoinBarrier& barrier : barriers) missing += barrier.missing_pairs();
+    return missing;
+  }
+
+  // A figure summed over the rooms' trackers.
+  template <typename Figure>
+  std::uint64_t sum(Figure figure) const {
+    std::uint64_t total = 0;
+    for (const DeliveryTracker& tracker : trackers) total += figure(tracker);
+    return total;
+  }
+
+  std::optional<RedisTraffic> redis_traffic() const {
+    if (options.redis_info.empty()) return std::nullopt;
+    const Address address = resolve(options.redis_info);
+    return read_redis_traffic(reinterpret_cast<const sockaddr*>(&address.storage), address.length,
+                              options.timeout_s);
   }
 
   // CPU time of each --server-pid process, or nothing if there are none or one is gone.
@@ -734,8 +810,9 @@ struct LoadGenerator::State {
 
   bool is_sending_done() const {
     if (is_stopping_sends) return true;
-    for (std::uint32_t s = 0; s < options.senders; ++s)
-      if (tracker->sent(s) < options.messages) return false;
+    for (const DeliveryTracker& tracker : trackers)
+      for (std::uint32_t s = 0; s < tracker.senders(); ++s)
+        if (tracker.sent(s) < options.messages) return false;
     return true;
   }
 
@@ -773,6 +850,7 @@ struct LoadGenerator::State {
     progress(std::to_string(connections.size()) + " connections ready after " +
              format_double(setup_s, 2) + " s; sending");
 
+    const auto redis_start = redis_traffic();
     const auto server_cpu_start = servers_cpu_ns();
     const std::uint64_t own_cpu_start = own_cpu_ns();
     const std::uint64_t start = monotonic_ns();
@@ -788,7 +866,10 @@ struct LoadGenerator::State {
       if (options.duration_s > 0 && now - start >= seconds_to_ns(options.duration_s))
         is_stopping_sends = true;
       for (const std::size_t index : sender_connections) top_up(index);
-      if (is_sending_done() && tracker->is_all_delivered()) break;
+      if (is_sending_done() &&
+          std::all_of(trackers.begin(), trackers.end(),
+                      [](const DeliveryTracker& t) { return t.is_all_delivered(); }))
+        break;
       if (!failure.empty()) break;
       if (now - last_delivery_ns > seconds_to_ns(options.timeout_s)) {
         is_timed_out = true;
@@ -804,9 +885,13 @@ struct LoadGenerator::State {
     }
     const std::uint64_t own_cpu = own_cpu_ns() - own_cpu_start;
     const auto server_cpu_end = servers_cpu_ns();
+    const auto redis_end = redis_traffic();
     const std::uint64_t end = std::max(last_delivery_ns, start + 1);
     const double seconds = static_cast<double>(end - start) / 1e9;
-    const std::uint64_t unique = tracker->unique_deliveries();
+    const std::uint64_t unique =
+        sum([](const DeliveryTracker& t) { return t.unique_deliveries(); });
+    const std::uint64_t expected = sum([](const DeliveryTracker& t) { return t.expected(); });
+    const std::uint64_t duplicated = sum([](const DeliveryTracker& t) { return t.duplicated(); });
     const double per_delivery = unique ? 1.0 / static_cast<double>(unique) : 0.0;
 
     std::string server_cpu = "na";
@@ -831,10 +916,29 @@ struct LoadGenerator::State {
       extra += " server_cpu_s_each=" + (server_cpu_s_each.empty() ? "na" : server_cpu_s_each);
     if (link_lost > 0) extra += " link_lost=" + std::to_string(link_lost);
     if (tls) extra += " tls=1";
+    if (options.rooms > 0) {
+      extra += " rooms=" + std::to_string(options.rooms);
+      if (options.silent_servers > 0)
+        extra += " silent_servers=" + std::to_string(options.silent_servers);
+      extra += " deliveries_each=";
+      for (std::size_t i = 0; i < deliveries_each.size(); ++i)
+        extra += (i > 0 ? "," : "") + std::to_string(deliveries_each[i]);
+    }
+    if (!options.redis_info.empty()) {
+      const auto delta = [&](std::uint64_t RedisTraffic::*field) {
+        return redis_start && redis_end
+                   ? std::to_string((*redis_end).*field - (*redis_start).*field)
+                   : std::string("na");
+      };
+      extra += " redis_in_bytes=" + delta(&RedisTraffic::input_bytes) +
+               " redis_out_bytes=" + delta(&RedisTraffic::output_bytes) +
+               " redis_publishes=" + delta(&RedisTraffic::publishes);
+    }
     std::uint32_t max_sent = 0;
-    for (std::uint32_t s = 0; s < options.senders; ++s)
-      max_sent = std::max(max_sent, tracker->sent(s));
-    const std::uint64_t lost = tracker->lost();
+    for (const DeliveryTracker& tracker : trackers)
+      for (std::uint32_t s = 0; s < tracker.senders(); ++s)
+        max_sent = std::max(max_sent, tracker.sent(s));
+    const std::uint64_t lost = expected - unique;
     if (!failure.empty()) std::fprintf(stderr, "epollchat-bench: %s\n", failure.c_str());
     if (is_timed_out)
       std::fprintf(stderr, "epollchat-bench: no delivery for %.1f s; giving up\n",
@@ -842,7 +946,7 @@ struct LoadGenerator::State {
     if (lost > 0)
       std::fprintf(stderr, "epollchat-bench: %llu of %llu deliveries lost\n",
                    static_cast<unsigned long long>(lost),
-                   static_cast<unsigned long long>(tracker->expected()));
+                   static_cast<unsigned long long>(expected));
 
     std::printf(
         "RESULT mode=%s clients=%u senders=%u size=%u window=%u messages=%u connections=%zu "
@@ -852,21 +956,23 @@ struct LoadGenerator::State {
         options.mode == Mode::line ? "line" : "redis", options.clients, options.senders,
         options.size, options.window, max_sent, connections.size(),
         format_double(seconds, 3).c_str(), static_cast<unsigned long long>(unique),
-        static_cast<unsigned long long>(tracker->expected()),
+        static_cast<unsigned long long>(expected),
         format_double(static_cast<double>(unique) / seconds, 0).c_str(),
         format_double(static_cast<double>(latency.percentile(0.50)) / 1e3, 1).c_str(),
         format_double(static_cast<double>(latency.percentile(0.99)) / 1e3, 1).c_str(),
         format_double(static_cast<double>(latency.max()) / 1e3, 1).c_str(),
         static_cast<unsigned long long>(lost),
-        static_cast<unsigned long long>(tracker->reordered()),
-        static_cast<unsigned long long>(tracker->duplicated()),
-        static_cast<unsigned long long>(bad_frames + tracker->out_of_window()),
+        static_cast<unsigned long long>(
+            sum([](const DeliveryTracker& t) { return t.reordered(); })),
+        static_cast<unsigned long long>(duplicated),
+        static_cast<unsigned long long>(
+            bad_frames + sum([](const DeliveryTracker& t) { return t.out_of_window(); })),
         server_cpu_s.c_str(), format_double(static_cast<double>(own_cpu) / 1e9, 3).c_str(),
         server_cpu.c_str(), format_double(static_cast<double>(own_cpu) * per_delivery, 1).c_str(),
         format_double(setup_s, 2).c_str(), static_cast<unsigned long long>(slow_downs),
         extra.c_str());
     std::fflush(stdout);
-    return lost == 0 && failure.empty() && !is_timed_out && tracker->duplicated() == 0 ? 0 : 1;
+    return lost == 0 && failure.empty() && !is_timed_out && duplicated == 0 ? 0 : 1;
   }
 };
 

@@ -9,6 +9,10 @@
 // so connection set-up and the join storm are not measured. With several --server
 // addresses client i connects to address i mod N: line mode then measures a cluster of
 // epollchatd nodes, every line still due at every other client whichever node it is on.
+// With --rooms the clients form N rooms, every member of room r on address r mod N: each
+// client sends /join after its welcome and counts as set up once told it is in the room;
+// each room has its own senders, delivery tracker and join barrier, so the measurement is
+// of rooms that each live on one node.
 // Owns: the epoll fd, every connection, the scratch read buffer.
 // Never: exits, or throws once the connections are up (failures become a result).
 // Lifetime: one run.

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cstring>
 #include <stdexcept>
+#include <string>
 #include <string_view>
 
 #include "bench/delivery_tracker.hpp"
@@ -23,6 +24,12 @@ const char* const kUsage =
     "                        the first S of them also send; redis: C - 1 subscribers plus S\n"
     "                        publishers that do not subscribe\n"
     "  --senders S           (10)\n"
+    "  --rooms N             line mode: N rooms `bench-0` .. `bench-N-1`, each of C clients of\n"
+    "                        which S send, so N * C connections; every member of room r\n"
+    "                        connects to the (r mod N)-th --server and sends /join before the\n"
+    "                        clock starts (0: everyone stays in the lobby; the default)\n"
+    "  --silent-servers K    with --rooms: the rooms on the last K --server addresses get no\n"
+    "                        senders, so those servers only receive what the link brings\n"
     "  --messages M          per sender; an upper bound if --duration is given (10000)\n"
     "  --size B              payload bytes, at least 31 (64)\n"
     "  --window W            a sender is at most W messages ahead of its slowest receiver,\n"
@@ -32,6 +39,9 @@ const char* const kUsage =
     "  --connect-batch N     connections set up at once (256)\n"
     "  --server-pid PID      report PID's CPU time (utime+stime, /proc/PID/stat) per delivery;\n"
     "                        repeatable: the sum, and each one in server_cpu_s_each\n"
+    "  --redis-info HOST:PORT\n"
+    "                        report that redis-server's traffic over the measurement (INFO\n"
+    "                        stats and commandstats, read just before and just after it)\n"
     "  --idle-rss PID        open C idle connections and report PID's RSS growth per connection\n"
     "  --channel NAME        redis channel (epollchat-bench)\n"
     "  --tls                 TLS on every connection: a non-blocking handshake after connect,\n"
@@ -44,7 +54,10 @@ const char* const kUsage =
     "  --quiet               no progress on stderr\n"
     "Prints one `RESULT key=value ...` line on stdout; exits 1 if anything was lost. With\n"
     "several servers it ends in servers=N (and server_cpu_s_each=... with several PIDs,\n"
-    "link_lost=N if a node said it lost its link); with --tls it ends in tls=1.\n";
+    "link_lost=N if a node said it lost its link); with --tls it ends in tls=1; with --rooms\n"
+    "in rooms=N [silent_servers=K] deliveries_each=D1,D2,... (deliveries to the clients of each "
+    "--server);\n"
+    "with --redis-info in redis_in_bytes=, redis_out_bytes=, redis_publishes=.\n";
 
 namespace {
 
@@ -107,6 +120,13 @@ Options parse_options(int argc, char** argv) {
       options.clients = parse_number<std::uint32_t>("client count", value, 1, 1'000'000);
     } else if (option("--senders")) {
       options.senders = parse_number<std::uint32_t>("sender count", value, 0, kMaxSenders);
+    } else if (option("--rooms")) {
+      options.rooms = parse_number<std::uint32_t>("room count", value, 0, 10'000);
+    } else if (option("--silent-servers")) {
+      options.silent_servers = parse_number<std::uint32_t>("silent server count", value, 0, 1000);
+    } else if (option("--redis-info")) {
+      if (value.empty()) throw std::invalid_argument("--redis-info needs HOST:PORT");
+      options.redis_info = value;
     } else if (option("--messages")) {
       options.messages = parse_number<std::uint32_t>("message count", value, 0, 0xffffffffu);
     } else if (option("--size")) {
@@ -143,6 +163,20 @@ Options parse_options(int argc, char** argv) {
     if (options.clients < 2) throw std::invalid_argument("--clients must be at least 2");
     if (options.mode == Mode::line && options.senders > options.clients)
       throw std::invalid_argument("--senders must not exceed --clients in line mode");
+  }
+  if (options.silent_servers > 0 && options.rooms == 0)
+    throw std::invalid_argument("--silent-servers needs --rooms");
+  if (options.rooms > 0) {
+    if (options.mode != Mode::line) throw std::invalid_argument("--rooms needs --mode line");
+    if (options.idle_rss_pid != 0)
+      throw std::invalid_argument("--rooms and --idle-rss do not go together");
+    if (std::uint64_t{options.rooms} * options.senders > kMaxSenders)
+      throw std::invalid_argument("--rooms times --senders must not exceed " +
+                                  std::to_string(kMaxSenders));
+    if (options.silent_servers >= std::max<std::size_t>(options.servers.size(), 1))
+      throw std::invalid_argument("--silent-servers must leave at least one server with senders");
+    if (std::uint64_t{options.rooms} * options.clients > 1'000'000)
+      throw std::invalid_argument("--rooms times --clients must not exceed 1000000");
   }
   if (options.window == 0) {
     // Keep the bytes a server may have queued for one receiver, senders * window messages,
