@@ -31,6 +31,19 @@ constexpr auto kSyncPeriod = std::chrono::milliseconds(500);
 // and left or renamed meanwhile (about 100 bytes each).
 constexpr std::size_t kMaxReleasesWhileDown = 65536;
 
+// Calls `each` with every line of a chat message's text (lines joined by LF, empty ones
+// skipped), cut to `max_line`: the sender's node may allow longer lines than this one, and
+// nobody here is sent more than a local client could send.
+template <typename Each>
+void for_each_chat_line(std::string_view text, std::size_t max_line, Each&& each) {
+  while (!text.empty()) {
+    const auto end = text.find('\n');
+    const std::string_view line = text.substr(0, end);
+    text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
+    if (!line.empty()) each(protocol::cut_to_length(line, max_line));
+  }
+}
+
 }  // namespace
 
 LinkedNodes::LinkedNodes(Server& server, const NodeLinkFactory& make_link)
@@ -131,14 +144,8 @@ void LinkedNodes::on_room_history(std::string_view room_name, std::span<const Re
         caught_up.record(said, at);
         continue;
       }
-      std::string_view text = line.text;
-      while (!text.empty()) {
-        const auto end = text.find('\n');
-        const std::string_view one = text.substr(0, end);
-        text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
-        if (!one.empty())
-          caught_up.record_chat(line.name, protocol::cut_to_length(one, max_line), at);
-      }
+      for_each_chat_line(line.text, max_line,
+                         [&](std::string_view one) { caught_up.record_chat(line.name, one, at); });
     }
     const RoomHistory& meanwhile = room->history();
     for (std::size_t i = 0; i < meanwhile.size(); ++i) {
@@ -485,18 +492,11 @@ void LinkedNodes::deliver_remote_chat(const NodeMessage& message) {
   // was full.
   const void* origin = sender != nullptr ? static_cast<const void*>(sender) : &message;
   std::uint64_t delivered = 0;
-  std::string_view lines = message.text;
-  while (!lines.empty()) {
-    const auto end = lines.find('\n');
-    const std::string_view line = lines.substr(0, end);
-    lines.remove_prefix(end == std::string_view::npos ? lines.size() : end + 1);
-    if (line.empty()) continue;
-    // The sender's node may allow longer lines than this one: nobody here is sent more
-    // than a local client could send.
-    room->stage_remote_chat_line(
-        origin, message.name, protocol::cut_to_length(line, server_.connection_limits().max_line));
-    ++delivered;
-  }
+  for_each_chat_line(message.text, server_.connection_limits().max_line,
+                     [&](std::string_view line) {
+                       room->stage_remote_chat_line(origin, message.name, line);
+                       ++delivered;
+                     });
   room->flush_staged();
   server_.count_relayed(delivered);
 }
